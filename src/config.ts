@@ -1,0 +1,119 @@
+// config.env + environment + flags → one typed settings object.
+// Precedence: flag > environment > config.env > default. Parsed once; a bad value names its key.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+import { PipelineError } from "./errors.ts";
+import { log } from "./log.ts";
+
+const num = z.coerce.number().finite();
+const int = z.coerce.number().int();
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v))]);
+const str = z.string().min(1);
+
+/** Every setting: its environment/config.env key, its schema and its default. */
+export const SETTINGS = {
+  inputDir: { key: "PIPELINE_INPUT_DIR", schema: str, default: "data/documents" },
+  chunksDir: { key: "PIPELINE_CHUNKS_DIR", schema: str, default: "data/document_chunks" },
+  qaDir: { key: "PIPELINE_QA_DIR", schema: str, default: "data/document_training_data" },
+  chunkSize: { key: "PIPELINE_CHUNK_SIZE", schema: int.min(1), default: 1500 },
+  chunkOverlap: { key: "PIPELINE_CHUNK_OVERLAP", schema: int.min(0), default: 200 },
+  provider: { key: "PIPELINE_LLM_PROVIDER", schema: str.optional(), default: undefined },
+  model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },
+  baseUrl: { key: "PIPELINE_LLM_BASE_URL", schema: str.optional(), default: undefined },
+  questionsPerChunk: { key: "PIPELINE_QUESTIONS_PER_CHUNK", schema: int.min(1).max(50), default: 3 },
+  temperature: { key: "PIPELINE_TEMPERATURE", schema: num.min(0).max(2), default: 0.7 },
+  validationThreshold: { key: "PIPELINE_VALIDATION_THRESHOLD", schema: num.min(0).max(10), default: 8.0 },
+  filterThreshold: { key: "PIPELINE_FILTER_THRESHOLD", schema: num.min(0).max(10), default: 7.0 },
+  formatTemplate: { key: "PIPELINE_FORMAT_TEMPLATE", schema: z.enum(["alpaca", "chatml", "sharegpt", "openai"]), default: "alpaca" as const },
+  concurrency: { key: "PIPELINE_CONCURRENCY", schema: int.min(1).max(1024), default: 4 },
+  rpm: { key: "PIPELINE_RPM", schema: num.positive().optional(), default: undefined },
+  tpm: { key: "PIPELINE_TPM", schema: num.positive().optional(), default: undefined },
+  timeoutSec: { key: "PIPELINE_TIMEOUT", schema: num.positive(), default: 120 },
+  maxRetries: { key: "PIPELINE_MAX_RETRIES", schema: int.min(0).max(100), default: 5 },
+  maxCost: { key: "PIPELINE_MAX_COST", schema: num.nonnegative().optional(), default: undefined },
+  cacheDir: { key: "PIPELINE_CACHE_DIR", schema: str.optional(), default: undefined },
+  skipBadLines: { key: "PIPELINE_SKIP_BAD_LINES", schema: bool, default: false },
+  finetuneModelName: { key: "FINETUNE_MODEL_NAME", schema: str, default: "tiny" },
+  finetuneModelType: { key: "FINETUNE_MODEL_TYPE", schema: str.optional(), default: undefined },
+  finetuneOutputDir: { key: "FINETUNE_OUTPUT_DIR", schema: str, default: "fine_tuned_models" },
+  finetuneEpochs: { key: "FINETUNE_EPOCHS", schema: num.positive().optional(), default: undefined },
+  finetuneLearningRate: { key: "FINETUNE_LEARNING_RATE", schema: num.positive().optional(), default: undefined },
+  finetuneLoraRank: { key: "FINETUNE_LORA_RANK", schema: int.min(1).optional(), default: undefined },
+  finetuneBatchSize: { key: "FINETUNE_BATCH_SIZE", schema: int.min(1).optional(), default: undefined },
+  finetuneSeqLen: { key: "FINETUNE_SEQ_LEN", schema: int.min(8).optional(), default: undefined },
+  finetuneBackend: { key: "FINETUNE_BACKEND", schema: str.optional(), default: undefined },
+  exportModelPath: { key: "EXPORT_MODEL_PATH", schema: str.optional(), default: undefined },
+  exportModelName: { key: "EXPORT_MODEL_NAME", schema: str.optional(), default: undefined },
+  exportOutputDir: { key: "EXPORT_OUTPUT_DIR", schema: str, default: "merged_models" },
+  exportQuant: { key: "EXPORT_QUANT", schema: z.enum(["f16", "q8_0", "f32"]), default: "q8_0" as const },
+} as const;
+
+type Table = typeof SETTINGS;
+export type SettingName = keyof Table;
+export type Settings = { [K in SettingName]: z.output<Table[K]["schema"]> } & {
+  /** Environment as the process sees it, with config.env filling the gaps (API keys live here). */
+  env: Record<string, string | undefined>;
+  /** Where each setting came from, for --verbose and reports. */
+  origin: Record<SettingName, "flag" | "env" | "config.env" | "default">;
+  configFile?: string;
+};
+
+export interface LoadSettingsOptions {
+  flags?: Partial<Record<SettingName, unknown>>;
+  /** --config FILE; default: ./config.env when present. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+const KNOWN_KEYS = new Set<string>(Object.values(SETTINGS).map((s) => s.key));
+
+export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const explicit = opts.configPath !== undefined;
+  const configFile = resolve(cwd, opts.configPath ?? "config.env");
+  let fileValues: Record<string, string> = {};
+  if (existsSync(configFile)) {
+    fileValues = parseDotenv(readFileSync(configFile));
+  } else if (explicit) {
+    throw new PipelineError("E_CONFIG", `config file not found; check the --config path (copy config.env.example to start one)`, { file: configFile });
+  }
+
+  for (const key of [...Object.keys(fileValues), ...Object.keys(env)]) {
+    if (/^(PIPELINE|FINETUNE|EXPORT)_/.test(key) && !KNOWN_KEYS.has(key)) {
+      warnOnce(`unknown setting ${key}${key in fileValues ? ` in ${configFile}` : " in the environment"} is ignored (a typo? see config.env.example)`);
+    }
+  }
+
+  const out: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as Array<[SettingName, Table[SettingName]]>) {
+    const flag = opts.flags?.[name];
+    let raw: unknown;
+    let from: "flag" | "env" | "config.env" | "default";
+    if (flag !== undefined && flag !== "") { raw = flag; from = "flag"; }
+    else if (env[spec.key] !== undefined && env[spec.key] !== "") { raw = env[spec.key]; from = "env"; }
+    else if (fileValues[spec.key] !== undefined && fileValues[spec.key] !== "") { raw = fileValues[spec.key]; from = "config.env"; }
+    else { out[name] = spec.default; origin[name] = "default"; continue; }
+    const parsed = (spec.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const where = from === "flag" ? `flag for ${spec.key}` : from === "env" ? `environment variable ${spec.key}` : `${spec.key} in ${configFile}`;
+      throw new PipelineError("E_CONFIG", `bad value ${JSON.stringify(raw)} for ${where}: ${parsed.error.issues[0]?.message ?? "invalid"}`, { field: spec.key });
+    }
+    out[name] = parsed.data;
+    origin[name] = from;
+  }
+
+  const mergedEnv: Record<string, string | undefined> = { ...fileValues, ...env };
+  return { ...(out as object), env: mergedEnv, origin, configFile: existsSync(configFile) ? configFile : undefined } as Settings;
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  log.warn(message);
+}

@@ -1,0 +1,30 @@
+// The one logger: everything human-readable goes to stderr, so stdout stays pure data.
+import { createConsola, type ConsolaInstance } from "consola";
+import { redact } from "./errors.ts";
+
+export type LogLevel = "quiet" | "normal" | "verbose";
+
+function make(level: LogLevel): ConsolaInstance {
+  return createConsola({
+    level: level === "quiet" ? 1 : level === "verbose" ? 4 : 3,
+    stdout: process.stderr,
+    stderr: process.stderr,
+    formatOptions: { date: false, colors: process.stderr.isTTY ?? false },
+    reporters: [
+      {
+        log(obj) {
+          const text = obj.args.map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+          const tag = obj.type === "warn" ? "warn: " : obj.type === "error" || obj.type === "fatal" ? "error: " : "";
+          process.stderr.write(redact(tag + text) + "\n");
+        },
+      },
+    ],
+  });
+}
+
+export let log: ConsolaInstance = make("normal");
+export let logLevel: LogLevel = "normal";
+export function setLogLevel(level: LogLevel): void {
+  logLevel = level;
+  log = make(level);
+}
