@@ -22,6 +22,8 @@ export interface AsTransformOptions<O> {
   flush?: () => Promise<O[] | void> | O[] | void;
   /** Called after all outputs of input `index` were pushed: the hook resume ledgers stand on. */
   onInputDone?: (index: number, outputs: number) => void;
+  /** Index given to the first record (a resumed run passes how many inputs were already committed). */
+  firstIndex?: number;
 }
 
 interface Slot<O> { done: boolean; outputs: O[]; error?: unknown; record: unknown }
@@ -31,8 +33,8 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
   const queue: Slot<O>[] = [];
   const controller = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
-  let nextIndex = 0;
-  let emitted = 0;
+  let nextIndex = opts.firstIndex ?? 0;
+  let emitted = opts.firstIndex ?? 0;
   let resumeWriter: (() => void) | null = null;
   let finish: (() => void) | null = null;
 
@@ -68,7 +70,7 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
 
   async function run(record: I, index: number): Promise<O[]> {
     const result = await stage(record, { index, signal });
-    return collect(result);
+    return collectResult(result);
   }
 
   function drain(): void {
@@ -97,7 +99,8 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
   return transform;
 }
 
-async function collect<O>(result: StageResult<O>): Promise<O[]> {
+/** Everything a stage returned for one record, as an array (null → [], generators drained). */
+export async function collectResult<O>(result: StageResult<O>): Promise<O[]> {
   if (result === null || result === undefined) return [];
   if (Array.isArray(result)) return result;
   if (typeof result === "object" && Symbol.asyncIterator in (result as object)) {

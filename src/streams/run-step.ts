@@ -1,0 +1,294 @@
+// runStep: run a stage over an input stream into a file (resumable) or a stream — every step uses it.
+//
+// CONTRACT (kept stable; other steps build on it)
+//
+//   const result = await runStep({
+//     name: "validate",                          // shown in logs, errors and the ledger
+//     input,                                     // AsyncIterable<I> or Iterable<I> (an object-mode Readable is one)
+//     stage,                                     // Stage<I, O> or an array of stages applied in turn (fan-out allowed)
+//     output: { path: "out/x.ndjson", format: "ndjson" }     // or format "json-array" (indent, default 2)
+//          // | { stream: process.stdout, format: "ndjson" } // no ledger, no resume
+//     resume: args.resume,                       // continue a killed run (file outputs only)
+//     settings: { threshold, model },            // everything that shapes the output bytes (hashed into the ledger)
+//     concurrency: 4,                            // records in flight; output order is always input order
+//     signal, progress,                          // optional: AbortSignal; a ProgressSink (src/streams/progress.ts)
+//   });
+//   // result: { inputs, resumedInputs, records, bytes, path?, alreadyComplete }
+//
+// Guarantees for a file output `P`:
+// - Bytes go to `P.partial`; `P.ledger.json` records { inputs, records, bytes, settingsHash, complete }.
+//   The ledger is rewritten (atomically) only after the bytes it counts are written and fdatasync'd,
+//   batched: at most once per `commitEveryMs` (1000) or every `commitEveryInputs` (10000) inputs.
+// - On completion the closing bytes are written, the ledger marked complete, and `P.partial` is renamed
+//   over `P`. So without `resume`, an old `P` is replaced only by a complete new one.
+// - With `resume`: the work file is truncated to the ledger's byte count and the first `inputs` input
+//   records are read but not processed (ctx.index keeps counting from there). A ledger whose
+//   settings differ fails with E_RESUME naming the changed settings. No ledger: starts from scratch.
+//   A complete ledger: nothing is done (`alreadyComplete: true`).
+// - Killing the process at any instant and resuming gives output byte-identical to an uninterrupted
+//   run, provided the stage is deterministic per record. A stage must not depend on records before it
+//   (on resume it never sees the committed ones); whole-output summaries belong after the step.
+// - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
+import { once } from "node:events";
+import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { PipelineError } from "../errors.ts";
+import { log } from "../log.ts";
+import { asTransform, collectResult, type Stage } from "./as-transform.ts";
+import { framing, type OutputFormat } from "./framing.ts";
+import { changedSettings, hashSettings, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
+import type { ProgressSink } from "./progress.ts";
+
+export type StepOutput =
+  | { path: string; format?: OutputFormat; indent?: number }
+  | { stream: Writable; format?: OutputFormat; indent?: number };
+
+export interface RunStepOptions<I, O> {
+  name: string;
+  input: AsyncIterable<I> | Iterable<I>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  stage: Stage<I, O> | Array<Stage<any, any>>;
+  output: StepOutput;
+  resume?: boolean;
+  settings?: Record<string, unknown>;
+  concurrency?: number;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+  commitEveryMs?: number;
+  commitEveryInputs?: number;
+}
+
+export interface StepResult {
+  /** Inputs committed in total, including those a resumed run skipped. */
+  inputs: number;
+  /** Inputs skipped because an earlier run had committed them. */
+  resumedInputs: number;
+  records: number;
+  bytes: number;
+  path?: string;
+  alreadyComplete: boolean;
+}
+
+/** Stages applied one after another; each may drop or fan out. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function composeStages<I, O>(stages: Array<Stage<any, any>>): Stage<I, O> {
+  if (stages.length === 1) return stages[0]!;
+  return async (record, ctx) => {
+    let current: unknown[] = [record];
+    for (const stage of stages) {
+      const next: unknown[] = [];
+      for (const r of current) next.push(...(await collectResult(await stage(r, ctx))));
+      current = next;
+    }
+    return current as O[];
+  };
+}
+
+/** Where bytes go; a file sink also keeps the ledger. */
+interface Sink {
+  append(text: string, inputsDone: number, recordsDone: number): Promise<void>;
+  /** Make everything appended so far durable and recorded. */
+  commit(): Promise<void>;
+  complete(footer: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepResult> {
+  const format = opts.output.format ?? "ndjson";
+  const frame = framing(format, opts.output.indent ?? 2);
+  const stage: Stage<I, O> = Array.isArray(opts.stage) ? composeStages<I, O>(opts.stage) : opts.stage;
+  const settings = { ...(opts.settings ?? {}) };
+  const state = { inputs: 0, records: 0, bytes: 0, resumedInputs: 0 };
+
+  let sink: Sink;
+  let path: string | undefined;
+  if ("path" in opts.output) {
+    path = resolve(opts.output.path);
+    const opened = await openFileSink(path, opts, format, frame.header, settings, state);
+    if (!opened) {
+      log.info(`${opts.name}: ${path} is already complete (ledger ${ledgerPath(path)}); nothing to do`);
+      return { ...state, path, alreadyComplete: true };
+    }
+    sink = opened;
+  } else {
+    if (opts.resume) throw new PipelineError("E_USAGE", "--resume needs an output file; name one with -o", { stage: opts.name });
+    sink = streamSink(opts.output.stream);
+    await sink.append(frame.header, 0, 0);
+  }
+
+  const commitEveryMs = opts.commitEveryMs ?? 1000;
+  const commitEveryInputs = opts.commitEveryInputs ?? 10_000;
+  let lastCommit = Date.now();
+  let sinceCommit = 0;
+  const skip = state.inputs;
+  state.resumedInputs = skip;
+
+  const envelope: Stage<I, { outputs: O[] }> = async (record, ctx) => ({ outputs: await collectResult(await stage(record, ctx)) });
+  const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal: opts.signal, firstIndex: skip });
+
+  try {
+    await pipeline(
+      Readable.from(skipFirst(opts.input, skip), { objectMode: true }),
+      transform,
+      async (source: AsyncIterable<{ outputs: O[] }>) => {
+        for await (const { outputs } of source) {
+          let text = "";
+          for (const o of outputs) text += frame.record(o, state.records++);
+          state.inputs++;
+          await sink.append(text, state.inputs, state.records);
+          state.bytes += Buffer.byteLength(text);
+          opts.progress?.update({ inputs: state.inputs, records: state.records, bytes: state.bytes });
+          if (++sinceCommit >= commitEveryInputs || Date.now() - lastCommit >= commitEveryMs) {
+            await sink.commit();
+            sinceCommit = 0;
+            lastCommit = Date.now();
+          }
+        }
+      },
+    );
+    const footer = frame.footer(state.records);
+    await sink.complete(footer);
+    state.bytes += Buffer.byteLength(footer);
+  } catch (error) {
+    // Keep what is finished: the inputs before the failing one are committed for --resume.
+    await sink.commit().catch(() => {});
+    await sink.close().catch(() => {});
+    if (path && state.inputs > 0) log.info(`${opts.name}: ${state.inputs} input(s) kept in ${workPath(path)}; rerun with --resume to continue`);
+    opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, false);
+    throw error;
+  }
+  await sink.close();
+  opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, true);
+  return { ...state, path, alreadyComplete: false };
+}
+
+async function* skipFirst<T>(input: AsyncIterable<T> | Iterable<T>, n: number): AsyncGenerator<T> {
+  let i = 0;
+  for await (const item of input) {
+    if (i++ < n) continue;
+    yield item;
+  }
+}
+
+/** Opens (or resumes) the work file; returns undefined when a resumed output is already complete. */
+async function openFileSink(
+  target: string, opts: { name: string; resume?: boolean }, format: OutputFormat, header: string,
+  settings: Record<string, unknown>, state: { inputs: number; records: number; bytes: number },
+): Promise<Sink | undefined> {
+  await mkdir(dirname(target), { recursive: true });
+  const work = workPath(target);
+  const settingsHash = hashSettings(settings);
+  const base: Omit<Ledger, "inputs" | "records" | "bytes" | "complete" | "updatedAt"> = { version: 1, step: opts.name, format, settingsHash, settings };
+
+  let handle: FileHandle;
+  const previous = opts.resume ? await readLedger(target) : undefined;
+  if (opts.resume && !previous) log.info(`${opts.name}: no interrupted run to resume for ${target}; starting from the beginning`);
+  if (previous) {
+    if (previous.settingsHash !== settingsHash || previous.format !== format || previous.step !== opts.name) {
+      const changed = changedSettings(previous.settings ?? {}, settings);
+      if (previous.format !== format) changed.push("output format");
+      if (previous.step !== opts.name) changed.push(`step (${previous.step} → ${opts.name})`);
+      throw new PipelineError(
+        "E_RESUME",
+        `cannot resume: settings changed since the interrupted run (${changed.join(", ") || "settings hash"}); ` +
+          `rerun with the same settings, or without --resume to start over`,
+        { stage: opts.name, file: target },
+      );
+    }
+    if (previous.complete) {
+      if (await exists(work)) await rename(work, target); // killed between marking complete and the rename
+      state.inputs = previous.inputs; state.records = previous.records; state.bytes = previous.bytes;
+      return undefined;
+    }
+    const size = (await exists(work)) ? (await stat(work)).size : -1;
+    if (size < previous.bytes) {
+      throw new PipelineError(
+        "E_RESUME",
+        `cannot resume: ${work} ${size < 0 ? "is missing" : `has ${size} bytes but the ledger counts ${previous.bytes}`}; run without --resume to start over`,
+        { stage: opts.name, file: target },
+      );
+    }
+    handle = await open(work, "r+");
+    await handle.truncate(previous.bytes);
+    state.inputs = previous.inputs; state.records = previous.records; state.bytes = previous.bytes;
+    log.info(`${opts.name}: resuming ${target} after ${previous.inputs} committed input(s)`);
+  } else {
+    handle = await open(work, "w");
+  }
+
+  let position = state.bytes;
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let committed = { inputs: state.inputs, records: state.records, bytes: state.bytes };
+  let appended = { ...committed };
+  let closed = false;
+
+  const writePending = async (): Promise<void> => {
+    if (!pending.length) return;
+    const buf = Buffer.from(pending.join(""));
+    pending = []; pendingBytes = 0;
+    let off = 0;
+    while (off < buf.length) {
+      const { bytesWritten } = await handle.write(buf, off, buf.length - off, position);
+      off += bytesWritten; position += bytesWritten;
+    }
+  };
+  const record = (complete: boolean): Ledger => ({ ...base, ...committed, complete, updatedAt: new Date().toISOString() });
+
+  const sink: Sink = {
+    async append(text, inputsDone, recordsDone) {
+      if (text) { pending.push(text); pendingBytes += text.length; }
+      appended = { inputs: inputsDone, records: recordsDone, bytes: appended.bytes + Buffer.byteLength(text) };
+      if (pendingBytes >= 1 << 20) await writePending();
+    },
+    async commit() {
+      if (closed) return;
+      await writePending();
+      if (appended.bytes === committed.bytes && appended.inputs === committed.inputs) return;
+      await handle.datasync();
+      committed = { ...appended };
+      await writeLedger(target, record(false));
+    },
+    async complete(footer) {
+      if (footer) await sink.append(footer, appended.inputs, appended.records);
+      await writePending();
+      await handle.datasync();
+      committed = { ...appended };
+      await writeLedger(target, record(true));
+      await handle.close(); closed = true;
+      await rename(work, target);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
+
+  if (!previous) {
+    await sink.append(header, 0, 0);
+    await writePending();
+    committed = { ...appended };
+    await writeLedger(target, record(false));
+  }
+  return sink;
+}
+
+function streamSink(stream: Writable): Sink {
+  // Written as it comes (the stream buffers), so a downstream step sees records without delay.
+  const write = async (text: string): Promise<void> => {
+    if (text && !stream.write(text)) await once(stream, "drain");
+  };
+  return {
+    append: (text) => write(text),
+    commit: async () => {},
+    complete: (footer) => write(footer),
+    close: async () => {},
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try { await stat(path); return true; } catch { return false; }
+}
