@@ -7,7 +7,12 @@ export type ProviderName = "openai" | "claude" | "gemini" | "ollama" | "llama-cp
 export interface ChatMessage { role: "system" | "user" | "assistant"; content: string }
 
 /** A JSON schema (draft 2020-12 subset that every vendor's structured-output mode accepts). */
-export interface JsonSchemaSpec { name: string; schema: Record<string, unknown> }
+export interface JsonSchemaSpec {
+  name: string;
+  schema: Record<string, unknown>;
+  /** OpenAI strict mode: only when the schema meets its rules (every property required, no extra keys). */
+  strict?: boolean;
+}
 
 export interface GenerateRequest {
   messages: ChatMessage[];
@@ -34,6 +39,14 @@ export interface Provider {
   /** Fail fast before any work (missing key, unreachable host): throw a PipelineError naming the variable. */
   check?(): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** What every backend factory takes: tests and proxies swap the transport through baseURL and fetch. */
+export interface BackendOptions {
+  model: string;
+  apiKey?: string;
+  baseURL?: string;
+  fetch?: typeof globalThis.fetch;
 }
 
 export type JsonOutcome<T> =

@@ -1,0 +1,53 @@
+// OpenAI backend (also any OpenAI-compatible server: vLLM, llama.cpp server, LM Studio, OpenRouter).
+import OpenAI from "openai";
+import { toProviderError, type ErrorContext } from "./errors.ts";
+import type { BackendOptions, GenerateRequest, GenerateResult, Provider } from "./types.ts";
+
+export const OPENAI_DEFAULT_MODEL = "gpt-4o-mini";
+export const OPENAI_DEFAULT_URL = "https://api.openai.com/v1";
+
+export function openaiProvider(opts: BackendOptions): Provider {
+  const baseURL = opts.baseURL ?? OPENAI_DEFAULT_URL;
+  const ctx: ErrorContext = { provider: "openai", model: opts.model, baseURL, keyVar: "OPENAI_API_KEY", urlVar: "--base-url or OPENAI_BASE_URL", apiKey: opts.apiKey };
+  const client = new OpenAI({
+    // Local compatible servers take no key, but the SDK insists on one.
+    apiKey: opts.apiKey ?? "no-key",
+    baseURL,
+    fetch: opts.fetch,
+    maxRetries: 0, // retries live in the client layer, once
+    timeout: 24 * 3600_000, // the client layer's AbortSignal is the timeout
+  });
+
+  return {
+    name: "openai",
+    model: opts.model,
+    async generate(req: GenerateRequest): Promise<GenerateResult> {
+      try {
+        const res = await client.chat.completions.create(
+          {
+            model: opts.model,
+            messages: req.messages,
+            ...(req.temperature !== undefined && { temperature: req.temperature }),
+            ...(req.maxTokens !== undefined && { max_tokens: req.maxTokens }),
+            ...(req.schema && {
+              response_format: {
+                type: "json_schema" as const,
+                json_schema: { name: req.schema.name, schema: req.schema.schema, strict: req.schema.strict ?? false },
+              },
+            }),
+          },
+          { signal: req.signal },
+        );
+        const choice = res.choices[0];
+        return {
+          text: choice?.message?.content ?? "",
+          usage: { inputTokens: res.usage?.prompt_tokens ?? 0, outputTokens: res.usage?.completion_tokens ?? 0 },
+          model: res.model || opts.model,
+          finishReason: choice?.finish_reason ?? undefined,
+        };
+      } catch (error) {
+        throw toProviderError(error, ctx, req.signal);
+      }
+    },
+  };
+}
