@@ -1,0 +1,77 @@
+// Tokenizer parity: our byte-fallback BPE encodes and decodes exactly as llama.cpp does on 1000+ strings.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { trainSpmVocab } from "../../src/train/tokenizer-spm.ts";
+import { loadTokenizer, spmTokenizer } from "../../src/train/tokenizer.ts";
+import { buildTinyModel, TINY_CONFIG } from "../../src/train/tiny-model.ts";
+import { getLlamaCpp } from "../../src/train/tokenizer-llamacpp.ts";
+import { trainingText, variedStrings } from "../fixtures/gguf/text.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tok-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const vocab = trainSpmVocab(trainingText(), { vocabSize: 600 });
+const ours = spmTokenizer(vocab);
+const modelPath = join(dir, "tiny.gguf");
+const cfg = { ...TINY_CONFIG, vocab: vocab.tokens.length, dim: 32, layers: 1, heads: 2, kvHeads: 2, ffn: 32 };
+
+test("vocabulary: specials, 256 byte tokens, learned merges across scripts", () => {
+  assert.equal(vocab.tokens.length, 600);
+  assert.deepEqual(vocab.tokens.slice(0, 5), ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]);
+  assert.equal(vocab.tokens[5], "<0x00>");
+  assert.equal(vocab.tokens[260], "<0xFF>");
+  assert.ok(vocab.tokens.includes("▁pipeline") || vocab.tokens.includes("pipeline"));
+  assert.ok(vocab.tokens.some((t) => /[\u4e00-\u9fff]{2}/.test(t)), "some CJK merge");
+  assert.equal(new Set(vocab.tokens).size, vocab.tokens.length, "no duplicate token texts");
+  const again = trainSpmVocab(trainingText(), { vocabSize: 600 });
+  assert.deepEqual(again.tokens, vocab.tokens, "deterministic");
+});
+
+test("encode/decode equal llama.cpp's on 1200 varied strings (plain and with special tokens)", async () => {
+  await buildTinyModel(modelPath, cfg, vocab, { type: "F32" });
+  const llama = await getLlamaCpp();
+  const model = await llama.loadModel({ modelPath, vocabOnly: true });
+  try {
+    const strings = variedStrings(1200);
+    let bytesFallback = 0;
+    for (const special of [false, true]) {
+      for (const s of special ? strings.slice(0, 300) : strings) {
+        const theirs = [...model.tokenize(s, special)] as number[];
+        const mine = ours.encode(s, { special });
+        assert.deepEqual(mine, theirs, `encode ${JSON.stringify(s)} special=${special}`);
+        assert.equal(ours.decode(mine), model.detokenize(theirs as never, false), `decode ${JSON.stringify(s)}`);
+        assert.equal(ours.decode(mine, { special: true }), model.detokenize(theirs as never, true), `decode special ${JSON.stringify(s)}`);
+        // A literal ▁ in text is a space to SentencePiece (llama.cpp agrees, checked above); elsewhere decode inverts encode.
+        if (!special) assert.equal(ours.decode(mine), s.replaceAll("\u2581", " "), "round trip");
+        bytesFallback += mine.filter((id) => vocab.types[id] === 6).length;
+      }
+    }
+    assert.ok(bytesFallback > 100, "the strings exercise byte fallback");
+    const chat = ours.encode("<|im_start|>user\nhi<|im_end|>", { special: true });
+    assert.equal(chat[0], 3);
+    assert.equal(chat.at(-1), 4);
+    assert.deepEqual(ours.encode("hi", { bos: true }), [vocab.bos, ...ours.encode("hi")]);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test("loadTokenizer picks ours for our files; llama.cpp's vocab-only tokenizer agrees", async () => {
+  const t = await loadTokenizer(modelPath);
+  assert.equal(t.vocabSize, 600);
+  assert.equal(t.eot, 4);
+  assert.equal(t.tokenText(5), "<0x00>");
+  const { llamaCppTokenizer } = await import("../../src/train/tokenizer-llamacpp.ts");
+  const viaLlama = await llamaCppTokenizer(modelPath, vocab.tokens);
+  try {
+    for (const s of variedStrings(50, 9)) assert.deepEqual(viaLlama.encode(s, { bos: true }), t.encode(s, { bos: true }));
+    assert.equal(viaLlama.bos, 1);
+    assert.equal(viaLlama.eos, 2);
+    assert.equal(viaLlama.eot, 4);
+  } finally {
+    await viaLlama.dispose();
+  }
+});
