@@ -1,0 +1,142 @@
+// Held-out evaluation: each validation question answered by the base and the fine-tuned model, scored by a judge
+// model when one is configured, otherwise by token-overlap F1 against the reference answer (SQuAD's metric).
+import { z } from "zod";
+import { parseJsonReply } from "../providers/json-reply.ts";
+import type { GenerateRequest, GenerateResult } from "../providers/types.ts";
+import type { ExampleRecord } from "../records.ts";
+
+export interface EvalItem { id: string; question: string; reference: string; system?: string }
+export type Answerer = (item: EvalItem) => Promise<string>;
+/** Anything that can answer a chat request: a Provider or an LlmClient. */
+export interface JudgeModel { readonly model: string; readonly provider?: string; readonly name?: string; generate(req: GenerateRequest): Promise<GenerateResult> }
+
+export interface EvalScore { answer: string; score: number; reason?: string }
+export interface EvalRow { id: string; question: string; reference: string; results: Record<string, EvalScore> }
+export interface EvalReport {
+  scorer: string;
+  /** Model labels in column order, e.g. ["base", "fine-tuned"]. */
+  models: string[];
+  rows: EvalRow[];
+  /** Mean score per model, 0..1. */
+  mean: Record<string, number>;
+}
+
+/** The question, reference answer and system prompt of a formatted example, whichever template wrote it. */
+export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
+  const d = ex.data as Record<string, any>;
+  let question: string | undefined, reference: string | undefined, system: string | undefined;
+  if (typeof d.instruction === "string" && typeof d.output === "string") {
+    question = d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
+    reference = d.output;
+    if (typeof d.system === "string") system = d.system;
+  } else if (Array.isArray(d.messages)) {
+    system = d.messages.find((m: any) => m.role === "system")?.content;
+    question = d.messages.find((m: any) => m.role === "user")?.content;
+    reference = d.messages.find((m: any) => m.role === "assistant")?.content;
+  } else if (Array.isArray(d.conversations)) {
+    system = d.conversations.find((m: any) => m.from === "system")?.value;
+    question = d.conversations.find((m: any) => m.from === "human" || m.from === "user")?.value;
+    reference = d.conversations.find((m: any) => m.from === "gpt" || m.from === "assistant")?.value;
+  }
+  if (typeof question !== "string" || typeof reference !== "string") return undefined;
+  return { id: ex.id, question, reference, ...(system ? { system } : {}) };
+}
+
+const ARTICLES = new Set(["a", "an", "the"]);
+/** SQuAD normalization: lower case, no punctuation, no articles, single spaces. Unicode letters count. */
+export function normalizeTokens(text: string): string[] {
+  return text.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}\s]/gu, " ").split(/\s+/).filter((t) => t && !ARTICLES.has(t));
+}
+
+export function tokenF1(prediction: string, reference: string): number {
+  const p = normalizeTokens(prediction), r = normalizeTokens(reference);
+  if (!p.length || !r.length) return p.length === r.length ? 1 : 0;
+  const counts = new Map<string, number>();
+  for (const t of r) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let common = 0;
+  for (const t of p) {
+    const c = counts.get(t) ?? 0;
+    if (c > 0) { common++; counts.set(t, c - 1); }
+  }
+  if (!common) return 0;
+  const precision = common / p.length, recall = common / r.length;
+  return (2 * precision * recall) / (precision + recall);
+}
+
+const JudgeReply = z.object({ score: z.coerce.number().min(0).max(10), reason: z.string().optional() });
+const JUDGE_SCHEMA = {
+  name: "answer_grade",
+  schema: { type: "object", properties: { score: { type: "number" }, reason: { type: "string" } }, required: ["score", "reason"], additionalProperties: false },
+  strict: true,
+};
+
+/** A judge's grade, 0..1. A reply that is not a grade counts as 0 with the reason kept, never as a crash. */
+export async function judgeScore(judge: JudgeModel, item: EvalItem, answer: string): Promise<{ score: number; reason?: string }> {
+  const messages: GenerateRequest["messages"] = [
+    { role: "system", content: "You grade answers against a reference answer. Reply with JSON only: {\"score\": 0-10, \"reason\": \"one sentence\"}. 10 = same facts as the reference, 0 = wrong or empty." },
+    { role: "user", content: `Question: ${item.question}\n\nReference answer: ${item.reference}\n\nAnswer to grade: ${answer || "(empty)"}` },
+  ];
+  const res = await judge.generate({ messages, schema: JUDGE_SCHEMA, temperature: 0, maxTokens: 200 });
+  const parsed = parseJsonReply(res.text, JudgeReply);
+  if (!parsed.ok) return { score: 0, reason: `judge reply unusable: ${parsed.error}` };
+  return { score: parsed.value.score / 10, ...(parsed.value.reason ? { reason: parsed.value.reason } : {}) };
+}
+
+export interface RunEvalOptions {
+  items: EvalItem[];
+  /** Label → answerer, in column order (e.g. { base, "fine-tuned" }). */
+  answerers: Record<string, Answerer>;
+  judge?: JudgeModel;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function runEval(o: RunEvalOptions): Promise<EvalReport> {
+  const models = Object.keys(o.answerers);
+  const rows: EvalRow[] = [];
+  const total = o.items.length * models.length;
+  let done = 0;
+  for (const item of o.items) {
+    const results: Record<string, EvalScore> = {};
+    for (const label of models) {
+      const answer = (await o.answerers[label]!(item)).trim();
+      const graded = o.judge ? await judgeScore(o.judge, item, answer) : { score: tokenF1(answer, item.reference) };
+      results[label] = { answer, ...graded };
+      o.onProgress?.(++done, total);
+    }
+    rows.push({ id: item.id, question: item.question, reference: item.reference, results });
+  }
+  const mean: Record<string, number> = {};
+  for (const label of models) mean[label] = rows.length ? rows.reduce((s, r) => s + r.results[label]!.score, 0) / rows.length : 0;
+  const scorer = o.judge ? `judge ${o.judge.provider ?? o.judge.name ?? ""}${o.judge.provider || o.judge.name ? "/" : ""}${o.judge.model} (0-10, shown as 0-1)` : "token-overlap F1 vs reference";
+  return { scorer, models, rows, mean };
+}
+
+const cell = (s: string, max = 80) => {
+  const one = s.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|");
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+};
+
+/** Markdown: the summary line per model, then one row per question. Used by the model card and the terminal. */
+export function evalMarkdown(r: EvalReport, maxRows = 20): string {
+  if (!r.rows.length) return "_No held-out questions: the validation split is empty._\n";
+  const lines = [
+    `Scored by ${r.scorer} on ${r.rows.length} held-out question${r.rows.length === 1 ? "" : "s"} (validation split).`,
+    "",
+    `| model | mean score |`,
+    `|---|---|`,
+    ...r.models.map((m) => `| ${m} | ${r.mean[m]!.toFixed(3)} |`),
+    "",
+    `| question | reference | ${r.models.map((m) => `${m} answer | ${m} score`).join(" | ")} |`,
+    `|${"---|".repeat(2 + r.models.length * 2)}`,
+    ...r.rows.slice(0, maxRows).map((row) => `| ${cell(row.question)} | ${cell(row.reference)} | ${r.models.map((m) => `${cell(row.results[m]!.answer)} | ${row.results[m]!.score.toFixed(2)}`).join(" | ")} |`),
+  ];
+  if (r.rows.length > maxRows) lines.push("", `(${r.rows.length - maxRows} more rows in eval.json)`);
+  return lines.join("\n") + "\n";
+}
+
+/** A short table for the terminal. */
+export function evalSummary(r: EvalReport): string {
+  if (!r.rows.length) return "eval: no held-out questions (validation split is empty)";
+  const parts = r.models.map((m) => `${m} ${r.mean[m]!.toFixed(3)}`);
+  return `eval (${r.scorer}, ${r.rows.length} questions): ${parts.join(" · ")}`;
+}
