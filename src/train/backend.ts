@@ -1,0 +1,114 @@
+// Picks the tfjs backend at run time: tfjs-node-gpu › tfjs-node › wasm › cpu (or the one asked for).
+// @tensorflow/tfjs (not tfjs-core alone) is imported because only it registers the gradients.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { PipelineError } from "../errors.ts";
+
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+/** What users may type for --backend (package-style names are accepted too). */
+const ALIASES: Record<string, BackendName> = {
+  "tfjs-node-gpu": "tensorflow-gpu", "node-gpu": "tensorflow-gpu", gpu: "tensorflow-gpu", "tensorflow-gpu": "tensorflow-gpu",
+  "tfjs-node": "tensorflow", node: "tensorflow", tensorflow: "tensorflow",
+  wasm: "wasm", cpu: "cpu",
+};
+
+export interface BackendInfo { name: BackendName; threads: number; detail: string }
+
+let chosen: BackendInfo | undefined;
+
+/** Select and initialise a backend once per process; `wanted` (from --backend) overrides the order. */
+export async function useBackend(wanted?: string, threads = availableParallelism()): Promise<BackendInfo> {
+  if (chosen && (!wanted || ALIASES[wanted] === chosen.name)) return chosen;
+  const order: readonly BackendName[] = wanted ? [resolveName(wanted)] : BACKEND_ORDER;
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      const info = await tryBackend(name, threads);
+      if (info) { chosen = info; return info; }
+      failures.push(`${name}: not installed`);
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message}`);
+    }
+  }
+  throw new PipelineError("E_CONFIG", `no usable tfjs backend (${failures.join("; ")}); try --backend cpu`, { field: "--backend" });
+}
+
+function resolveName(wanted: string): BackendName {
+  const name = ALIASES[wanted.toLowerCase()];
+  if (!name) throw new PipelineError("E_CONFIG", `unknown backend "${wanted}"; use one of tfjs-node-gpu, tfjs-node, wasm, cpu`, { field: "--backend" });
+  return name;
+}
+
+async function tryBackend(name: BackendName, threads: number): Promise<BackendInfo | undefined> {
+  if (name === "tensorflow-gpu" || name === "tensorflow") {
+    // Optional packages: present only where libtensorflow could be downloaded at install time.
+    const pkg = name === "tensorflow-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+    try { await import(pkg); } catch { return undefined; }
+    if (!(await tf.setBackend(name))) return undefined;
+    return { name, threads, detail: pkg };
+  }
+  if (name === "wasm") {
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    const multithread = threads > 1 && enableWasmThreadsInNode();
+    if (multithread) wasm.setThreadsCount(threads);
+    if (!(await tf.setBackend("wasm"))) return undefined;
+    await tf.ready();
+    // getThreadsCount() reports XNNPACK's extra workers, not the total; the pool has `threads`.
+    const got = multithread ? threads : 1;
+    return { name, threads: got, detail: `wasm ${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${got} thread(s)` };
+  }
+  await tf.setBackend("cpu");
+  await tf.ready();
+  return { name: "cpu", threads: 1, detail: "pure JavaScript" };
+}
+
+/**
+ * tfjs-backend-wasm turns threads off whenever it runs in Node (tfjs issue #3830) because its
+ * pthread workers are started from Blob URLs, which Node's worker_threads cannot load. We turn the
+ * flag on and make the two Blobs it creates (the main script and the worker script) real temp files:
+ * the worker gets a file path, and inside the worker the main-script "object URL" is that file too.
+ */
+function enableWasmThreadsInNode(): boolean {
+  const g = globalThis as { Blob: typeof Blob; URL: typeof URL };
+  if ((g.Blob as unknown as { patchedForWasm?: boolean }).patchedForWasm) return true;
+  if (typeof SharedArrayBuffer === "undefined") return false;
+  const dir = mkdtempSync(join(tmpdir(), "tfjs-wasm-"));
+  const texts = new WeakMap<object, string>();
+  let mainScriptPath: string | undefined;
+  const OriginalBlob = g.Blob;
+  class TextBlob extends OriginalBlob {
+    static patchedForWasm = true;
+    constructor(parts?: ConstructorParameters<typeof Blob>[0], options?: ConstructorParameters<typeof Blob>[1]) {
+      super(parts ?? [], options);
+      if (parts?.every((p) => typeof p === "string")) {
+        const text = (parts as string[]).join("");
+        texts.set(this, text);
+        if (text.startsWith("var WasmBackendModuleThreadedSimd")) {
+          mainScriptPath = join(dir, "tfjs-wasm-main.cjs");
+          // The factory's source refers to the bundle's hoisted requires (rollup's require$$N).
+          const requires = `var require$$0=require("fs"),require$$1=require("path"),require$$2=require("worker_threads"),require$$3=require("perf_hooks"),require$$4=require("os"),commonjsGlobal=globalThis;\n`;
+          writeFileSync(mainScriptPath, requires + text);
+        }
+      }
+    }
+  }
+  const originalCreate = g.URL.createObjectURL.bind(g.URL);
+  g.URL.createObjectURL = (obj: Blob) => {
+    const text = texts.get(obj);
+    if (text === undefined) return originalCreate(obj);
+    if (text.startsWith("var WasmBackendModuleThreadedSimd")) return mainScriptPath!;
+    // The pthread worker script: make its own createObjectURL hand back the main script's path.
+    const path = join(dir, `tfjs-wasm-worker.cjs`);
+    const prelude = `URL.createObjectURL=()=>${JSON.stringify(mainScriptPath ?? "")};URL.revokeObjectURL=()=>{};\n`;
+    writeFileSync(path, prelude + text);
+    return path;
+  };
+  g.Blob = TextBlob as typeof Blob;
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+  return true;
+}
+
+export { tf };

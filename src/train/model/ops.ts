@@ -1,0 +1,224 @@
+// The differentiable building blocks of the llama forward pass, shaped for speed on tfjs-wasm:
+// only plain 2-D matMul (XNNPACK's fast path), explicit transposes in backward passes, attention as
+// per-(batch, head) 2-D matmuls recomputed in the backward pass, temporaries freed inside gradients.
+import { tf } from "../backend.ts";
+import type { RopeStyle } from "./config.ts";
+
+type T2 = tf.Tensor2D;
+type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: any) => tf.Tensor | tf.Tensor[] };
+/** tf.customGrad with the loose typing its overloads need for several inputs. */
+const custom = (fn: CustomFn) => tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/** y = x @ W with W frozen: only dx flows. `wT` ([out, in]) is W transposed, kept to avoid a per-step transpose. */
+export function linearFrozen(x: T2, w: T2, wT?: T2): T2 {
+  const f = custom((xIn: tf.Tensor) => ({
+    value: tf.matMul(xIn as T2, w),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy as T2, wT ?? tf.transpose(w))),
+  }));
+  return f(x) as T2;
+}
+
+/** y = x @ W with W trainable: gradients for both. */
+export function linear(x: T2, w: T2): T2 {
+  const f = custom((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xIn, wIn]);
+    return {
+      value: tf.matMul(xIn as T2, wIn as T2),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [T2, T2];
+        return [
+          tf.tidy(() => tf.matMul(dy as T2, tf.transpose(ws))),
+          tf.tidy(() => tf.matMul(tf.transpose(xs), dy as T2)),
+        ];
+      },
+    };
+  });
+  return f(x, w) as T2;
+}
+
+export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number): T2 {
+  return tf.tidy(() => {
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight) as T2;
+  });
+}
+
+export function swiglu(gate: T2, up: T2): T2 {
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as T2;
+}
+
+/** cos and signed-sin tables for rows laid out [batch*seq, heads*headDim], matching llama.cpp's rope. */
+export interface RopeTables { cos: T2; sin: T2 }
+
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array): RopeTables {
+  const half = headDim / 2;
+  const width = heads * headDim;
+  const cos = new Float32Array(batch * seq * width);
+  const sin = new Float32Array(batch * seq * width);
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < seq; t++) {
+      const pos = positions ? positions[b * seq + t]! : t;
+      const row = (b * seq + t) * width;
+      for (let i = 0; i < half; i++) {
+        const theta = pos * Math.pow(base, (-2 * i) / headDim);
+        const c = Math.cos(theta);
+        const s = Math.sin(theta);
+        // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half). The first of a pair gets -sin.
+        const a = style === "norm" ? 2 * i : i;
+        const bIdx = style === "norm" ? 2 * i + 1 : i + half;
+        for (let h = 0; h < heads; h++) {
+          const o = row + h * headDim;
+          cos[o + a] = c; cos[o + bIdx] = c;
+          sin[o + a] = -s; sin[o + bIdx] = s;
+        }
+      }
+    }
+  }
+  return { cos: tf.tensor2d(cos, [batch * seq, width]), sin: tf.tensor2d(sin, [batch * seq, width]) };
+}
+
+/**
+ * x' = x*cos + swap(x)*sin, where swap exchanges the two members of each rotated pair — a reverse
+ * along a size-2 axis instead of slices (wasm slices and their gradients copy whole tensors).
+ */
+export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle): T2 {
+  return tf.tidy(() => {
+    const [n, width] = x.shape;
+    const swapped = style === "norm"
+      ? tf.reshape(tf.reverse(tf.reshape(x, [n * width / 2, 2]), 1), [n, width])
+      : tf.reshape(tf.reverse(tf.reshape(x, [n * width / headDim, 2, headDim / 2]), 1), [n, width]);
+    return tf.add(tf.mul(x, tables.cos), tf.mul(swapped, tables.sin)) as T2;
+  });
+}
+
+const maskCache = new Map<number, T2>();
+/** Additive causal mask [T, T]: 0 on and below the diagonal, a large negative number above. */
+function causalMask(seq: number): T2 {
+  let m = maskCache.get(seq);
+  if (!m || m.isDisposed) {
+    const data = new Float32Array(seq * seq);
+    for (let i = 0; i < seq; i++) for (let j = i + 1; j < seq; j++) data[i * seq + j] = -1e9;
+    m = tf.keep(tf.tensor2d(data, [seq, seq]));
+    maskCache.set(seq, m);
+  }
+  return m;
+}
+
+/** [B*T, H*hd] → B*H matrices [T, hd] (head-major), or their transposes [hd, T]. */
+function perHead(x: T2, batch: number, seq: number, heads: number, headDim: number, transposed: boolean): T2[] {
+  const x4 = tf.reshape(x, [batch, seq, heads, headDim]);
+  const perm = transposed ? [0, 2, 3, 1] : [0, 2, 1, 3];
+  const shape: [number, number] = transposed ? [headDim, seq] : [seq, headDim];
+  const all = tf.reshape(tf.transpose(x4, perm), [batch * heads, ...shape]);
+  return tf.unstack(all) as T2[];
+}
+
+/** Inverse of perHead (untransposed): B*H matrices [T, hd] → [B*T, H*hd]. */
+function fromHeads(mats: tf.Tensor[], batch: number, seq: number, heads: number, headDim: number): T2 {
+  const all = tf.reshape(tf.stack(mats), [batch, heads, seq, headDim]);
+  return tf.reshape<tf.Rank.R2>(tf.transpose(all, [0, 2, 1, 3]), [batch * seq, heads * headDim]);
+}
+
+export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number }
+
+/**
+ * Causal grouped-query attention on rows [B*T, H*hd] / [B*T, KV*hd]. Query head h reads kv head
+ * floor(h / (H/KV)) (llama.cpp and HF repeat_kv agree). The backward pass recomputes the
+ * probabilities instead of keeping B*H*T*T of them alive.
+ */
+export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
+  const { batch, seq, heads, kvHeads, headDim } = s;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const mask = causalMask(seq);
+  const probs = (qh: T2, kT: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
+
+  const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([qIn, kIn, vIn]);
+    const value = tf.tidy(() => {
+      const qs = perHead(qIn as T2, batch, seq, heads, headDim, false);
+      const kTs = perHead(kIn as T2, batch, seq, kvHeads, headDim, true);
+      const vs = perHead(vIn as T2, batch, seq, kvHeads, headDim, false);
+      const outs: T2[] = [];
+      for (let b = 0; b < batch; b++) {
+        for (let h = 0; h < heads; h++) {
+          const kv = b * kvHeads + Math.floor(h / group);
+          outs.push(tf.tidy(() => tf.matMul(probs(qs[b * heads + h]!, kTs[kv]!), vs[kv]!)));
+        }
+      }
+      return fromHeads(outs, batch, seq, heads, headDim);
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [qs0, ks0, vs0] = saved as [T2, T2, T2];
+        return tf.tidy(() => {
+          const qs = perHead(qs0, batch, seq, heads, headDim, false);
+          const ks = perHead(ks0, batch, seq, kvHeads, headDim, false);
+          const kTs = perHead(ks0, batch, seq, kvHeads, headDim, true);
+          const vTs = perHead(vs0, batch, seq, kvHeads, headDim, true);
+          const dOs = perHead(dy as T2, batch, seq, heads, headDim, false);
+          const dQ: T2[] = [];
+          const dK: T2[] = new Array(batch * kvHeads);
+          const dV: T2[] = new Array(batch * kvHeads);
+          for (let b = 0; b < batch; b++) {
+            for (let h = 0; h < heads; h++) {
+              const i = b * heads + h;
+              const kv = b * kvHeads + Math.floor(h / group);
+              const [dq, dk, dv] = tf.tidy(() => {
+                const p = probs(qs[i]!, kTs[kv]!);
+                const dO = dOs[i]!;
+                const dv = tf.matMul(tf.transpose(p), dO);
+                const dp = tf.matMul(dO, vTs[kv]!);
+                const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true))), scale) as T2;
+                return [tf.matMul(ds, ks[kv]!), tf.matMul(tf.transpose(ds), qs[i]!), dv];
+              });
+              dQ.push(dq as T2);
+              dK[kv] = dK[kv] ? accumulate(dK[kv]!, dk!) : dk as T2;
+              dV[kv] = dV[kv] ? accumulate(dV[kv]!, dv!) : dv as T2;
+            }
+          }
+          return [
+            fromHeads(dQ, batch, seq, heads, headDim),
+            fromHeads(dK, batch, seq, kvHeads, headDim),
+            fromHeads(dV, batch, seq, kvHeads, headDim),
+          ];
+        });
+      },
+    };
+  });
+  return f(q, k, v) as T2;
+}
+
+function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {
+  const sum = tf.add(a, b) as T2;
+  a.dispose();
+  b.dispose();
+  return sum;
+}
+
+/**
+ * Mean cross-entropy over the positions whose weight is non-zero (weights 0 mask prompt tokens and
+ * padding). Written as one custom gradient: softmax - onehot, no [N, V] log-probabilities kept.
+ */
+export function maskedCrossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
+  const f = custom((lIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([lIn]);
+    const value = tf.tidy(() => {
+      const lse = tf.logSumExp(lIn, 1);
+      const picked = tf.sum(tf.mul(lIn, tf.oneHot(targets, lIn.shape[1]!)), 1);
+      const total = tf.maximum(tf.sum(weights), 1e-9);
+      return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), weights)), total) as tf.Scalar;
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
+        const l = saved[0]!;
+        const total = tf.maximum(tf.sum(weights), 1e-9);
+        const w = tf.reshape(tf.div(tf.mul(weights, dy), total), [-1, 1]);
+        return tf.mul(tf.sub(tf.softmax(l), tf.oneHot(targets, l.shape[1]!)), w);
+      }),
+    };
+  });
+  return f(logits) as tf.Scalar;
+}
