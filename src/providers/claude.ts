@@ -1,6 +1,7 @@
 // Anthropic Claude backend: structured output through one forced tool whose input_schema is the schema.
 import Anthropic from "@anthropic-ai/sdk";
 import { toProviderError, type ErrorContext } from "./errors.ts";
+import { probeReachable, requireKey } from "./probe.ts";
 import type { BackendOptions, GenerateRequest, GenerateResult, Provider } from "./types.ts";
 
 export const CLAUDE_DEFAULT_MODEL = "claude-3-5-haiku-latest";
@@ -49,6 +50,10 @@ export function claudeProvider(opts: BackendOptions): Provider {
       } catch (error) {
         throw toProviderError(error, ctx, req.signal);
       }
+    },
+    async check() {
+      requireKey(opts.apiKey, "claude", "ANTHROPIC_API_KEY");
+      await probeReachable(baseURL, "the Anthropic API", "check your network, --base-url or ANTHROPIC_BASE_URL", { fetch: opts.fetch });
     },
   };
 }

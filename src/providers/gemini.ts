@@ -1,6 +1,7 @@
 // Google Gemini backend: JSON replies through responseMimeType + responseSchema.
 import { GoogleGenAI } from "@google/genai";
 import { statusCheckingFetch, toProviderError, type ErrorContext } from "./errors.ts";
+import { probeReachable, requireKey } from "./probe.ts";
 import { toGeminiSchema } from "./gemini-schema.ts";
 import type { BackendOptions, GenerateRequest, GenerateResult, Provider } from "./types.ts";
 
@@ -47,6 +48,10 @@ export function geminiProvider(opts: BackendOptions): Provider {
       } catch (error) {
         throw toProviderError(error, ctx, req.signal);
       }
+    },
+    async check() {
+      requireKey(opts.apiKey, "gemini", "GEMINI_API_KEY (or GOOGLE_API_KEY)");
+      await probeReachable(baseURL, "the Gemini API", "check your network, --base-url or GEMINI_BASE_URL", { fetch: opts.fetch });
     },
   };
 }

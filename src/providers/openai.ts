@@ -1,6 +1,7 @@
 // OpenAI backend (also any OpenAI-compatible server: vLLM, llama.cpp server, LM Studio, OpenRouter).
 import OpenAI from "openai";
 import { toProviderError, type ErrorContext } from "./errors.ts";
+import { probeReachable, requireKey } from "./probe.ts";
 import type { BackendOptions, GenerateRequest, GenerateResult, Provider } from "./types.ts";
 
 export const OPENAI_DEFAULT_MODEL = "gpt-4o-mini";
@@ -48,6 +49,11 @@ export function openaiProvider(opts: BackendOptions): Provider {
       } catch (error) {
         throw toProviderError(error, ctx, req.signal);
       }
+    },
+    async check() {
+      // Compatible local servers (vLLM, llama.cpp server, LM Studio) take no key; the official API does.
+      if (baseURL === OPENAI_DEFAULT_URL) requireKey(opts.apiKey, "openai", "OPENAI_API_KEY");
+      await probeReachable(baseURL, "the OpenAI-compatible server", "check --base-url or OPENAI_BASE_URL", { fetch: opts.fetch });
     },
   };
 }
