@@ -1,0 +1,60 @@
+// The offline judge: deterministic 0–10 scores from grounding, answer support, question form, answer
+// length and question/answer overlap. Used when no LLM judge is configured (provider `extractive`).
+import type { Scores } from "../records.ts";
+import type { PairChecks } from "./checks/run-checks.ts";
+import { contentWords, stem } from "./checks/normalize.ts";
+
+const QUESTION_START = /^(?:what|how|why|when|where|which|who|whom|whose|is|are|was|were|does|do|did|can|could|should|would|will|has|have|in what|for what|according to)\b/i;
+const VAGUE = /\b(?:it|this|that|these|those|the text|the passage|the document|the above)\s*\??$/i;
+
+function round1(x: number): number {
+  return Math.round(Math.min(10, Math.max(0, x)) * 10) / 10;
+}
+
+function share(of: string[], within: Set<string>): number {
+  if (!of.length) return 0;
+  let hit = 0;
+  for (const w of of) if (within.has(w)) hit++;
+  return hit / of.length;
+}
+
+export interface JudgeInput { question: string; answer: string; evidence: string; context?: string }
+
+/** Weights of the parts in `overall`: being right and on topic matter most. */
+export const HEURISTIC_WEIGHTS = { accuracy: 0.35, relevance: 0.25, clarity: 0.2, completeness: 0.2 } as const;
+
+export function heuristicScores(pair: JudgeInput, checks: PairChecks): Scores {
+  const q = pair.question.trim();
+  const a = pair.answer.trim();
+
+  // Accuracy: the quote is really in the source, and the answer's words come from it.
+  const accuracy = (checks.grounded ? 5 : 1) + 5 * checks.support;
+
+  // Relevance: the question is about this chunk, and the answer speaks to the question's terms.
+  const qWords = contentWords(q).map(stem);
+  const inContext = share(qWords, new Set(contentWords(pair.context ?? "").map(stem)));
+  const inAnswer = share(qWords, new Set(contentWords(a).map(stem)));
+  const relevance = qWords.length ? 2 + 4 * inContext + 4 * inAnswer : 2;
+
+  // Clarity: reads as one self-contained question.
+  const qWordCount = q.split(/\s+/).filter(Boolean).length;
+  let clarity = 0;
+  if (QUESTION_START.test(q)) clarity += 3;
+  if (q.endsWith("?") && q.indexOf("?") === q.length - 1) clarity += 3;
+  if (qWordCount >= 3 && qWordCount <= 30) clarity += 2;
+  if (!VAGUE.test(q)) clarity += 2;
+  if (checks.languageMatches === false) clarity -= 3;
+
+  // Completeness: a real answer — neither a fragment nor an essay.
+  const aWords = a.split(/\s+/).filter(Boolean).length;
+  let completeness = aWords < 3 ? 2 : aWords < 8 ? 6 : aWords <= 150 ? 10 : aWords <= 400 ? 7 : 4;
+  if (aWords >= 3 && !/[.!?)"'\]`]$|\n\s*(?:[-*+]|\d+[.)])\s/.test(a) && !/[.!?]$/.test(a)) completeness -= 1;
+  if (checks.length !== "ok") completeness = Math.min(completeness, 4);
+
+  const s = { accuracy: round1(accuracy), relevance: round1(relevance), clarity: round1(clarity), completeness: round1(completeness) };
+  const overall = round1(
+    s.accuracy * HEURISTIC_WEIGHTS.accuracy + s.relevance * HEURISTIC_WEIGHTS.relevance +
+      s.clarity * HEURISTIC_WEIGHTS.clarity + s.completeness * HEURISTIC_WEIGHTS.completeness,
+  );
+  return { ...s, overall };
+}
