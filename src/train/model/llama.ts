@@ -170,7 +170,7 @@ export class LlamaModel {
   loss(batch: Batch, opts: { hook?: ProjectionHook; training?: boolean } = {}): tf.Scalar {
     return tf.tidy(() => {
       const logits = this.forward(batch.inputs, batch.batch, batch.seq, opts);
-      return maskedCrossEntropy(logits, tf.tensor1d(batch.targets, "int32"), tf.tensor1d(batch.weights, "float32"));
+      return maskedCrossEntropy(logits, batch.targets, batch.weights);
     });
   }
 

@@ -74,7 +74,8 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
       }
     }
   }
-  return { cos: tf.tensor2d(cos, [batch * seq, width]), sin: tf.tensor2d(sin, [batch * seq, width]) };
+  // Kept: they are cached across steps and may be created inside someone's tidy().
+  return { cos: tf.keep(tf.tensor2d(cos, [batch * seq, width])), sin: tf.keep(tf.tensor2d(sin, [batch * seq, width])) };
 }
 
 /**
@@ -199,24 +200,25 @@ function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {
 
 /**
  * Mean cross-entropy over the positions whose weight is non-zero (weights 0 mask prompt tokens and
- * padding). Written as one custom gradient: softmax - onehot, no [N, V] log-probabilities kept.
+ * padding). One custom gradient: softmax - onehot, no [N, V] log-probabilities kept. Targets and
+ * weights are plain arrays because tensors captured by a gradient closure would be gone (tidied)
+ * by the time the backward pass runs.
  */
-export function maskedCrossEntropy(logits: T2, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
+export function maskedCrossEntropy(logits: T2, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  const total = Math.max(weights.reduce((a, b) => a + b, 0), 1e-9);
+  const vocab = logits.shape[1];
   const f = custom((lIn: tf.Tensor, save: tf.GradSaveFunc) => {
     save([lIn]);
     const value = tf.tidy(() => {
       const lse = tf.logSumExp(lIn, 1);
-      const picked = tf.sum(tf.mul(lIn, tf.oneHot(targets, lIn.shape[1]!)), 1);
-      const total = tf.maximum(tf.sum(weights), 1e-9);
-      return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), weights)), total) as tf.Scalar;
+      const picked = tf.sum(tf.mul(lIn, tf.oneHot(tf.tensor1d(targets, "int32"), vocab)), 1);
+      return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(weights))), total) as tf.Scalar;
     });
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
-        const l = saved[0]!;
-        const total = tf.maximum(tf.sum(weights), 1e-9);
-        const w = tf.reshape(tf.div(tf.mul(weights, dy), total), [-1, 1]);
-        return tf.mul(tf.sub(tf.softmax(l), tf.oneHot(targets, l.shape[1]!)), w);
+        const w = tf.reshape(tf.div(tf.mul(tf.tensor1d(weights), dy), total), [-1, 1]);
+        return tf.mul(tf.sub(tf.softmax(saved[0]!), tf.oneHot(tf.tensor1d(targets, "int32"), vocab)), w);
       }),
     };
   });

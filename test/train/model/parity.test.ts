@@ -12,7 +12,8 @@ async function llamaCppGreedy(path: string, tokens: number[]): Promise<number[]>
   const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
   try {
     const seq = context.getSequence();
-    const out = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { token: true, options: { temperature: 0 } } }] as [number, { generateNext: { token: boolean; options: { temperature: number } } }]));
+    type Item = Parameters<typeof seq.controlledEvaluate>[0][number];
+    const out = await seq.controlledEvaluate(tokens.map((t): Item => [t as Extract<Item, number>, { generateNext: { token: true, options: { temperature: 0 } } }]));
     return out.map((o) => Number(o?.next?.token));
   } finally {
     await context.dispose();
