@@ -6,3 +6,17 @@ export { asTransform, type Stage, type StageContext } from "./streams/as-transfo
 export { parseNdjson, stringifyNdjson } from "./streams/ndjson.ts";
 export { runStep, composeStages, type RunStepOptions, type StepResult, type StepOutput } from "./streams/run-step.ts";
 export { createProgress, type ProgressSink } from "./streams/progress.ts";
+export type { Provider, ProviderName, LlmClient, GenerateRequest, GenerateResult, JsonSchemaSpec, JsonOutcome, ChatMessage } from "./providers/types.ts";
+export { openClient, createClient, cacheDirUnder, type PipelineClient, type ClientConfig, type OpenClientOptions } from "./providers/client.ts";
+export { selectProvider, resolveSelection, createProvider, normalizeProviderName, type Selection } from "./providers/select.ts";
+export { ProviderError } from "./providers/errors.ts";
+export { openaiProvider } from "./providers/openai.ts";
+export { claudeProvider } from "./providers/claude.ts";
+export { geminiProvider } from "./providers/gemini.ts";
+export { ollamaProvider } from "./providers/ollama.ts";
+export { extractiveProvider } from "./providers/extractive.ts";
+export { llamaCppProvider } from "./providers/llama-cpp.ts";
+export { dryRun, estimatePlan, formatPlan, type PlannedWork, type PlanEstimate } from "./providers/plan.ts";
+export { estimatePromptTokens, estimateTokens } from "./providers/tokens.ts";
+export { formatUsage, summarize, type UsageSummary, type UsageRow } from "./providers/usage.ts";
+export { DEFAULT_PRICES, loadPrices, type PriceTable } from "./providers/prices.ts";
