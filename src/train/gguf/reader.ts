@@ -99,7 +99,7 @@ async function readValue(c: HeaderCursor, type: number, key: string, file: strin
   const n = await c.count(`array length of "${key}"`);
   if (itemType === GgufValueType.ARRAY) {
     const items: GgufValue[] = [];
-    for (let i = 0; i < n; i++) items.push(await readValue(c, await c.u32(`item type in "${key}"`), key, file));
+    for (let i = 0; i < n; i++) items.push(await readValue(c, GgufValueType.ARRAY, key, file)); // each item is (type, len, values)
     return { type: "array", itemType: "array", value: items };
   }
   if (SCALAR_TYPE_NAMES[itemType] === undefined) {

@@ -132,7 +132,10 @@ function writeValue(b: Bytes, v: GgufValue, key: string): void {
   if (v.itemType === "array") {
     b.u32(GgufValueType.ARRAY);
     b.u64(v.value.length);
-    for (const item of v.value as GgufValue[]) { b.u32(item.type === "array" ? GgufValueType.ARRAY : SCALAR_TYPE_IDS[item.type]); writeValue(b, item, key); }
+    for (const item of v.value as GgufValue[]) {
+      if (item.type !== "array") throw new PipelineError("E_GGUF", `metadata "${key}": items of an array of arrays must be arrays`, { field: key });
+      writeValue(b, item, key); // each item is (type, len, values), no tag of its own
+    }
     return;
   }
   b.u32(SCALAR_TYPE_IDS[v.itemType]);
