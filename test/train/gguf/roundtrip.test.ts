@@ -92,7 +92,7 @@ test("read → write → read: F32 and F16 exact, Q8_0 within half a step; raw c
 test("alignment: default 32, general.alignment honoured", async () => {
   for (const align of [32, 64, 256]) {
     const p = join(dir, `al${align}.gguf`);
-    const meta = align === 32 ? { x: 1 } : { "general.alignment": align };
+    const meta: Record<string, number> = align === 32 ? { x: 1 } : { "general.alignment": align };
     await writeGguf(p, { metadata: meta, tensors: [3, 5, 7].map((n, i) => ({ name: `t${i}`, dims: [n], type: "F32" as const, data: new Float32Array(n).fill(i) })) });
     const f = await openGguf(p);
     assert.equal(f.alignment, align);
