@@ -6,6 +6,9 @@ export { asTransform, type Stage, type StageContext } from "./streams/as-transfo
 export { parseNdjson, stringifyNdjson } from "./streams/ndjson.ts";
 export { runStep, composeStages, type RunStepOptions, type StepResult, type StepOutput } from "./streams/run-step.ts";
 export { createProgress, type ProgressSink } from "./streams/progress.ts";
+export { chunk, chunker, type ChunkOptions } from "./transforms/chunk.ts";
+export { ingest, ingester, listFiles, makeDoc, type IngestOptions, type IngestStats } from "./transforms/ingest.ts";
+export { docsFromStream } from "./transforms/ingest-stdin.ts";
 export type { Provider, ProviderName, LlmClient, GenerateRequest, GenerateResult, JsonSchemaSpec, JsonOutcome, ChatMessage } from "./providers/types.ts";
 export { openClient, createClient, cacheDirUnder, type PipelineClient, type ClientConfig, type OpenClientOptions } from "./providers/client.ts";
 export { selectProvider, resolveSelection, createProvider, normalizeProviderName, type Selection } from "./providers/select.ts";

@@ -6,7 +6,7 @@ export type LogLevel = "quiet" | "normal" | "verbose";
 
 function make(level: LogLevel): ConsolaInstance {
   return createConsola({
-    level: level === "quiet" ? 1 : level === "verbose" ? 4 : 3,
+    level: level === "quiet" ? 0 : level === "verbose" ? 4 : 3,
     stdout: process.stderr,
     stderr: process.stderr,
     formatOptions: { date: false, colors: process.stderr.isTTY ?? false },

@@ -7,6 +7,7 @@ const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => 
 
 /** Registered only once they work end to end. */
 export const commands: Record<string, Lazy> = {
+  chunk: lazy(() => import("./chunk.ts")),
 };
 
 export const main = defineCommand({

@@ -1,10 +1,19 @@
 // Where data comes from and goes to: files when named, stdin/stdout when piped.
-import { createReadStream } from "node:fs";
+import { createReadStream, fstatSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 
-/** True when stdin is a pipe or file rather than a terminal (so a user is piping data in). */
+/**
+ * True when stdin is a pipe, socket or file (a user is piping data in). A terminal or a character
+ * device such as /dev/null (CI, cron, `< /dev/null`) is not, so those fall back to the input folder.
+ */
 export function stdinIsPiped(): boolean {
-  return !process.stdin.isTTY && !process.env.PIPELINE_IGNORE_STDIN;
+  if (process.env.PIPELINE_IGNORE_STDIN) return false;
+  try {
+    const s = fstatSync(0);
+    return s.isFIFO() || s.isSocket() || s.isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** True when stdout is a pipe or file: data then goes to stdout unless -o names a place. */

@@ -61,7 +61,6 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
     },
     done(p, ok) {
       if (running) { bar.update(p.inputs, payload(p)); bar.stop(); }
-      if (ok) log.info(summary(opts, p, started));
     },
   };
 }
@@ -82,13 +81,8 @@ function lineProgress(opts: ProgressOptions, _stream: NodeJS.WriteStream): Progr
       const eta = total && r > 0 ? ` ETA ${formatSeconds((total - p.inputs) / r)}` : "";
       log.info(`${opts.label}: ${p.inputs}${total ? `/${total}` : ""} ${unit}, ${p.records} out, ${r.toFixed(1)} ${unit}/s${eta}`);
     },
-    done(p, ok) { if (ok) log.info(summary(opts, p, started)); },
+    done() {},
   };
-}
-
-function summary(opts: ProgressOptions, p: StepProgress, started: number): string {
-  const sec = (Date.now() - started) / 1000;
-  return `${opts.label}: ${p.inputs} ${opts.unit ?? "inputs"} → ${p.records} records (${(p.bytes / 1e6).toFixed(2)} MB) in ${sec.toFixed(1)} s`;
 }
 
 function rate(n: number, started: number): string {

@@ -1,0 +1,154 @@
+// Ingest: files and folders (txt, md, html, pdf, docx, NDJSON doc records) → doc records, in sorted
+// order. Unsupported, binary, encrypted or corrupt files are skipped with a warning naming them, and counted.
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { PipelineError } from "../errors.ts";
+import { log } from "../log.ts";
+import { DocInput, docId, type DocRecord } from "../records.ts";
+import { asTransform, type Stage } from "../streams/as-transform.ts";
+import { parseNdjson } from "../streams/ndjson.ts";
+import { decodeText, looksBinary } from "./decode-text.ts";
+import type { PdfPool } from "./pdf-pool.ts";
+
+const KINDS: Record<string, "text" | "markdown" | "html" | "pdf" | "docx" | "ndjson"> = {
+  ".txt": "text", ".text": "text", ".rst": "text", ".org": "text", ".adoc": "text", ".csv": "text", ".tsv": "text",
+  ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown",
+  ".html": "html", ".htm": "html", ".xhtml": "html",
+  ".pdf": "pdf",
+  ".docx": "docx",
+  ".ndjson": "ndjson", ".jsonl": "ndjson",
+};
+export const SUPPORTED_EXTENSIONS = Object.keys(KINDS);
+
+export interface IngestStats { files: number; docs: number; skipped: number; failed: number; bytes: number }
+
+export interface IngestOptions {
+  /** PDF worker threads (default: 2, or fewer cores). */
+  pdfWorkers?: number;
+  /** Skip malformed lines in NDJSON doc files instead of stopping. */
+  skipBadLines?: boolean;
+  /** Where warnings go (default: the logger). */
+  warn?: (message: string) => void;
+}
+
+/** Every file under the given paths: folders recursed in sorted (code point) order, dotfiles left out. */
+export async function listFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let info;
+    try {
+      info = await stat(p);
+    } catch {
+      throw new PipelineError("E_INPUT", "input not found; check --input-dir (or PIPELINE_INPUT_DIR)", { file: p });
+    }
+    if (info.isDirectory()) await walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => !e.name.startsWith("."))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) await walk(full, out);
+    else if (e.isFile() || e.isSymbolicLink()) out.push(full);
+  }
+}
+
+/** A doc record from text; the id is a hash of source and text, so it is stable across runs. */
+export function makeDoc(text: string, source: string, title?: string, meta?: Record<string, unknown>): DocRecord {
+  return { type: "doc", id: docId(source, text), source, text, ...(title ? { title } : {}), ...(meta ? { meta } : {}) };
+}
+
+/** A hand-written doc record (only `text` required) made whole. */
+export function completeDoc(input: DocInput, fallbackSource: string): DocRecord {
+  const source = input.source ?? fallbackSource;
+  return { type: "doc", id: input.id ?? docId(source, input.text), source, text: input.text, ...(input.title ? { title: input.title } : {}), ...(input.meta ? { meta: input.meta } : {}) };
+}
+type DocInput = import("zod").infer<typeof DocInput>;
+
+/** The ingest stage: a file path in, its doc record(s) out (none when the file is skipped). */
+export function ingester(opts: IngestOptions = {}): { stage: Stage<string, DocRecord>; stats: IngestStats; close: () => Promise<void> } {
+  const stats: IngestStats = { files: 0, docs: 0, skipped: 0, failed: 0, bytes: 0 };
+  const warn = opts.warn ?? ((m: string) => log.warn(m));
+  let pool: PdfPool | undefined;
+
+  const skip = (file: string, reason: string, failed = false): null => {
+    if (failed) stats.failed++; else stats.skipped++;
+    warn(`${file}: ${reason}; skipped`);
+    return null;
+  };
+
+  const stage: Stage<string, DocRecord> = async (file) => {
+    stats.files++;
+    const ext = extname(file).toLowerCase();
+    const kind = KINDS[ext];
+    if (!kind) return skip(file, `unsupported file type "${ext || basename(file)}" (supported: ${SUPPORTED_EXTENSIONS.join(" ")})`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      return skip(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, true);
+    }
+    stats.bytes += bytes.length;
+    const title = basename(file, extname(file));
+
+    if (kind === "pdf") {
+      if (bytes.subarray(0, 1024).indexOf("%PDF-") < 0) return skip(file, "is not a PDF (no %PDF- header); re-export it as PDF", true);
+      // Format readers load on first use: a folder of markdown never pays for pdf.js or mammoth.
+      pool ??= new (await import("./pdf-pool.ts")).PdfPool(opts.pdfWorkers);
+      const r = await (await import("./ingest-pdf.ts")).pdfToPlainText(pool, bytes);
+      if (!r.ok) return skip(file, r.reason, true);
+      if (!r.text) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
+      return done([makeDoc(r.text, file, title, { pages: r.pages })]);
+    }
+    if (kind === "docx") {
+      try {
+        const { docxToPlainText } = await import("./ingest-docx.ts");
+        return done([makeDoc(await docxToPlainText(bytes), file, title)]);
+      } catch (e) {
+        return skip(file, `DOCX is corrupt or not a Word document (${(e as Error).message})`, true);
+      }
+    }
+
+    const decoded = decodeText(bytes);
+    if (!decoded || looksBinary(decoded.text)) return skip(file, `looks like binary data, not ${kind === "text" ? "plain" : kind} text`);
+    if (decoded.encoding !== "UTF-8") log.debug(`${file}: decoded as ${decoded.encoding}`);
+    if (kind === "ndjson") return done(await docsFromNdjson(decoded.text, file, opts.skipBadLines ?? false, warn));
+    if (kind === "html") {
+      const { htmlToPlainText } = await import("./ingest-html.ts");
+      const { text, title: htmlTitle } = htmlToPlainText(decoded.text);
+      return done([makeDoc(text, file, htmlTitle ?? title)]);
+    }
+    const heading = kind === "markdown" ? /^#\s+(.+)$/m.exec(decoded.text)?.[1]?.trim() : undefined;
+    return done([makeDoc(decoded.text, file, heading ?? title)]);
+  };
+
+  const done = (docs: DocRecord[]): DocRecord[] => {
+    stats.docs += docs.length;
+    return docs;
+  };
+
+  return { stage, stats, close: async () => { await pool?.close(); pool = undefined; } };
+}
+
+async function docsFromNdjson(text: string, file: string, skipBadLines: boolean, warn: (m: string) => void): Promise<DocRecord[]> {
+  const docs: DocRecord[] = [];
+  let line = 0;
+  const parser = parseNdjson({ file, schema: DocInput, skipBadLines, onBadLine: (n, reason) => warn(`${file}:${n}: ${reason}; line skipped`) });
+  await pipeline(Readable.from([text]), parser, async (src: AsyncIterable<DocInput>) => {
+    for await (const d of src) docs.push(completeDoc(d, `${file}#${++line}`));
+  });
+  return docs;
+}
+
+/** Library use: file paths in, doc records out, as an object-mode Transform (PDFs parse two at a time). */
+export function ingest(opts: IngestOptions = {}): Transform {
+  const { stage, close } = ingester(opts);
+  return asTransform(stage, { name: "ingest", concurrency: 4, flush: async () => { await close(); } });
+}
