@@ -151,3 +151,21 @@ export function tinyModelSpec(c: LlamaConfig, vocab: SpmVocab, opts: TinyModelOp
 export async function buildTinyModel(path: string, c: LlamaConfig, vocab: SpmVocab, opts: TinyModelOptions = {}): Promise<{ bytes: number }> {
   return writeGguf(path, tinyModelSpec(c, vocab, opts));
 }
+
+export interface CreateTinyBaseOptions extends TinyModelOptions {
+  /** Overrides of TINY_CONFIG; `vocab` is the tokenizer's requested size (fewer when the text is small). */
+  config?: Partial<LlamaConfig>;
+}
+
+/**
+ * `tiny` end to end: learn the vocabulary from the training text, write the random-initialised model.
+ * Returns what training needs: the config (vocab = actual token count) and the vocabulary.
+ */
+export async function createTinyBase(path: string, text: string, opts: CreateTinyBaseOptions = {}): Promise<{ path: string; config: LlamaConfig; vocab: SpmVocab }> {
+  const { trainSpmVocab } = await import("./tokenizer-spm.ts");
+  const wanted = { ...TINY_CONFIG, ...opts.config };
+  const vocab = trainSpmVocab(text, { vocabSize: wanted.vocab });
+  const config = { ...wanted, vocab: vocab.tokens.length };
+  await buildTinyModel(path, config, vocab, opts);
+  return { path, config, vocab };
+}

@@ -1,0 +1,98 @@
+// Base-model resolution: tiny, GGUF paths, an Ollama store laid out here, hf: offline, bare HF repos.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseOllamaName, resolveBaseModel } from "../../src/train/base-model.ts";
+import { createTinyBase } from "../../src/train/tiny-model.ts";
+import { openGguf } from "../../src/train/gguf/reader.ts";
+import { trainingText } from "../fixtures/gguf/text.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "base-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const modelPath = join(dir, "tiny.gguf");
+const tiny = await createTinyBase(modelPath, trainingText(1, 2000), { config: { vocab: 400, dim: 32, layers: 1, heads: 2, kvHeads: 2, ffn: 32 } });
+
+/** An Ollama store as `ollama pull` leaves it: manifest → layers → content-addressed blobs. */
+function layOutStore(root: string, host: string, ns: string, model: string, tag: string) {
+  mkdirSync(join(root, "blobs"), { recursive: true });
+  const put = (bytes: Buffer, mediaType: string) => {
+    const hex = createHash("sha256").update(bytes).digest("hex");
+    writeFileSync(join(root, "blobs", `sha256-${hex}`), bytes);
+    return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const layers = [
+    put(readFileSync(modelPath), "application/vnd.ollama.image.model"),
+    put(Buffer.from("{{ .Prompt }}"), "application/vnd.ollama.image.template"),
+    put(Buffer.from(JSON.stringify({ stop: ["<|im_end|>"] })), "application/vnd.ollama.image.params"),
+  ];
+  const config = put(Buffer.from("{}"), "application/vnd.docker.container.image.v1+json");
+  mkdirSync(join(root, "manifests", host, ns, model), { recursive: true });
+  writeFileSync(join(root, "manifests", host, ns, model, tag), JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config, layers }));
+  return layers;
+}
+
+const store = join(dir, "ollama");
+const layers = layOutStore(store, "registry.ollama.ai", "library", "qwen2.5", "0.5b");
+layOutStore(store, "registry.ollama.ai", "someone", "mymodel", "latest");
+const env = { OLLAMA_MODELS: store };
+
+test("tiny is the default and is built from the training text", async () => {
+  assert.deepEqual(await resolveBaseModel(undefined), { kind: "tiny", spec: "tiny" });
+  assert.deepEqual(await resolveBaseModel("tiny"), { kind: "tiny", spec: "tiny" });
+  assert.equal(tiny.config.vocab, tiny.vocab.tokens.length);
+  const f = await openGguf(modelPath);
+  assert.equal(f.meta("llama.embedding_length"), 32);
+  assert.equal((f.meta<string[]>("tokenizer.ggml.tokens") ?? []).length, tiny.config.vocab);
+  await f.close();
+});
+
+test("a GGUF path; missing and non-GGUF files are clear errors", async () => {
+  assert.deepEqual(await resolveBaseModel(modelPath), { kind: "gguf", spec: modelPath, path: modelPath });
+  await assert.rejects(resolveBaseModel(join(dir, "nope.gguf")), /model file not found; check FINETUNE_MODEL_NAME/);
+  const txt = join(dir, "notes.gguf");
+  writeFileSync(txt, "just some text, not a model");
+  await assert.rejects(resolveBaseModel(txt), /not a GGUF file: bad magic/);
+});
+
+test("Ollama names resolve through the store: manifest → model layer → blob, with template and params", async () => {
+  const r = await resolveBaseModel("qwen2.5:0.5b", { env });
+  assert.equal(r.kind, "ollama");
+  if (r.kind !== "ollama") return;
+  assert.equal(r.path, join(store, "blobs", layers[0]!.digest.replace(":", "-")));
+  assert.equal(r.ollama.template, "{{ .Prompt }}");
+  assert.deepEqual(r.ollama.params, { stop: ["<|im_end|>"] });
+  const ns = await resolveBaseModel("someone/mymodel", { env });
+  assert.equal(ns.kind, "ollama");
+  assert.deepEqual(parseOllamaName("example.com:5000/team/m:v1"), { host: "example.com:5000", namespace: "team", model: "m", tag: "v1" });
+  assert.deepEqual(parseOllamaName("llama3.2"), { host: "registry.ollama.ai", namespace: "library", model: "llama3.2", tag: "latest" });
+});
+
+test("Ollama: a missing tag lists the tags there are; a missing model says ollama pull; a missing blob says re-pull", async () => {
+  await assert.rejects(resolveBaseModel("qwen2.5:7b", { env }), /Ollama has "qwen2.5" but not the tag "7b" \(have: 0.5b\); run `ollama pull qwen2.5:7b`/);
+  await assert.rejects(resolveBaseModel("llama3.2:1b", { env }), /no Ollama model "llama3.2:1b" in .*ollama; run `ollama pull llama3.2:1b`/);
+  const broken = join(dir, "broken");
+  const l = layOutStore(broken, "registry.ollama.ai", "library", "m", "latest");
+  rmSync(join(broken, "blobs", l[0]!.digest.replace(":", "-")));
+  await assert.rejects(resolveBaseModel("m", { env: { OLLAMA_MODELS: broken } }), /Ollama model blob sha256:[0-9a-f]+ is missing; re-pull with `ollama pull m`/);
+});
+
+test("a bare Hugging Face repo name explains how to get a GGUF", async () => {
+  await assert.rejects(resolveBaseModel("meta-llama/Llama-2-7b-chat-hf", { env }), (e: Error) => {
+    assert.match(e.message, /looks like a Hugging Face repository/);
+    assert.match(e.message, /hf:<user>\/Llama-2-7b-chat-hf-GGUF:Q8_0/);
+    assert.match(e.message, /convert_hf_to_gguf\.py/);
+    return true;
+  });
+});
+
+test("hf: URIs go through node-llama-cpp's resolver; unreachable → a clear message", async () => {
+  // A closed loopback port stands in for "offline" deterministically.
+  await assert.rejects(
+    resolveBaseModel("hf:someone/Tiny-GGUF:Q8_0", { cacheDir: join(dir, "hf"), hfEndpoint: "http://127.0.0.1:9/" }),
+    /cannot resolve hf:someone\/Tiny-GGUF:Q8_0: .*Without network access, download the GGUF elsewhere and set FINETUNE_MODEL_NAME=\/path\/to\/model.gguf/,
+  );
+});
