@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { loadSettings, SETTINGS } from "../src/config.ts";
+
+test("config.env.example documents every setting key", () => {
+  const example = readFileSync(new URL("../config.env.example", import.meta.url), "utf8");
+  const missing = Object.values(SETTINGS).map((s) => s.key).filter((k) => !new RegExp(`^#?${k}=`, "m").test(example));
+  assert.deepEqual(missing, []);
+});
+
+test("precedence: flag > environment > config.env > default", () => {
+  const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
+  writeFileSync(join(cwd, "config.env"), "PIPELINE_CHUNK_SIZE=900\nPIPELINE_CHUNK_OVERLAP=90\nPIPELINE_QA_DIR=from-file\n");
+  const env = { PIPELINE_CHUNK_OVERLAP: "50", PIPELINE_QA_DIR: "from-env" };
+  const s = loadSettings({ cwd, env, flags: { qaDir: "from-flag" } });
+  assert.equal(s.qaDir, "from-flag");
+  assert.equal(s.chunkOverlap, 50);
+  assert.equal(s.chunkSize, 900);
+  assert.equal(s.inputDir, "data/documents");
+  assert.deepEqual([s.origin.qaDir, s.origin.chunkOverlap, s.origin.chunkSize, s.origin.inputDir], ["flag", "env", "config.env", "default"]);
+});
+
+test("a malformed value is an E_CONFIG error naming the key and where it came from", () => {
+  const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
+  writeFileSync(join(cwd, "config.env"), "PIPELINE_CHUNK_SIZE=big\n");
+  assert.throws(() => loadSettings({ cwd, env: {} }), (e: Error & { code?: string }) => e.code === "E_CONFIG" && /bad value "big" for PIPELINE_CHUNK_SIZE in .*config\.env/.test(e.message));
+  assert.throws(() => loadSettings({ cwd, env: {}, configPath: "missing.env" }), /config file not found; check the --config path/);
+});
