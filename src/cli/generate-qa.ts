@@ -7,9 +7,11 @@ import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
-import { emptyGenerateQaStats, qaGenerator } from "../transforms/generate-qa.ts";
-import { openStepClient } from "../transforms/generate-qa-client.ts";
+import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+import { cacheDirUnder } from "../providers/client.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
+import { providerArgs, providerFlags } from "./provider-args.ts";
 
 export const CHUNKS_FILE = "chunks.ndjson";
 export const QA_FILE = "training_data.json";
@@ -17,13 +19,10 @@ export const QA_FILE = "training_data.json";
 export const generateQaArgs = {
   "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
   "output-dir": { type: "string", alias: "o", description: "Folder for training_data.json (default: stdout as NDJSON when piped, else PIPELINE_QA_DIR or data/document_training_data)", valueHint: "DIR" },
-  provider: { type: "string", description: "LLM backend: openai, claude, gemini, ollama (the seed's `local`), llama-cpp, extractive (offline, no model)", valueHint: "NAME" },
-  model: { type: "string", description: "Model name for the backend (PIPELINE_LLM_MODEL)", valueHint: "NAME" },
   "questions-per-chunk": { type: "string", description: "Pairs to ask for per chunk (default 3); a chunk too short for N good pairs gives fewer", valueHint: "N" },
   temperature: { type: "string", description: "Sampling temperature for the LLM (default 0.7)", valueHint: "T" },
-  "base-url": { type: "string", description: "Base URL of an OpenAI-compatible (or other vendor) server (PIPELINE_LLM_BASE_URL)", valueHint: "URL" },
-  concurrency: { type: "string", description: "Chunks in flight at once (default 4, PIPELINE_CONCURRENCY)", valueHint: "N" },
   resume: { type: "boolean", description: "Continue an interrupted run: keeps committed pairs, skips chunks already done" },
+  ...providerArgs,
 } as const;
 
 export default defineCommand({
@@ -43,14 +42,11 @@ export default defineCommand({
   args: { ...generateQaArgs, ...commonArgs },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
+      ...providerFlags(args),
       chunksDir: args["input-dir"],
       qaDir: args["output-dir"],
-      provider: args.provider === "local" ? "ollama" : args.provider,
-      model: args.model,
       questionsPerChunk: args["questions-per-chunk"],
       temperature: args.temperature,
-      baseUrl: args["base-url"],
-      concurrency: args.concurrency,
     });
     const fromStdin = !args["input-dir"] && stdinIsPiped();
     const inputPath = fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE);
@@ -58,14 +54,19 @@ export default defineCommand({
       ? { path: join(settings.qaDir, QA_FILE), format: "json-array" }
       : { stream: process.stdout, format: "ndjson" };
 
-    const client = await openStepClient(settings, "generate-qa");
+    const readChunks = () => readRecords({ path: inputPath, schema: ChunkRecord, skipBadLines: settings.skipBadLines, onBadLine: (l, why) => log.warn(`chunk input line ${l} skipped: ${why}`) });
+    if (args["dry-run"]) {
+      // About 60 reply tokens per pair asked for, plus the JSON around them.
+      return planFromInput(settings, "generate-qa", readChunks(), (c) => qaPrompt(c, settings.questionsPerChunk), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
+    }
+    const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
     const stats = emptyGenerateQaStats();
     const stage = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
     const provider = client?.provider ?? "extractive";
     try {
       const r = await runStep<ChunkRecord, QaRecord>({
         name: "generate-qa",
-        input: readRecords({ path: inputPath, schema: ChunkRecord, skipBadLines: settings.skipBadLines, onBadLine: (l, why) => log.warn(`chunk input line ${l} skipped: ${why}`) }),
+        input: readChunks(),
         stage,
         output,
         resume: !!args.resume,
@@ -87,6 +88,7 @@ export default defineCommand({
           (client ? `; tokens ${stats.usage.inputTokens} in, ${stats.usage.outputTokens} out` : ""),
       );
       for (const s of stats.shortfalls.slice(0, 50)) log.debug(`  chunk ${s.chunkId}: ${s.made} of ${s.asked} pair(s)`);
+      if (client) log.info(client.formatUsage());
     } finally {
       await client?.close();
     }

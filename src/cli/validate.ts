@@ -8,11 +8,13 @@ import { createProgress } from "../streams/progress.ts";
 import { runStep } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
-import { openStepClient } from "../transforms/generate-qa-client.ts";
+import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
 import { coerceQa } from "../transforms/validate-input.ts";
 import { formatSummaryBlock, formatSummaryExtras, SummaryBuilder } from "../transforms/validate-summary.ts";
-import { markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
+import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
+import { cacheDirUnder } from "../providers/client.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
+import { providerArgs, providerFlags } from "./provider-args.ts";
 
 export const REPORT_FILE = "validation_report.json";
 
@@ -40,30 +42,31 @@ export default defineCommand({
     input: { type: "string", alias: "i", description: "Q&A pairs: training_data.json (JSON array) or NDJSON (default: stdin when piped, else <PIPELINE_QA_DIR>/training_data.json)", valueHint: "FILE" },
     output: { type: "string", alias: "o", description: "Report path (default: stdout as NDJSON when piped, else <PIPELINE_QA_DIR>/validation_report.json)", valueHint: "FILE" },
     "filtered-output": { type: "string", description: "Also write the pairs scoring >= --filter-threshold here (JSON array)", valueHint: "FILE" },
-    provider: { type: "string", description: "Judge backend: openai, claude, gemini, ollama (`local`), llama-cpp, extractive (heuristic, offline)", valueHint: "NAME" },
-    model: { type: "string", description: "Judge model (PIPELINE_LLM_MODEL)", valueHint: "NAME" },
     threshold: { type: "string", description: "PASS at or above this overall score (default 8.0, PIPELINE_VALIDATION_THRESHOLD)", valueHint: "X" },
     "filter-threshold": { type: "string", description: "NEEDS_REVIEW at or above this, FAIL below (default 7.0, PIPELINE_FILTER_THRESHOLD)", valueHint: "X" },
-    "base-url": { type: "string", description: "Base URL of an OpenAI-compatible (or other vendor) server", valueHint: "URL" },
-    concurrency: { type: "string", description: "Pairs judged at once (default 4, PIPELINE_CONCURRENCY)", valueHint: "N" },
     resume: { type: "boolean", description: "Continue an interrupted run: keeps the pairs already scored" },
+    ...providerArgs,
     ...commonArgs,
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      provider: args.provider === "local" ? "ollama" : args.provider,
-      model: args.model,
+      ...providerFlags(args),
       validationThreshold: args.threshold,
       filterThreshold: args["filter-threshold"],
-      baseUrl: args["base-url"],
-      concurrency: args.concurrency,
     });
     const fromStdin = !args.input && stdinIsPiped();
     const inputPath = fromStdin ? undefined : (args.input ?? join(settings.qaDir, "training_data.json"));
     const toStdout = !args.output && stdoutIsPiped();
     const reportPath = resolve(args.output ?? join(settings.qaDir, REPORT_FILE));
 
-    const judge = await openStepClient(settings, "validate");
+    const readPairs = () => readRecords({
+      path: inputPath, schema: QaRecord, coerce: coerceQa, skipBadLines: settings.skipBadLines,
+      onBadLine: (l, why) => log.warn(`Q&A input record ${l} skipped: ${why}`),
+    });
+    if (args["dry-run"]) {
+      return planFromInput(settings, "validate", readPairs(), (qa) => (qa.error ? null : judgePrompt(qa)), 60, JUDGE_REPLY_SCHEMA.schema);
+    }
+    const judge = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));
     const opts = { judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold };
     const stepSettings = {
       input: inputPath ? resolve(inputPath) : "<stdin>",
@@ -72,10 +75,8 @@ export default defineCommand({
       threshold: opts.threshold,
       filterThreshold: opts.filterThreshold,
     };
-    const input = markDuplicates(readRecords({
-      path: inputPath, schema: QaRecord, coerce: coerceQa, skipBadLines: settings.skipBadLines,
-      onBadLine: (l, why) => log.warn(`Q&A input record ${l} skipped: ${why}`),
-    }));
+    const input = markDuplicates(readPairs());
+    const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)}` : undefined);
     const base = { name: "validate", input, stage: qaScorer(opts), concurrency: judge ? settings.concurrency : 1, progress: createProgress({ label: "validate", unit: "pairs" }) };
 
     try {
@@ -85,7 +86,7 @@ export default defineCommand({
         const tap = (r: ScoredRecord) => { summary.add(r); return r; };
         await runStep<ToScore, ScoredRecord>({ ...base, stage: [base.stage, tap], output: { stream: process.stdout, format: "ndjson" }, resume: !!args.resume });
         const s = summary.result();
-        process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s));
+        process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s, cost()));
         if (args["filtered-output"]) log.warn("--filtered-output needs a report file: add -o FILE");
         return;
       }
@@ -94,11 +95,13 @@ export default defineCommand({
       const { summary, filtered } = await writeValidationReport({
         scoredPath, reportPath, filteredPath: args["filtered-output"] ? resolve(args["filtered-output"]) : undefined,
         filterThreshold: opts.filterThreshold, settings: stepSettings,
+        extra: judge ? { usage: judge.usage() } : undefined,
       });
       const out = stdoutIsPiped() ? process.stderr : process.stdout;
-      out.write(formatSummaryBlock(summary) + formatSummaryExtras(summary));
+      out.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
       const resumed = r.resumedInputs ? ` (${r.resumedInputs} scored before --resume)` : "";
       log.info(`validate: ${summary.total} pair(s)${resumed} → ${reportPath}${args["filtered-output"] ? `; ${filtered} pair(s) >= ${opts.filterThreshold} → ${args["filtered-output"]}` : ""}`);
+      if (judge) log.info(judge.formatUsage());
     } finally {
       await judge?.close();
     }

@@ -1,24 +1,34 @@
-// Opens the LLM client a step uses, through the provider layer; `extractive` needs no client at all.
+// Opens the LLM client a step uses (provider layer's openClient); `extractive` means no client at all,
+// and --dry-run estimates the planned calls from the input instead of making them.
 import type { Settings } from "../config.ts";
-import { PipelineError } from "../errors.ts";
-import type { LlmClient } from "../providers/types.ts";
-
-type OpenClient = (settings: Settings, opts: { step: string }) => Promise<LlmClient>;
+import { openClient, type PipelineClient } from "../providers/client.ts";
+import { dryRun } from "../providers/plan.ts";
+import { estimatePromptTokens } from "../providers/tokens.ts";
+import type { ChatMessage } from "../providers/types.ts";
 
 /** null means: build output offline (extractive generator / heuristic judge). */
-export async function openStepClient(settings: Settings, step: string): Promise<LlmClient | null> {
+export async function openStepClient(settings: Settings, step: string, defaultCacheDir?: string): Promise<PipelineClient | null> {
   if (settings.provider === "extractive") return null;
-  let open: OpenClient | undefined;
-  const modulePath = "../providers/client.ts";
-  try {
-    open = ((await import(modulePath)) as { openClient?: OpenClient }).openClient;
-  } catch {
-    open = undefined;
+  const client = await openClient(settings, { step, defaultCacheDir });
+  if (client.provider === "extractive") {
+    await client.close();
+    return null;
   }
-  if (!open) {
-    if (!settings.provider) return null;
-    throw new PipelineError("E_CONFIG", `provider "${settings.provider}" is not available in this build; use --provider extractive`, { stage: step });
+  return client;
+}
+
+/**
+ * --dry-run: stream the input once, build each prompt as the real run would, sum estimated tokens,
+ * and let the provider layer price and time it. Nothing is called.
+ */
+export async function planFromInput<T>(settings: Settings, step: string, input: AsyncIterable<T>, prompt: (record: T) => ChatMessage[] | null, outputTokensPerCall: number, schema?: Record<string, unknown>): Promise<void> {
+  let calls = 0;
+  let inputTokens = 0;
+  for await (const r of input) {
+    const messages = prompt(r);
+    if (!messages) continue;
+    calls++;
+    inputTokens += estimatePromptTokens(messages, schema);
   }
-  const client = await open(settings, { step });
-  return client.provider === "extractive" ? null : client;
+  await dryRun(settings, { calls, inputTokens, outputTokens: calls * outputTokensPerCall }, { step });
 }

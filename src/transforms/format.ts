@@ -1,0 +1,83 @@
+// Step 4, format: scored pairs → training examples in the chosen template, filtered by score,
+// near-duplicates and grounding failures dropped (unless kept), split train/valid by document.
+import { createHash } from "node:crypto";
+import { stableId, type ExampleRecord, type ScoredRecord } from "../records.ts";
+import { asTransform, type Stage } from "../streams/as-transform.ts";
+import { render, type TemplateName } from "./format-templates.ts";
+import { bucketOf } from "./validate-summary.ts";
+
+export interface FormatOptions {
+  template: TemplateName;
+  /** Keep pairs whose overall score is ≥ this; 0 keeps all (failed generations are always dropped). */
+  threshold: number;
+  /** Keep near-duplicate questions and pairs whose evidence was not found in the chunk. */
+  keepDuplicates?: boolean;
+  /** Share of documents (0–1) whose examples go to the validation split. */
+  validFraction?: number;
+  system?: string;
+}
+
+export type DropReason = "generation_failed" | "below_threshold" | "duplicate" | "ungrounded";
+
+export interface FormatStats {
+  seen: number;
+  kept: { train: number; valid: number };
+  dropped: Record<DropReason, number>;
+  /** Overall scores of the kept examples in ten buckets (10 counts in 9-10). */
+  histogram: number[];
+  /** Kept examples per source document. */
+  sources: Map<string, number>;
+}
+
+export function emptyFormatStats(): FormatStats {
+  return { seen: 0, kept: { train: 0, valid: 0 }, dropped: { generation_failed: 0, below_threshold: 0, duplicate: 0, ungrounded: 0 }, histogram: new Array(10).fill(0), sources: new Map() };
+}
+
+/**
+ * The split of a document, from a hash of its id: the same document always lands on the same side,
+ * so no document leaks across, and the decision needs no look at the rest of the data (streaming).
+ */
+export function splitOf(docId: string, validFraction: number): "train" | "valid" {
+  if (!(validFraction > 0)) return "train";
+  const h = createHash("sha256").update(docId).digest().readUInt32BE(0);
+  return h / 0x1_0000_0000 < validFraction ? "valid" : "train";
+}
+
+/** Why a pair is left out, or null to keep it. A score equal to the threshold is kept. */
+export function dropReason(r: ScoredRecord, opts: Pick<FormatOptions, "threshold" | "keepDuplicates">): DropReason | null {
+  if (r.error || !r.question || !r.answer) return "generation_failed";
+  if (r.scores.overall < opts.threshold) return "below_threshold";
+  if (!opts.keepDuplicates) {
+    if (r.checks.duplicateOf) return "duplicate";
+    if (!r.checks.grounded) return "ungrounded";
+  }
+  return null;
+}
+
+export function exampleFormatter(opts: FormatOptions, stats: FormatStats = emptyFormatStats()): Stage<ScoredRecord, ExampleRecord> {
+  return (r) => {
+    stats.seen++;
+    const why = dropReason(r, opts);
+    if (why) { stats.dropped[why]++; return null; }
+    const split = splitOf(r.docId, opts.validFraction ?? 0);
+    stats.kept[split]++;
+    stats.histogram[bucketOf(r.scores.overall)]!++;
+    stats.sources.set(r.source, (stats.sources.get(r.source) ?? 0) + 1);
+    const example: ExampleRecord = {
+      type: "example",
+      id: stableId("example", r.qaId, opts.template, opts.system ?? ""),
+      qaId: r.qaId,
+      docId: r.docId,
+      chunkId: r.chunkId,
+      source: r.source,
+      start: r.start,
+      end: r.end,
+      template: opts.template,
+      split,
+      data: render(opts.template, { question: r.question, answer: r.answer, system: opts.system }),
+    };
+    return example;
+  };
+}
+
+export const format = (opts: FormatOptions) => asTransform(exampleFormatter(opts), { name: "format" });

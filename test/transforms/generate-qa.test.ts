@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createClient } from "../../src/providers/client.ts";
+import { DEFAULT_PRICES } from "../../src/providers/prices.ts";
+import { openaiProvider } from "../../src/providers/openai.ts";
+import type { QaRecord } from "../../src/records.ts";
+import { emptyGenerateQaStats, qaGenerator } from "../../src/transforms/generate-qa.ts";
+import { startOpenAiServer } from "../fixtures/servers/openai.ts";
+import { chunksOf, guideText } from "./qa-fixtures.ts";
+
+const ctx = { index: 0, signal: new AbortController().signal };
+
+test("extractive: grounded pairs with exact evidence and document offsets; quota honoured, shortfall counted", async () => {
+  const text = guideText(4);
+  const chunks = chunksOf(text);
+  const stats = emptyGenerateQaStats();
+  const gen = qaGenerator({ client: null, questionsPerChunk: 3 }, stats);
+  const all: QaRecord[] = [];
+  for (const c of chunks) {
+    const out = (await gen(c, ctx)) as QaRecord[];
+    assert.ok(out.length <= 3);
+    for (const r of out) {
+      assert.equal(text.slice(r.start, r.end), r.evidence, "offsets point at the evidence in the document");
+      assert.equal(r.chunkId, c.id);
+      assert.equal(r.context, c.text);
+      assert.match(r.question, /\?$/);
+    }
+    all.push(...out);
+  }
+  assert.equal(stats.chunks, chunks.length);
+  assert.equal(stats.pairs, all.length);
+  assert.ok(all.length >= chunks.length * 2, `most chunks give pairs (${all.length} from ${chunks.length})`);
+  const tiny = (await gen({ ...chunks[0]!, id: "chunk_tiny", text: "Short." }, ctx)) as QaRecord[];
+  assert.deepEqual(tiny, []);
+  assert.equal(stats.emptyChunks, 1);
+  assert.ok(stats.shortfalls.some((s) => s.chunkId === "chunk_tiny" && s.made === 0));
+});
+
+test("LLM: prompt carries the chunk and the schema; quota truncates; a failure after repair is a recorded error pair", async () => {
+  const reply = JSON.stringify({ pairs: [
+    { question: "What does chunk overlap control?", answer: "How many characters two chunks share.", evidence: "Chunk overlap is the setting number 0" },
+    { question: "How do you change chunk overlap?", answer: "Pass the matching flag or set its key in config.env.", evidence: "pass the matching flag on the command line" },
+    { question: "How do you change chunk overlap?", answer: "duplicate question", evidence: "" },
+    { question: "Extra pair beyond the quota?", answer: "Yes.", evidence: "" },
+  ] });
+  const server = await startOpenAiServer({ script: [{ reply }, { reply: "no json here" }, { reply: "still none" }], latencyMs: 0 });
+  const client = createClient(openaiProvider({ model: "qa-test", apiKey: "sk-test-qa-0123456789", baseURL: server.baseURL }), {
+    step: "generate-qa", concurrency: 2, timeoutMs: 5000, maxRetries: 0, prices: DEFAULT_PRICES,
+  });
+  try {
+    const chunks = chunksOf(guideText(2));
+    const stats = emptyGenerateQaStats();
+    const gen = qaGenerator({ client, questionsPerChunk: 2, temperature: 0.3 }, stats);
+    const first = (await gen(chunks[0]!, ctx)) as QaRecord[];
+    assert.equal(first.length, 2, "quota of 2; the repeated question is dropped");
+    assert.deepEqual(first.map((r) => r.question), ["What does chunk overlap control?", "How do you change chunk overlap?"]);
+    const req = server.requests[0]!;
+    assert.ok(req.messages.some((m) => m.content.includes(chunks[0]!.text)), "the chunk is in the prompt");
+    assert.ok(req.messages.some((m) => /same language as the passage/.test(m.content)));
+    assert.ok(req.schema && JSON.stringify(req.schema).includes("evidence"), "JSON schema sent");
+    assert.equal(req.temperature, 0.3);
+    assert.equal(first[0]!.provider, "openai");
+    assert.ok(first[0]!.usage.inputTokens > 0 && first[1]!.usage.inputTokens === 0, "call usage booked once");
+    const at = chunks[0]!.text.indexOf("Chunk overlap is the setting number 0");
+    assert.equal(first[0]!.start, chunks[0]!.start + at, "evidence located in the document");
+
+    const failed = (await gen(chunks[1] ?? chunks[0]!, ctx)) as QaRecord[];
+    assert.equal(failed.length, 1);
+    assert.ok(failed[0]!.error, "recorded with error");
+    assert.equal(failed[0]!.question, "");
+    assert.equal(server.calls, 3, "one call, then one repair");
+    assert.equal(stats.failedChunks, 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
