@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { chunk, chunker, type ChunkRecord, type DocRecord, ChunkRecord as ChunkSchema } from "../../src/index.ts";
+import { chunk, chunker, type ChunkRecord, type DocRecord, ChunkRecord as ChunkSchema } from "docs2model"; // the package entry, as a user imports it
 import { makeDoc } from "../../src/transforms/ingest.ts";
 
 const ctx = { index: 0, signal: new AbortController().signal };
