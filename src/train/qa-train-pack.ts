@@ -22,10 +22,11 @@ export interface PackStats {
 /**
  * Greedy in-order packing: an example goes into the current row if it fits, else it starts a new
  * row; an example longer than a row is truncated to one row. Padding uses `pad` with target -1.
+ * Positions restart at 0 for every example: the model masks attention between packed examples.
  */
 export function packExamples(examples: TokenizedExample[], seqLen: number, pad: number): { rows: TokenRows; stats: PackStats } {
-  const rows: Array<{ inputs: number[]; targets: number[] }> = [];
-  let cur = { inputs: [] as number[], targets: [] as number[] };
+  const rows: Array<{ inputs: number[]; targets: number[]; positions: number[] }> = [];
+  let cur = { inputs: [] as number[], targets: [] as number[], positions: [] as number[] };
   const stats: PackStats = { examples: 0, truncated: 0, dropped: 0, rows: 0, tokens: 0, lossTokens: 0, packingEfficiency: 0 };
   for (const ex of examples) {
     let inputs = ex.tokens.slice(0, -1);
@@ -38,15 +39,18 @@ export function packExamples(examples: TokenizedExample[], seqLen: number, pad: 
     }
     if (!targets.some((t) => t >= 0)) { stats.dropped++; continue; }
     stats.examples++;
-    if (cur.inputs.length + inputs.length > seqLen) { rows.push(cur); cur = { inputs: [], targets: [] }; }
+    if (cur.inputs.length + inputs.length > seqLen) { rows.push(cur); cur = { inputs: [], targets: [], positions: [] }; }
     cur.inputs.push(...inputs);
     cur.targets.push(...targets);
+    cur.positions.push(...inputs.map((_, j) => j));
   }
   if (cur.inputs.length) rows.push(cur);
   for (const r of rows) {
     stats.tokens += r.inputs.length;
     stats.lossTokens += r.targets.filter((t) => t >= 0).length;
-    while (r.inputs.length < seqLen) { r.inputs.push(pad); r.targets.push(-1); }
+    // Padding forms its own segment, so real tokens never attend to it.
+    const padStart = r.inputs.length;
+    while (r.inputs.length < seqLen) { r.positions.push(r.inputs.length - padStart); r.inputs.push(pad); r.targets.push(-1); }
   }
   stats.rows = rows.length;
   stats.packingEfficiency = rows.length ? stats.tokens / (rows.length * seqLen) : 0;

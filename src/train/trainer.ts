@@ -78,8 +78,10 @@ export class Trainer {
     const inputs = new Int32Array(ids.length * T);
     const targets = new Int32Array(ids.length * T);
     const weights = new Float32Array(ids.length * T);
+    const positions = new Int32Array(ids.length * T);
     ids.forEach((r, i) => {
       inputs.set(rows.inputs(r), i * T);
+      positions.set(rows.positions(r), i * T);
       const t = rows.targets(r);
       for (let j = 0; j < T; j++) {
         const y = t[j]!;
@@ -87,7 +89,7 @@ export class Trainer {
         weights[i * T + j] = y < 0 ? 0 : 1;
       }
     });
-    return { batch: ids.length, seq: T, inputs, targets, weights };
+    return { batch: ids.length, seq: T, inputs, targets, weights, positions };
   }
 
   /** One optimizer step over `gradAccum` micro-batches. */

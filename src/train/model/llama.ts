@@ -2,7 +2,7 @@
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../backend.ts";
 import type { LlamaConfig } from "./config.ts";
-import { attention, linear, linearFrozen, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, type RopeTables } from "./ops.ts";
+import { attention, embedding, linear, linearFrozen, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, type RopeTables } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
 
@@ -137,15 +137,23 @@ export class LlamaModel {
   private kTables?: RopeTables;
 
   /** Logits [batch*seq, vocab] for token rows [batch, seq] (row-major). */
-  forward(tokens: Int32Array, batch: number, seq: number, opts: { hook?: ProjectionHook; training?: boolean } = {}): T2 {
+  forward(tokens: Int32Array, batch: number, seq: number, opts: ForwardOptions = {}): T2 {
     const c = this.config;
     const training = opts.training ?? false;
-    const qTables = this.tables(batch, seq);
-    const kTables = this.kTables!;
-    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+    const packed = opts.positions && !isPlainPositions(opts.positions, seq);
+    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined };
     return tf.tidy(() => {
-      const ids = tf.tensor1d(tokens, "int32");
-      let x = tf.gather(this.w("token_embd.weight"), ids) as T2;
+      // Packed rows restart positions at each example: tables per batch (tidied), else the cached ones.
+      let qTables: RopeTables, kTables: RopeTables;
+      if (packed) {
+        qTables = ropeTables(batch, seq, c.heads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
+        kTables = c.kvHeads === c.heads ? qTables : ropeTables(batch, seq, c.kvHeads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
+      } else {
+        qTables = this.tables(batch, seq);
+        kTables = this.kTables!;
+      }
+      const emb = this.w("token_embd.weight") as T2;
+      let x = this.trainable ? embedding(emb, tokens) : (tf.gather(emb, tf.tensor1d(tokens, "int32")) as T2);
       for (let l = 0; l < c.layers; l++) {
         const p = `blk.${l}.`;
         const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps);
@@ -159,17 +167,17 @@ export class LlamaModel {
       }
       const hN = rmsNorm(x, this.w("output_norm.weight") as tf.Tensor1D, c.normEps);
       if (!c.tiedOutput) return this.project("output", hN, opts.hook, training);
-      const emb = this.w("token_embd.weight") as T2;
+      const table = this.w("token_embd.weight") as T2;
       // Tied output: logits = h @ E^T; E is [vocab, dim] = the [out, in] layout already.
-      return this.trainable ? linear(hN, tf.transpose(emb)) : linearFrozen(hN, this.tiedT ??= tf.keep(tf.transpose(emb)), emb);
+      return this.trainable ? linear(hN, tf.transpose(table)) : linearFrozen(hN, this.tiedT ??= tf.keep(tf.transpose(table)), table);
     });
   }
   private tiedT?: T2;
 
   /** Mean next-token loss over positions with weight > 0. */
-  loss(batch: Batch, opts: { hook?: ProjectionHook; training?: boolean } = {}): tf.Scalar {
+  loss(batch: Batch, opts: ForwardOptions = {}): tf.Scalar {
     return tf.tidy(() => {
-      const logits = this.forward(batch.inputs, batch.batch, batch.seq, opts);
+      const logits = this.forward(batch.inputs, batch.batch, batch.seq, { ...opts, positions: batch.positions });
       return maskedCrossEntropy(logits, batch.targets, batch.weights);
     });
   }
@@ -194,5 +202,15 @@ export class LlamaModel {
   }
 }
 
-/** One training batch: inputs[i] predicts targets[i]; weights[i] = 0 for prompt and padding. */
-export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array }
+/**
+ * One training batch: inputs[i] predicts targets[i]; weights[i] = 0 for prompt and padding.
+ * positions (optional): each packed example restarts at 0 and attends only to itself.
+ */
+export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array; positions?: Int32Array }
+
+export interface ForwardOptions { hook?: ProjectionHook; training?: boolean; positions?: Int32Array }
+
+function isPlainPositions(p: Int32Array, seq: number): boolean {
+  for (let i = 0; i < p.length; i++) if (p[i] !== i % seq) return false;
+  return true;
+}

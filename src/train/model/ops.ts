@@ -36,6 +36,27 @@ export function linear(x: T2, w: T2): T2 {
   return f(x, w) as T2;
 }
 
+/**
+ * Embedding lookup whose gradient is a scatter-add done in JS (wasm has no UnsortedSegmentSum kernel,
+ * which tf.gather's gradient needs).
+ */
+export function embedding(table: T2, ids: Int32Array): T2 {
+  const [vocab, dim] = table.shape;
+  const f = custom((tIn: tf.Tensor) => ({
+    value: tf.gather(tIn, tf.tensor1d(ids, "int32")),
+    gradFunc: (dy: tf.Tensor) => {
+      const g = dy.dataSync() as Float32Array;
+      const out = new Float32Array(vocab * dim);
+      for (let i = 0; i < ids.length; i++) {
+        const o = ids[i]! * dim;
+        for (let j = 0; j < dim; j++) out[o + j] = out[o + j]! + g[i * dim + j]!;
+      }
+      return tf.tensor2d(out, [vocab, dim]);
+    },
+  }));
+  return f(table) as T2;
+}
+
 export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number): T2 {
   return tf.tidy(() => {
     const ms = tf.mean(tf.square(x), -1, true);
@@ -50,7 +71,7 @@ export function swiglu(gate: T2, up: T2): T2 {
 /** cos and signed-sin tables for rows laid out [batch*seq, heads*headDim], matching llama.cpp's rope. */
 export interface RopeTables { cos: T2; sin: T2 }
 
-export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array): RopeTables {
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true): RopeTables {
   const half = headDim / 2;
   const width = heads * headDim;
   const cos = new Float32Array(batch * seq * width);
@@ -74,8 +95,9 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
       }
     }
   }
-  // Kept: they are cached across steps and may be created inside someone's tidy().
-  return { cos: tf.keep(tf.tensor2d(cos, [batch * seq, width])), sin: tf.keep(tf.tensor2d(sin, [batch * seq, width])) };
+  // Kept when cached across steps (they may be created inside someone's tidy()).
+  const k = <X extends tf.Tensor>(t: X) => (keep ? tf.keep(t) : t);
+  return { cos: k(tf.tensor2d(cos, [batch * seq, width])), sin: k(tf.tensor2d(sin, [batch * seq, width])) };
 }
 
 /**
@@ -120,7 +142,17 @@ function fromHeads(mats: tf.Tensor[], batch: number, seq: number, heads: number,
   return tf.reshape<tf.Rank.R2>(tf.transpose(all, [0, 2, 1, 3]), [batch * seq, heads * headDim]);
 }
 
-export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number }
+export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; positions?: Int32Array }
+
+/** Per-row mask for packed rows: token i sees j when i - positions[i] <= j <= i (its own example only). */
+function packedMask(positions: Int32Array, row: number, seq: number): T2 {
+  const data = new Float32Array(seq * seq).fill(-1e9);
+  for (let i = 0; i < seq; i++) {
+    const start = i - positions[row * seq + i]!;
+    for (let j = Math.max(0, start); j <= i; j++) data[i * seq + j] = 0;
+  }
+  return tf.tensor2d(data, [seq, seq]);
+}
 
 /**
  * Causal grouped-query attention on rows [B*T, H*hd] / [B*T, KV*hd]. Query head h reads kv head
@@ -131,8 +163,9 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
-  const mask = causalMask(seq);
-  const probs = (qh: T2, kT: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
+  // Masks are rebuilt inside forward and backward: tensors captured from outside would be tidied away.
+  const masks = (): T2[] => s.positions ? Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq)) : new Array(batch).fill(causalMask(seq));
+  const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
 
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
     save([qIn, kIn, vIn]);
@@ -140,11 +173,12 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
       const qs = perHead(qIn as T2, batch, seq, heads, headDim, false);
       const kTs = perHead(kIn as T2, batch, seq, kvHeads, headDim, true);
       const vs = perHead(vIn as T2, batch, seq, kvHeads, headDim, false);
+      const mask = masks();
       const outs: T2[] = [];
       for (let b = 0; b < batch; b++) {
         for (let h = 0; h < heads; h++) {
           const kv = b * kvHeads + Math.floor(h / group);
-          outs.push(tf.tidy(() => tf.matMul(probs(qs[b * heads + h]!, kTs[kv]!), vs[kv]!)));
+          outs.push(tf.tidy(() => tf.matMul(probs(qs[b * heads + h]!, kTs[kv]!, mask[b]!), vs[kv]!)));
         }
       }
       return fromHeads(outs, batch, seq, heads, headDim);
@@ -159,6 +193,7 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
           const kTs = perHead(ks0, batch, seq, kvHeads, headDim, true);
           const vTs = perHead(vs0, batch, seq, kvHeads, headDim, true);
           const dOs = perHead(dy as T2, batch, seq, heads, headDim, false);
+          const mask = masks();
           const dQ: T2[] = [];
           const dK: T2[] = new Array(batch * kvHeads);
           const dV: T2[] = new Array(batch * kvHeads);
@@ -167,7 +202,7 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
               const i = b * heads + h;
               const kv = b * kvHeads + Math.floor(h / group);
               const [dq, dk, dv] = tf.tidy(() => {
-                const p = probs(qs[i]!, kTs[kv]!);
+                const p = probs(qs[i]!, kTs[kv]!, mask[b]!);
                 const dO = dOs[i]!;
                 const dv = tf.matMul(tf.transpose(p), dO);
                 const dp = tf.matMul(dO, vTs[kv]!);

@@ -1,0 +1,175 @@
+// qa-train: formatted examples → chat-template text → tokens with the prompt masked → packed token files.
+//
+// Output directory (default <qaDir>/tokens/):
+//   train.tokens, valid.tokens   packed rows (format in qa-train-files.ts)
+//   tokens.json                  what finetune needs: base model path, seq len, tokenizer/template source
+//   qa_train_report.json         examples, tokens, loss tokens, truncations, packing efficiency
+//   base.gguf                    only for `tiny`: the untrained tiny model with a vocabulary learned from the data
+import { createReadStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createHash } from "node:crypto";
+import { PipelineError } from "../errors.ts";
+import { ExampleRecord } from "../records.ts";
+import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, type ChatTemplateInfo } from "./chat-template.ts";
+import { openGguf } from "./gguf/reader.ts";
+import { resolveBaseModel } from "./model/base-model.ts";
+import { packExamples, type PackStats, type TokenizedExample } from "./qa-train-pack.ts";
+import { writeTokenRows } from "./qa-train-files.ts";
+import { buildTinyModel, TINY_CONFIG } from "./tiny-model.ts";
+import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { trainSpmVocab } from "./tokenizer-spm.ts";
+
+export interface QaTrainOptions {
+  input: string;
+  outDir: string;
+  modelName: string;
+  modelType?: string;
+  seqLen: number;
+  /** Share of examples without a split of their own that go to validation. */
+  validFraction?: number;
+  skipBadLines?: boolean;
+  onWarn?: (message: string) => void;
+}
+
+export interface TokensMeta {
+  version: 1;
+  modelName: string;
+  basePath: string;
+  tiny: boolean;
+  seqLen: number;
+  vocab: number;
+  templateSource: string;
+  pad: number;
+}
+
+export interface QaTrainReport {
+  input: string;
+  model: string;
+  template: string;
+  seqLen: number;
+  badLines: number;
+  train: PackStats;
+  valid: PackStats;
+}
+
+interface Conversation { messages: ChatMessage[]; split: "train" | "valid"; line: number }
+
+const ROLE_OF: Record<string, string> = { human: "user", user: "user", gpt: "assistant", assistant: "assistant", model: "assistant", system: "system" };
+
+/** The conversation in a formatted example, whichever of the four shapes it has. */
+export function messagesFromData(d: Record<string, unknown>): ChatMessage[] | undefined {
+  if (typeof d.instruction === "string" && typeof d.output === "string") {
+    const user = typeof d.input === "string" && d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
+    return [...(typeof d.system === "string" && d.system ? [{ role: "system", content: d.system }] : []), { role: "user", content: user }, { role: "assistant", content: d.output }];
+  }
+  const list = Array.isArray(d.messages) ? d.messages : Array.isArray(d.conversations) ? d.conversations : undefined;
+  if (!list) return undefined;
+  const out: ChatMessage[] = [];
+  for (const m of list as Array<Record<string, unknown>>) {
+    const role = ROLE_OF[String(m.role ?? m.from ?? "")];
+    const content = m.content ?? m.value;
+    if (!role || typeof content !== "string") return undefined;
+    out.push({ role, content });
+  }
+  return out.length >= 2 && out.at(-1)!.role === "assistant" ? out : undefined;
+}
+
+async function readConversations(o: QaTrainOptions): Promise<{ items: Conversation[]; bad: number }> {
+  const items: Conversation[] = [];
+  let bad = 0;
+  let lineNo = 0;
+  const rl = createInterface({ input: createReadStream(o.input), crlfDelay: Infinity });
+  try {
+    for await (const line of rl) {
+      lineNo++;
+      if (!line.trim()) continue;
+      const fail = (why: string) => {
+        if (!o.skipBadLines) throw new PipelineError("E_BAD_LINE", `${why}; fix the line or pass --skip-bad-lines`, { stage: "qa-train", file: o.input, line: lineNo });
+        bad++;
+        o.onWarn?.(`${o.input}:${lineNo}: ${why} (skipped)`);
+      };
+      let value: unknown;
+      try { value = JSON.parse(line); } catch { fail("not valid JSON"); continue; }
+      const asExample = ExampleRecord.safeParse(value);
+      const data = asExample.success ? asExample.data.data : (value as Record<string, unknown>);
+      const messages = data && typeof data === "object" ? messagesFromData(data) : undefined;
+      if (!messages) { fail("not an alpaca, chatml, sharegpt or openai example ending with an assistant answer"); continue; }
+      const split = asExample.success ? asExample.data.split : hashSplit(line, o.validFraction ?? 0.1);
+      items.push({ messages, split, line: lineNo });
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new PipelineError("E_INPUT", "training data not found; run `pipeline format` first", { stage: "qa-train", file: o.input });
+    throw e;
+  }
+  return { items, bad };
+}
+
+/** Stable split for examples that carry none: the same line always lands on the same side. */
+function hashSplit(line: string, validFraction: number): "train" | "valid" {
+  const h = createHash("sha256").update(line).digest().readUInt32BE(0) / 2 ** 32;
+  return h < validFraction ? "valid" : "train";
+}
+
+/** Prompt tokens (no loss) then answer tokens (loss), ending in an end-of-turn token. */
+export function tokenizeConversation(tok: Tokenizer, info: ChatTemplateInfo, messages: ChatMessage[], addBos: boolean): TokenizedExample {
+  const { prompt, answer } = splitPromptAnswer(info, messages);
+  const p = tok.encode(prompt, { bos: addBos, special: true });
+  const a = tok.encode(answer, { special: true });
+  const ends = new Set([tok.eos, ...(tok.eot !== undefined ? [tok.eot] : [])]);
+  if (!a.some((t) => ends.has(t))) a.push(tok.eos);
+  return { tokens: [...p, ...a], lossFrom: p.length };
+}
+
+export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainReport; meta: TokensMeta }> {
+  const { items, bad } = await readConversations(o);
+  if (!items.length) throw new PipelineError("E_INPUT", "no usable training examples; check the format step's output", { stage: "qa-train", file: o.input });
+  await mkdir(o.outDir, { recursive: true });
+  const base = resolveBaseModel(o.modelName);
+  let basePath: string;
+  if (base.kind === "tiny") {
+    // `tiny` learns its vocabulary from the data it will be trained on.
+    basePath = join(o.outDir, "base.gguf");
+    const corpus = items.flatMap((c) => c.messages.map((m) => m.content)).join("\n");
+    const vocab = trainSpmVocab(corpus, { vocabSize: TINY_CONFIG.vocab });
+    await buildTinyModel(basePath, { ...TINY_CONFIG, vocab: vocab.tokens.length }, vocab, { chatTemplate: CHATML_TEMPLATE });
+  } else {
+    basePath = base.path;
+  }
+  const gguf = await openGguf(basePath);
+  let info: ChatTemplateInfo;
+  let addBos: boolean;
+  try {
+    info = chatTemplateOf(gguf, o.modelType);
+    addBos = gguf.meta<boolean>("tokenizer.ggml.add_bos_token") ?? true;
+  } finally {
+    await gguf.close();
+  }
+  const tok = await loadTokenizer(basePath);
+  const train: TokenizedExample[] = [];
+  const valid: TokenizedExample[] = [];
+  for (const c of items) {
+    let ex: TokenizedExample;
+    try {
+      ex = tokenizeConversation(tok, info, c.messages, addBos);
+    } catch (e) {
+      if (e instanceof PipelineError) throw new PipelineError(e.code, e.message, { stage: "qa-train", file: o.input, line: c.line });
+      throw e;
+    }
+    (c.split === "valid" ? valid : train).push(ex);
+  }
+  // Without a validation example the eval loss would be missing: borrow one deterministic example.
+  if (!valid.length && train.length > 1) valid.push(train.pop()!);
+  const pad = tok.eos;
+  const packedTrain = packExamples(train, o.seqLen, pad);
+  const packedValid = packExamples(valid, o.seqLen, pad);
+  await writeTokenRows(join(o.outDir, "train.tokens"), packedTrain.rows);
+  await writeTokenRows(join(o.outDir, "valid.tokens"), packedValid.rows);
+  const meta: TokensMeta = { version: 1, modelName: o.modelName, basePath, tiny: base.kind === "tiny", seqLen: o.seqLen, vocab: tok.vocabSize, templateSource: info.source, pad };
+  const report: QaTrainReport = { input: o.input, model: o.modelName, template: info.source, seqLen: o.seqLen, badLines: bad, train: packedTrain.stats, valid: packedValid.stats };
+  await writeFile(join(o.outDir, "tokens.json"), JSON.stringify(meta, null, 2) + "\n");
+  await writeFile(join(o.outDir, "qa_train_report.json"), JSON.stringify(report, null, 2) + "\n");
+  (tok as { dispose?: () => Promise<void> }).dispose?.();
+  return { report, meta };
+}
