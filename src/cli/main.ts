@@ -8,6 +8,12 @@ const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => 
 /** Registered only once they work end to end. */
 export const commands: Record<string, Lazy> = {
   chunk: lazy(() => import("./chunk.ts")),
+  "generate-qa": lazy(() => import("./generate-qa.ts")),
+  qa: lazy(() => import("./generate-qa.ts")),
+  validate: lazy(() => import("./validate.ts")),
+  format: lazy(() => import("./format.ts")),
+  combine: lazy(() => import("./combine.ts")),
+  model: lazy(() => import("./model.ts")),
 };
 
 export const main = defineCommand({

@@ -1,0 +1,54 @@
+// `pipeline model`: look inside a GGUF model file, or convert its tensors to another type.
+import { defineCommand } from "citty";
+import { log } from "../log.ts";
+import { commonArgs, settingsFromArgs } from "./args.ts";
+
+const info = defineCommand({
+  meta: {
+    name: "info",
+    description:
+      "Show a GGUF model: architecture, sizes, hyperparameters, metadata, tensor table and chat template.\n" +
+      "  Examples:\n    pipeline model info merged_models/my-model/model.gguf\n    pipeline model info model.gguf --json | jq .hyperparameters",
+  },
+  args: {
+    ...commonArgs,
+    file: { type: "positional", required: true, description: "A .gguf file", valueHint: "FILE" },
+    json: { type: "boolean", description: "Print JSON instead of text" },
+    "all-tensors": { type: "boolean", description: "List every tensor, not the first and last ones" },
+  },
+  async run({ args }) {
+    settingsFromArgs(args);
+    const { ggufInfo, formatGgufInfo } = await import("../train/gguf/info.ts");
+    const i = await ggufInfo(args.file);
+    process.stdout.write(args.json ? JSON.stringify(i, null, 2) + "\n" : formatGgufInfo(i, { allTensors: args["all-tensors"] }));
+  },
+});
+
+const convert = defineCommand({
+  meta: {
+    name: "convert",
+    description:
+      "Re-encode a GGUF model's tensors (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k); metadata is kept.\n" +
+      "  Matrices whose rows do not fit the type's block become f16; 1-D tensors stay f32.\n" +
+      "  Example:\n    pipeline model convert model-f16.gguf model-q8_0.gguf --type q8_0",
+  },
+  args: {
+    ...commonArgs,
+    input: { type: "positional", required: true, description: "Source .gguf", valueHint: "IN" },
+    output: { type: "positional", required: true, description: "Destination .gguf (written beside, renamed when complete)", valueHint: "OUT" },
+    type: { type: "string", description: "Target tensor type: f16 | q8_0 | f32 | bf16 | q4_0 | q4_k | q6_k", default: "q8_0" },
+  },
+  async run({ args }) {
+    settingsFromArgs(args);
+    const { convertGguf, parseTensorType } = await import("../train/gguf/convert.ts");
+    const type = parseTensorType(args.type);
+    const t0 = Date.now();
+    const r = await convertGguf(args.input, args.output, type);
+    log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} kept, ${r.copied} copied as is, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "model", description: "Inspect or convert GGUF model files (info, convert)" },
+  subCommands: { info, convert },
+});
