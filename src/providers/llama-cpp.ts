@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import pLimit from "p-limit";
 import { PipelineError } from "../errors.ts";
+import { getLlamaCpp } from "../train/tokenizer-llamacpp.ts";
 import { ProviderError, toProviderError, type ErrorContext } from "./errors.ts";
 import type { GenerateRequest, GenerateResult, Provider } from "./types.ts";
 
@@ -16,11 +17,16 @@ export interface LlamaCppOptions {
 }
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
+type Llama = import("node-llama-cpp").Llama;
+type LlamaModel = import("node-llama-cpp").LlamaModel;
+type LlamaContextSequence = import("node-llama-cpp").LlamaContextSequence;
+type LlamaGrammar = import("node-llama-cpp").LlamaGrammar;
 interface Loaded {
   lib: NodeLlamaCpp;
-  llama: Awaited<ReturnType<NodeLlamaCpp["getLlama"]>>;
-  model: Awaited<ReturnType<Awaited<ReturnType<NodeLlamaCpp["getLlama"]>>["loadModel"]>>;
-  sequence: ReturnType<Awaited<ReturnType<Awaited<ReturnType<Awaited<ReturnType<NodeLlamaCpp["getLlama"]>>["loadModel"]>>["createContext"]>>["getSequence"]>;
+  llama: Llama;
+  model: LlamaModel;
+  sequence: LlamaContextSequence;
+  wrapper: import("node-llama-cpp").ChatWrapper;
   dispose(): Promise<void>;
 }
 
@@ -40,11 +46,13 @@ export function llamaCppProvider(opts: LlamaCppOptions): Provider {
       // Imported only when used: node-llama-cpp is slow to load.
       const lib = await import("node-llama-cpp");
       try {
-        const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: lib.LlamaLogLevel.error, progressLogs: false });
+        // The process-wide instance (gpu: false, build: "never"), shared with the training code.
+        const llama = await getLlamaCpp();
         const model = await llama.loadModel({ modelPath: opts.modelPath });
         const context = await model.createContext({ threads, sequences: 1, contextSize: { max: opts.maxContext ?? 4096 } });
         const sequence = context.getSequence();
-        return { lib, llama, model, sequence, dispose: async () => { await context.dispose(); await model.dispose(); await llama.dispose(); } };
+        const wrapper = lib.resolveChatWrapper(model);
+        return { lib, llama, model, sequence, wrapper, dispose: async () => { await context.dispose(); await model.dispose(); } };
       } catch (e) {
         throw new PipelineError("E_MODEL", `llama.cpp could not load ${opts.modelPath}: ${(e as Error).message}`, { file: opts.modelPath }, { cause: e });
       }
@@ -58,40 +66,43 @@ export function llamaCppProvider(opts: LlamaCppOptions): Provider {
     model: opts.modelPath,
     generate: (req: GenerateRequest) =>
       serial(async (): Promise<GenerateResult> => {
-        const { lib, llama, model, sequence } = await load();
+        const { lib, llama, model, sequence, wrapper } = await load();
         try {
+          // The model's own chat template renders the turns; a completion (not a chat session, which is
+          // several times slower per token) continues them, constrained by the schema's grammar.
+          const history = [
+            ...req.messages.map((m) =>
+              m.role === "system" ? { type: "system" as const, text: m.content } : m.role === "user" ? { type: "user" as const, text: m.content } : { type: "model" as const, response: [m.content] },
+            ),
+            { type: "model" as const, response: [] },
+          ];
+          const state = wrapper.generateContextState({ chatHistory: history });
+          const prompt = state.contextText.tokenize(model.tokenizer);
+          let grammar: LlamaGrammar | undefined;
+          if (req.schema) {
+            const key = JSON.stringify(req.schema.schema);
+            if (!grammars.has(key)) grammars.set(key, llama.createGrammarForJsonSchema(req.schema.schema as never));
+            grammar = (await grammars.get(key)) as LlamaGrammar;
+          }
           await sequence.clearHistory();
-          const session = new lib.LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
+          const completion = new lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
           try {
-            const turns = req.messages;
-            const last = turns[turns.length - 1];
-            if (!last || last.role !== "user") throw new PipelineError("E_PROVIDER", "llama-cpp: the last message must be the user's");
-            session.setChatHistory(
-              turns.slice(0, -1).map((m) =>
-                m.role === "system" ? { type: "system" as const, text: m.content } : m.role === "user" ? { type: "user" as const, text: m.content } : { type: "model" as const, response: [m.content] },
-              ),
-            );
-            let grammar: InstanceType<NodeLlamaCpp["LlamaGrammar"]> | undefined;
-            if (req.schema) {
-              const key = JSON.stringify(req.schema.schema);
-              if (!grammars.has(key)) grammars.set(key, llama.createGrammarForJsonSchema(req.schema.schema as never));
-              grammar = (await grammars.get(key)) as InstanceType<NodeLlamaCpp["LlamaGrammar"]>;
-            }
-            const meter = sequence.tokenMeter.getState();
-            const text = await session.prompt(last.content, {
+            const before = sequence.tokenMeter.getState();
+            const text = await completion.generateCompletion(prompt, {
               ...(grammar && { grammar }),
               ...(req.temperature !== undefined && { temperature: req.temperature }),
               maxTokens: req.maxTokens ?? 1024,
+              customStopTriggers: state.stopGenerationTriggers,
               signal: req.signal,
             });
-            const used = sequence.tokenMeter.diff(meter);
+            const used = sequence.tokenMeter.diff(before);
             return {
-              text,
-              usage: { inputTokens: used.usedInputTokens, outputTokens: used.usedOutputTokens || model.tokenize(text).length },
+              text: text.trim(),
+              usage: { inputTokens: prompt.length, outputTokens: used.usedOutputTokens || model.tokenize(text).length },
               model: opts.modelPath,
             };
           } finally {
-            session.dispose({ disposeSequence: false });
+            completion.dispose({ disposeSequence: false });
           }
         } catch (error) {
           if (error instanceof PipelineError && !(error instanceof ProviderError)) throw error;
