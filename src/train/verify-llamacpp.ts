@@ -43,7 +43,9 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
   try {
     context = await model.createContext({
       contextSize: o.contextSize ?? 512,
-      threads: llamaThreads(),
+      // Small models: one thread. ggml threads spin at barriers, and on a busy machine a descheduled peer
+      // costs a time slice per op — far more than a tiny matmul gains from a second core.
+      threads: model.size < 64 * 2 ** 20 ? 1 : llamaThreads(),
       // f32 KV cache: the comparison with our f32 tfjs forward should not hinge on f16 rounding.
       experimentalKvCacheKeyType: "F32",
       experimentalKvCacheValueType: "F32",

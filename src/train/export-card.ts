@@ -1,0 +1,64 @@
+// The model card (README.md beside model.gguf): what the model is, where it came from, how it trained,
+// how it scored, that it was verified, and the two commands that run it in Ollama.
+import { basename } from "node:path";
+import { evalMarkdown, type EvalReport } from "./eval.ts";
+import { verifyMarkdown, type VerifyReport } from "./verify.ts";
+
+export interface ModelCardInput {
+  name: string;
+  baseModel: string;
+  architecture: string;
+  quant: string;
+  parameters?: number;
+  datasetPath?: string;
+  datasetSha256?: string;
+  createdAt: string;
+  files: Array<{ file: string; what: string }>;
+  templateSource: string;
+  report?: Record<string, unknown>;
+  pictures?: string[];
+  eval?: EvalReport;
+  verify?: VerifyReport;
+  runCommands: string[];
+}
+
+export function modelCard(c: ModelCardInput): string {
+  const out: string[] = [];
+  out.push(`# ${c.name}`, "");
+  out.push(`Fine-tuned from **${c.baseModel}** (${c.architecture}${c.parameters ? `, ${formatCount(c.parameters)} parameters` : ""}) on question–answer pairs generated from your documents, exported as GGUF (${c.quant}) for Ollama and llama.cpp.`, "");
+  out.push("## Run it", "", "```sh", ...c.runCommands, "```", "");
+  out.push("## Files", "", "| file | what |", "|---|---|", ...c.files.map((f) => `| \`${f.file}\` | ${f.what} |`), "");
+  out.push("## Provenance", "");
+  out.push(`- base model: ${c.baseModel}`);
+  if (c.datasetPath) out.push(`- dataset: \`${c.datasetPath}\`${c.datasetSha256 ? ` (sha256 \`${c.datasetSha256}\`)` : ""}`);
+  out.push(`- exported: ${c.createdAt}`);
+  out.push(`- chat template: the model's own; Ollama TEMPLATE from ${c.templateSource}`, "");
+  if (c.report) {
+    out.push("## Training report", "");
+    const rows = flatten(c.report).filter(([, v]) => String(v).length <= 120).slice(0, 40);
+    if (rows.length) out.push("| item | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, "\\|")} |`));
+    for (const p of c.pictures ?? []) out.push("", `![loss curve](${basename(p)})`);
+    out.push("");
+  }
+  out.push("## Evaluation", "", c.eval ? evalMarkdown(c.eval) : "_Not run._\n");
+  out.push("## Verification (llama.cpp)", "", c.verify ? verifyMarkdown(c.verify) : "_Not run._\n");
+  return out.join("\n");
+}
+
+function flatten(o: Record<string, unknown>, prefix = ""): Array<[string, unknown]> {
+  const rows: Array<[string, unknown]> = [];
+  for (const [k, v] of Object.entries(o)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v)) {
+      if (v.length <= 8 && v.every((x) => typeof x !== "object")) rows.push([key, v.join(", ")]);
+      else rows.push([key, `${v.length} entries`]);
+    } else if (typeof v === "object") rows.push(...flatten(v as Record<string, unknown>, key));
+    else rows.push([key, typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v]);
+  }
+  return rows;
+}
+
+function formatCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(0)}K` : String(n);
+}
