@@ -27,7 +27,11 @@ export const halfToFloat = (h: number): number => HALF_TABLE[h & 0xffff]!;
 /** f32 → IEEE half bits, round to nearest even (what F16C and ggml's fallback do). */
 export function floatToHalf(x: number): number {
   f32[0] = x;
-  const b = u32[0]!;
+  return halfFromBits(u32[0]!);
+}
+
+/** f32 bit pattern → half bits (round to nearest even). */
+function halfFromBits(b: number): number {
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
@@ -65,16 +69,21 @@ export function floatToBf16(x: number): number {
 
 /** Dequantize `count` elements of `type` from `src` into `out` at `outOffset`. */
 export function dequantize(type: GgmlTypeName, src: Uint8Array, count: number, out: Float32Array = new Float32Array(count), outOffset = 0): Float32Array {
-  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const [be, bb] = GGML_BLOCK[type];
   const blocks = count / be;
   let y = outOffset;
   switch (type) {
     case "F32":
-      for (let i = 0; i < count; i++) out[y++] = dv.getFloat32(i * 4, true);
+      // Little-endian hosts (all Node targets): a byte copy is the conversion.
+      new Uint8Array(out.buffer, out.byteOffset + y * 4, count * 4).set(src.subarray(0, count * 4));
       return out;
     case "F16":
-      for (let i = 0; i < count; i++) out[y++] = HALF_TABLE[src[2 * i]! | (src[2 * i + 1]! << 8)]!;
+      if ((src.byteOffset & 1) === 0) {
+        const h = new Uint16Array(src.buffer, src.byteOffset, count);
+        for (let i = 0; i < count; i++) out[y++] = HALF_TABLE[h[i]!]!;
+      } else {
+        for (let i = 0; i < count; i++) out[y++] = HALF_TABLE[src[2 * i]! | (src[2 * i + 1]! << 8)]!;
+      }
       return out;
     case "BF16":
       for (let i = 0; i < count; i++) out[y++] = bf16ToFloat(src[2 * i]! | (src[2 * i + 1]! << 8));
@@ -164,11 +173,18 @@ export function quantize(type: GgmlTypeName, x: Float32Array, out?: Uint8Array):
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   switch (type) {
     case "F32":
-      for (let i = 0; i < x.length; i++) dv.setFloat32(i * 4, x[i]!, true);
+      dst.set(new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
       return dst;
-    case "F16":
-      for (let i = 0; i < x.length; i++) dv.setUint16(i * 2, floatToHalf(x[i]!), true);
+    case "F16": {
+      const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+      if ((dst.byteOffset & 1) === 0) {
+        const h = new Uint16Array(dst.buffer, dst.byteOffset, x.length);
+        for (let i = 0; i < x.length; i++) h[i] = halfFromBits(bits[i]!);
+      } else {
+        for (let i = 0; i < x.length; i++) dv.setUint16(i * 2, halfFromBits(bits[i]!), true);
+      }
       return dst;
+    }
     case "BF16":
       for (let i = 0; i < x.length; i++) dv.setUint16(i * 2, floatToBf16(x[i]!), true);
       return dst;
@@ -179,8 +195,10 @@ export function quantize(type: GgmlTypeName, x: Float32Array, out?: Uint8Array):
         for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xo + j]!));
         const d = amax / 127;
         const id = d ? 1 / d : 0;
-        dv.setUint16(o, floatToHalf(d), true);
-        for (let j = 0; j < 32; j++) dv.setInt8(o + 2 + j, roundf(x[xo + j]! * id));
+        const dh = floatToHalf(d);
+        dst[o] = dh & 0xff;
+        dst[o + 1] = dh >> 8;
+        for (let j = 0; j < 32; j++) dst[o + 2 + j] = roundf(x[xo + j]! * id) & 0xff;
       }
       return dst;
     case "Q4_0":

@@ -203,14 +203,17 @@ async function parse(fh: FileHandle, path: string): Promise<GgufFile> {
     if (!t) throw new PipelineError("E_GGUF", `no tensor named "${name}" in this model`, { file: path });
     return t;
   };
-  const readRaw = async (t: GgufTensorInfo): Promise<Uint8Array> => {
-    const buf = new Uint8Array(t.byteLength);
+  const readInto = async (buf: Uint8Array, at: number, name: string): Promise<void> => {
     let done = 0;
-    while (done < t.byteLength) {
-      const { bytesRead } = await fh.read(buf, done, Math.min(t.byteLength - done, 1 << 30), t.offset + done);
-      if (bytesRead === 0) throw new PipelineError("E_GGUF", `file is truncated while reading tensor "${t.name}"`, { file: path });
+    while (done < buf.length) {
+      const { bytesRead } = await fh.read(buf, done, Math.min(buf.length - done, 1 << 30), at + done);
+      if (bytesRead === 0) throw new PipelineError("E_GGUF", `file is truncated while reading tensor "${name}"`, { file: path });
       done += bytesRead;
     }
+  };
+  const readRaw = async (t: GgufTensorInfo): Promise<Uint8Array> => {
+    const buf = new Uint8Array(t.byteLength);
+    await readInto(buf, t.offset, t.name);
     return buf;
   };
 
@@ -229,6 +232,10 @@ async function parse(fh: FileHandle, path: string): Promise<GgufFile> {
       }
       // Dequantize in slices so the raw bytes never need a second full-size copy in flight.
       const out = new Float32Array(t.elements);
+      if (t.type === "F32") { // little-endian host: the stored bytes are the values
+        await readInto(new Uint8Array(out.buffer), t.offset, name);
+        return out;
+      }
       const [be, bb] = GGML_BLOCK[t.type];
       const blocksPerSlice = Math.max(1, Math.floor((8 << 20) / bb));
       const totalBlocks = t.elements / be;
@@ -236,12 +243,7 @@ async function parse(fh: FileHandle, path: string): Promise<GgufFile> {
       for (let b = 0; b < totalBlocks; b += blocksPerSlice) {
         const n = Math.min(blocksPerSlice, totalBlocks - b);
         const view = buf.subarray(0, n * bb);
-        let done = 0;
-        while (done < view.length) {
-          const { bytesRead } = await fh.read(view, done, view.length - done, t.offset + b * bb + done);
-          if (bytesRead === 0) throw new PipelineError("E_GGUF", `file is truncated while reading tensor "${name}"`, { file: path });
-          done += bytesRead;
-        }
+        await readInto(view, t.offset + b * bb, name);
         dequantize(t.type, view, n * be, out, b * be);
       }
       return out;

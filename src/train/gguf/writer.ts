@@ -208,7 +208,8 @@ export async function writeGguf(path: string, opts: WriteGgufOptions): Promise<{
       } else {
         const data = typeof t.data === "function" ? await t.data() : t.data!;
         if (data.length !== elements) throw new PipelineError("E_GGUF", `tensor "${t.name}": data has ${data.length} values, dims [${t.dims}] need ${elements}`, { file: path });
-        await writeQuantized(fh, t.type, data, pos);
+        if (t.type === "F32") await writeAll(fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos); // no re-encoding needed
+        else await writeQuantized(fh, t.type, data, pos);
       }
       pos += byteLength;
     }
