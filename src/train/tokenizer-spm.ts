@@ -67,10 +67,11 @@ export function trainSpmVocab(text: string, opts: TrainSpmOptions = {}): SpmVoca
   for (const [c] of chars.slice(0, charBudget)) add(c, -1e6);
   if (!taken.has(SPACE) && tokens.length < vocabSize) add(SPACE, -1e6);
 
-  // Words: each starts at a ▁ run boundary, so merges never cross the start of a word.
+  // Words: ▁-prefixed runs, with line breaks and tabs as words of their own, so no token spans the start
+  // of a word or a line (a prompt ending in "\n" then tokenizes the same alone as before its answer).
   const idOf = new Map<string, number>(tokens.map((t, i) => [t, i]));
   const wordCount = new Map<string, number>();
-  for (const w of sample.match(/▁*[^▁]+|▁+/g) ?? []) wordCount.set(w, (wordCount.get(w) ?? 0) + 1);
+  for (const w of sample.match(/[\r\n]+|\t+|▁*[^▁\r\n\t]+|▁+/g) ?? []) wordCount.set(w, (wordCount.get(w) ?? 0) + 1);
   const words: Array<{ syms: number[]; n: number }> = [];
   for (const [w, n] of wordCount) {
     const syms = [...w].map((c) => idOf.get(c) ?? -1);

@@ -26,6 +26,9 @@ test("vocabulary: specials, 256 byte tokens, learned merges across scripts", () 
   assert.ok(vocab.tokens.includes("▁pipeline") || vocab.tokens.includes("pipeline"));
   assert.ok(vocab.tokens.some((t) => /[\u4e00-\u9fff]{2}/.test(t)), "some CJK merge");
   assert.equal(new Set(vocab.tokens).size, vocab.tokens.length, "no duplicate token texts");
+  assert.ok(!vocab.tokens.some((t) => /[\r\n\t]/.test(t) && /[^\r\n\t]/.test(t)), "no token spans a line break or tab");
+  const prompt = "<|im_start|>user\nWhat is the pipeline?<|im_end|>\n<|im_start|>assistant\n", answer = "The model café 東京.<|im_end|>\n";
+  assert.deepEqual([...ours.encode(prompt, { special: true }), ...ours.encode(answer, { special: true })], ours.encode(prompt + answer, { special: true }), "prompt and answer tokenize the same apart as together");
   const again = trainSpmVocab(trainingText(), { vocabSize: 600 });
   assert.deepEqual(again.tokens, vocab.tokens, "deterministic");
 });
