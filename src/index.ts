@@ -23,3 +23,14 @@ export { dryRun, estimatePlan, formatPlan, type PlannedWork, type PlanEstimate }
 export { estimatePromptTokens, estimateTokens } from "./providers/tokens.ts";
 export { formatUsage, summarize, type UsageSummary, type UsageRow } from "./providers/usage.ts";
 export { DEFAULT_PRICES, loadPrices, type PriceTable } from "./providers/prices.ts";
+export { generateQa, qaGenerator, qaPrompt, QA_REPLY_SCHEMA, type GenerateQaOptions, type GenerateQaStats } from "./transforms/generate-qa.ts";
+export { extractPairs, type ExtractivePair } from "./transforms/extractive.ts";
+export { heuristicScores } from "./transforms/extractive-judge.ts";
+export { validate, qaScorer, markDuplicates, verdictFor, judgePrompt, type ValidateOptions } from "./transforms/validate.ts";
+export { SummaryBuilder, formatSummaryBlock, type ValidationSummary } from "./transforms/validate-summary.ts";
+export { NearDuplicateIndex } from "./transforms/checks/near-duplicate.ts";
+export { runChecks } from "./transforms/checks/run-checks.ts";
+export { format, exampleFormatter, splitOf, dropReason, type FormatOptions } from "./transforms/format.ts";
+export { render as renderTemplate, TEMPLATES, type TemplateName } from "./transforms/format-templates.ts";
+export { readRecords } from "./sinks/read-records.ts";
+export { writeValidationReport } from "./sinks/validation-report.ts";

@@ -70,6 +70,7 @@ export default defineCommand({
         stage,
         output,
         resume: !!args.resume,
+        commitEveryMs: settings.commitIntervalMs,
         concurrency: client ? settings.concurrency : 1,
         progress: createProgress({ label: "generate-qa", unit: "chunks" }),
         settings: {

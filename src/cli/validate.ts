@@ -76,8 +76,9 @@ export default defineCommand({
       filterThreshold: opts.filterThreshold,
     };
     const input = markDuplicates(readPairs());
-    const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)}` : undefined);
-    const base = { name: "validate", input, stage: qaScorer(opts), concurrency: judge ? settings.concurrency : 1, progress: createProgress({ label: "validate", unit: "pairs" }) };
+    // Cost of this run's calls (a resumed run paid only for the rest); token counts in the summary cover every pair.
+    const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)} this run` : undefined);
+    const base = { name: "validate", input, stage: qaScorer(opts), commitEveryMs: settings.commitIntervalMs, concurrency: judge ? settings.concurrency : 1, progress: createProgress({ label: "validate", unit: "pairs" }) };
 
     try {
       if (toStdout) {
@@ -86,6 +87,7 @@ export default defineCommand({
         const tap = (r: ScoredRecord) => { summary.add(r); return r; };
         await runStep<ToScore, ScoredRecord>({ ...base, stage: [base.stage, tap], output: { stream: process.stdout, format: "ndjson" }, resume: !!args.resume });
         const s = summary.result();
+        if (judge) log.info(judge.formatUsage());
         process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s, cost()));
         if (args["filtered-output"]) log.warn("--filtered-output needs a report file: add -o FILE");
         return;
@@ -95,10 +97,9 @@ export default defineCommand({
       const { summary, filtered } = await writeValidationReport({
         scoredPath, reportPath, filteredPath: args["filtered-output"] ? resolve(args["filtered-output"]) : undefined,
         filterThreshold: opts.filterThreshold, settings: stepSettings,
-        extra: judge ? { usage: judge.usage() } : undefined,
       });
-      const out = stdoutIsPiped() ? process.stderr : process.stdout;
-      out.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
+      // stdout carries no data in this mode, so the summary goes there (as the seed printed it).
+      process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
       const resumed = r.resumedInputs ? ` (${r.resumedInputs} scored before --resume)` : "";
       log.info(`validate: ${summary.total} pair(s)${resumed} → ${reportPath}${args["filtered-output"] ? `; ${filtered} pair(s) >= ${opts.filterThreshold} → ${args["filtered-output"]}` : ""}`);
       if (judge) log.info(judge.formatUsage());
