@@ -33,6 +33,12 @@ export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
     system = d.messages.find((m: any) => m.role === "system")?.content;
     question = d.messages.find((m: any) => m.role === "user")?.content;
     reference = d.messages.find((m: any) => m.role === "assistant")?.content;
+  } else if (typeof d.text === "string" && d.text.includes("<|im_start|>")) {
+    // chatml: one rendered text with <|im_start|>role\n…<|im_end|> blocks.
+    const block = (role: string) => new RegExp(`<\\|im_start\\|>${role}\\n([\\s\\S]*?)<\\|im_end\\|>`).exec(d.text)?.[1];
+    system = block("system");
+    question = block("user");
+    reference = block("assistant");
   } else if (Array.isArray(d.conversations)) {
     system = d.conversations.find((m: any) => m.from === "system")?.value;
     question = d.conversations.find((m: any) => m.from === "human" || m.from === "user")?.value;

@@ -84,6 +84,8 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
 
 function reportBase(report: Record<string, unknown> | undefined): string | undefined {
   if (!report) return undefined;
+  const model = report.model as { base?: unknown } | undefined;
+  if (model && typeof model.base === "string") return model.base; // finetune's training_report.json
   for (const k of ["basePath", "base_path", "baseModelPath", "base", "baseModel", "base_model"]) {
     const v = report[k];
     if (typeof v === "string") return v;

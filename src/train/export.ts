@@ -14,7 +14,8 @@ import { findFinetuneArtifacts, type FinetuneArtifacts } from "./export-artifact
 import { evalItemFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
 import { openGguf } from "./gguf/reader.ts";
 import { mergeToGguf, writeLoraAdapter, type ExportQuant } from "./merge.ts";
-import { ollamaTemplateFor, type OllamaTemplate } from "./modelfile-template.ts";
+import { chatTemplateOf, ollamaTemplateFor, type ChatTemplateInfo } from "./chat-template.ts";
+import type { OllamaTemplate } from "./modelfile-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "./verify-llamacpp.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
@@ -77,27 +78,24 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(datasetSha256 ? { "docs2model.dataset_sha256": { type: "string" as const, value: datasetSha256 } } : {}),
   };
   const fullModel = art.modelPath;
+  const source = fullModel ?? art.basePath!;
+  // The chat template the model was trained with: its own, or FINETUNE_MODEL_TYPE's preset (then written into
+  // the merged GGUF, so llama.cpp and Ollama see the same template the training did).
+  const src = await openGguf(source);
+  let arch: string, info: ChatTemplateInfo, contextLength: number;
+  try {
+    arch = String(src.meta("general.architecture") ?? "unknown");
+    info = chatTemplateOf(src, o.family);
+    contextLength = Number(src.meta(`${arch}.context_length`) ?? 2048);
+  } finally {
+    await src.close();
+  }
+  const template = ollamaTemplateFor(info, o.family);
+  const metadata = { ...provenance, ...(info.source !== "gguf" ? { "tokenizer.chat_template": { type: "string" as const, value: info.template } } : {}) };
   log.info(`export: ${fullModel ? `re-writing ${rel(fullModel)}` : `merging ${rel(art.adapterPath!)} into ${rel(art.basePath!)}`} as ${o.quant} → ${rel(modelGguf)}`);
-  const merged = await mergeToGguf({ basePath: fullModel ?? art.basePath!, adapterPath: fullModel ? undefined : art.adapterPath, outPath: modelGguf, quant: o.quant, extraMetadata: provenance });
+  const merged = await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: modelGguf, quant: o.quant, extraMetadata: metadata });
   log.debug(`export: ${merged.merged.length} adapted tensors merged`);
 
-  const gguf = await openGguf(modelGguf);
-  let arch: string, template: OllamaTemplate, contextLength: number;
-  try {
-    arch = String(gguf.meta("general.architecture") ?? "unknown");
-    const tokens = gguf.meta<string[]>("tokenizer.ggml.tokens") ?? [];
-    const tok = (key: string) => { const id = gguf.meta<number>(key); return id !== undefined ? tokens[id] : undefined; };
-    template = ollamaTemplateFor({
-      chatTemplate: gguf.meta<string>("tokenizer.chat_template"),
-      family: o.family,
-      bosToken: tok("tokenizer.ggml.bos_token_id"),
-      eosToken: tok("tokenizer.ggml.eos_token_id"),
-      eogTokens: [tok("tokenizer.ggml.eot_token_id"), tok("tokenizer.ggml.eom_token_id")].filter((t): t is string => !!t),
-    });
-    contextLength = Number(gguf.meta(`${arch}.context_length`) ?? 2048);
-  } finally {
-    await gguf.close();
-  }
   if (!template.verified) log.warn(`export: the Ollama TEMPLATE (from ${template.source}) could not be checked against the model's chat template; check the prompt with \`ollama run --verbose\``);
   const numCtx = o.numCtx ?? Math.min(contextLength, 4096);
 
@@ -116,7 +114,13 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     await writeFile(modelfileAdapter, renderModelfile({ from: resolve(art.basePath), adapter: "./adapter.gguf", template, numCtx, system: o.system, comments: [...comments, "variant: the base model with the LoRA adapter applied at load time"] }));
   }
 
-  const examples = dataset ? await readExamples(dataset) : [];
+  // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);
+  // NDJSON example records carry their split themselves.
+  const validFile = dataset ? dataset.replace(/\.jsonl$/i, "") + ".valid.jsonl" : undefined;
+  const examples = [
+    ...(dataset ? await readExamples(dataset, "train") : []),
+    ...(validFile && existsSync(validFile) ? await readExamples(validFile, "valid") : []),
+  ];
   const trainItems = examples.filter((e) => e.split !== "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
   const validItems = examples.filter((e) => e.split === "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
 
@@ -201,7 +205,7 @@ async function evaluate(o: ExportOptions, art: FinetuneArtifacts, modelGguf: str
 }
 
 /** Example records (NDJSON) from the format step; lines in the seed's plain shape count as training data. */
-export async function readExamples(path: string): Promise<ExampleRecord[]> {
+export async function readExamples(path: string, split: "train" | "valid" = "train"): Promise<ExampleRecord[]> {
   const text = await readFile(path, "utf8");
   const out: ExampleRecord[] = [];
   const trimmed = text.trimStart();
@@ -214,7 +218,6 @@ export async function readExamples(path: string): Promise<ExampleRecord[]> {
       const parsed = ExampleRecord.safeParse(rec);
       if (parsed.success) out.push(parsed.data);
     } else if (rec && typeof rec === "object") {
-      const split = rec.split === "valid" ? "valid" : "train";
       out.push({ type: "example", id: String(rec.id ?? `line_${i + 1}`), qaId: "", docId: "", chunkId: "", source: path, template: "alpaca", split, data: rec });
     }
   });
@@ -229,9 +232,10 @@ async function sha256File(path: string): Promise<string> {
 
 function describeBase(a: FinetuneArtifacts): string {
   const r = a.report ?? {};
-  const named = ["baseModel", "base_model", "base", "modelName", "model"].map((k) => r[k]).find((v) => typeof v === "string") as string | undefined;
+  const model = (r.model ?? {}) as { name?: unknown; tiny?: unknown };
+  if (model.tiny === true || (a.modelPath && !a.adapterPath && !model.name)) return "tiny (trained from scratch)";
+  const named = [model.name, r.baseModel, r.base_model, r.modelName].find((v) => typeof v === "string") as string | undefined;
   if (named) return named;
-  if (a.modelPath && !a.adapterPath) return "tiny (trained from scratch)";
   return a.basePath ? basename(a.basePath) : "unknown";
 }
 

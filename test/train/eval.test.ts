@@ -22,6 +22,7 @@ test("questions and references come out of every example template", () => {
   assert.deepEqual(evalItemFromExample(ex({ instruction: "Q?", input: "", output: "A." }, "alpaca")), { id: "ex_alpaca", question: "Q?", reference: "A." });
   assert.deepEqual(evalItemFromExample(ex({ messages: [{ role: "system", content: "S" }, { role: "user", content: "Q?" }, { role: "assistant", content: "A." }] }, "openai")), { id: "ex_openai", question: "Q?", reference: "A.", system: "S" });
   assert.deepEqual(evalItemFromExample(ex({ conversations: [{ from: "human", value: "Q?" }, { from: "gpt", value: "A." }] }, "sharegpt")), { id: "ex_sharegpt", question: "Q?", reference: "A." });
+  assert.deepEqual(evalItemFromExample(ex({ text: "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ?\nmore<|im_end|>\n<|im_start|>assistant\nA.<|im_end|>\n" }, "chatml")), { id: "ex_chatml", question: "Q?\nmore", reference: "A.", system: "S" });
   assert.equal(evalItemFromExample(ex({ foo: 1 }, "alpaca")), undefined);
 });
 
