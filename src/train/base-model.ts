@@ -142,8 +142,12 @@ async function resolveHf(uri: string, opts: ResolveOptions): Promise<ResolvedBas
       directory: opts.cacheDir, download: "auto", cli: false,
       ...(opts.hfEndpoint ? { endpoints: { huggingFace: opts.hfEndpoint } } : {}),
     });
+    const f = await openGguf(path).catch((e: unknown) => e as Error); // a broken download must not pass as a model
+    if (f instanceof Error) throw f;
+    await f.close();
     return { kind: "hf", spec: uri, path };
   } catch (e) {
+    if (e instanceof PipelineError) throw e;
     const why = (e as Error).message;
     throw new PipelineError("E_MODEL",
       `cannot resolve ${uri}: ${why}. Without network access, download the GGUF elsewhere and set ${FIELD}=/path/to/model.gguf ` +

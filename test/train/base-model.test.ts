@@ -2,6 +2,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import http from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,4 +96,38 @@ test("hf: URIs go through node-llama-cpp's resolver; unreachable → a clear mes
     resolveBaseModel("hf:someone/Tiny-GGUF:Q8_0", { cacheDir: join(dir, "hf"), hfEndpoint: "http://127.0.0.1:9/" }),
     /cannot resolve hf:someone\/Tiny-GGUF:Q8_0: .*Without network access, download the GGUF elsewhere and set FINETUNE_MODEL_NAME=\/path\/to\/model.gguf/,
   );
+});
+
+test("hf: downloads through a Hugging Face endpoint (loopback) into the cache, then resolves offline from it", async () => {
+  const file = readFileSync(modelPath);
+  const seen: string[] = [];
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url!, "http://x");
+    seen.push(u.pathname);
+    if (u.pathname === "/v2/someone/Tiny-GGUF/manifests/Q8_0") {
+      res.setHeader("content-type", "application/json");
+      return res.end(JSON.stringify({ ggufFile: { rfilename: "tiny.Q8_0.gguf", size: file.length } }));
+    }
+    if (u.pathname === "/someone/Tiny-GGUF/resolve/main/tiny.Q8_0.gguf") {
+      const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? "");
+      const a = m ? Number(m[1]) : 0, b = m?.[2] ? Number(m[2]) : file.length - 1;
+      res.writeHead(m ? 206 : 200, { "accept-ranges": "bytes", "content-length": b - a + 1, ...(m ? { "content-range": `bytes ${a}-${b}/${file.length}` } : {}) });
+      return res.end(req.method === "HEAD" ? undefined : file.subarray(a, b + 1));
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const hfEndpoint = `http://127.0.0.1:${(srv.address() as { port: number }).port}/`;
+  const cacheDir = join(dir, "hf-cache");
+  try {
+    const r = await resolveBaseModel("hf:someone/Tiny-GGUF:Q8_0", { cacheDir, hfEndpoint });
+    assert.equal(r.kind, "hf");
+    if (r.kind !== "hf") return;
+    assert.deepEqual(readFileSync(r.path), file);
+    assert.ok(seen.includes("/v2/someone/Tiny-GGUF/manifests/Q8_0"));
+  } finally {
+    srv.close();
+  }
+  const again = await resolveBaseModel("hf:someone/Tiny-GGUF:Q8_0", { cacheDir, hfEndpoint });
+  assert.equal(again.kind, "hf", "found in the cache with the server gone");
 });
