@@ -33,6 +33,13 @@ export interface TrainerState {
   optimizer: AdamWState;
 }
 
+export interface RunHooks {
+  onStep?: (p: ProgressInfo) => void;
+  onCheckpoint?: (step: number) => Promise<void> | void;
+  shouldStop?: () => boolean;
+  checkpointEvery?: number;
+}
+
 export interface ProgressInfo { step: number; totalSteps: number; loss: number; lr: number; tokensPerSecond: number; etaSeconds: number; evalLoss?: number }
 
 export class Trainer {
@@ -143,8 +150,11 @@ export class Trainer {
     return den ? num / den : undefined;
   }
 
-  /** Train until done or until `shouldStop()` says so after a step; eval as configured. */
-  run(hooks: { onStep?: (p: ProgressInfo) => void; onCheckpoint?: (step: number) => void; shouldStop?: () => boolean; checkpointEvery?: number } = {}): { stopped: boolean } {
+  /**
+   * Train until done or until `shouldStop()` says so after a step; eval as configured. Yields to the
+   * event loop between steps so signal handlers (SIGINT → checkpoint) get to run.
+   */
+  async run(hooks: RunHooks = {}): Promise<{ stopped: boolean }> {
     const started = performance.now();
     let tokensDone = 0;
     while (this.step < this.totalSteps) {
@@ -158,8 +168,10 @@ export class Trainer {
       const elapsed = (performance.now() - started) / 1000;
       const tps = tokensDone / Math.max(elapsed, 1e-9);
       hooks.onStep?.({ step: this.step, totalSteps: this.totalSteps, loss: rec.loss, lr: rec.lr, tokensPerSecond: tps, etaSeconds: ((this.totalSteps - this.step) * rec.tokens) / Math.max(tps, 1e-9), evalLoss });
-      if (hooks.checkpointEvery && this.step % hooks.checkpointEvery === 0 && this.step < this.totalSteps) hooks.onCheckpoint?.(this.step);
-      if (hooks.shouldStop?.() && this.step < this.totalSteps) return { stopped: true };
+      await new Promise((r) => setImmediate(r));
+      if (this.step >= this.totalSteps) break;
+      if (hooks.shouldStop?.()) return { stopped: true };
+      if (hooks.checkpointEvery && this.step % hooks.checkpointEvery === 0) await hooks.onCheckpoint?.(this.step);
     }
     return { stopped: false };
   }

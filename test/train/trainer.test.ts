@@ -47,7 +47,7 @@ test("overfit: 20 pairs from scratch reach loss < 0.1 and greedy decoding reprod
   const opts: TrainOptions = { epochs: 200, lr: 1e-2, batch: rows.rows, gradAccum: 1, warmupSteps: 10, maxGradNorm: 1, weightDecay: 0, evalEvery: 0, seed: 1 };
   const trainer = new Trainer(model, undefined, rows, undefined, opts);
   let last = Infinity;
-  trainer.run({ onStep: (p) => { last = p.loss; }, shouldStop: () => last < 0.05 });
+  await trainer.run({ onStep: (p) => { last = p.loss; }, shouldStop: () => last < 0.05 });
   assert.ok(last < 0.1, `final training loss ${last}`);
   const im_end = tok.encode("<|im_end|>", { special: true })[0]!;
   for (const [i, ex] of examples.entries()) {
@@ -69,13 +69,13 @@ test("resume from a checkpoint gives exactly the uninterrupted result (LoRA with
 
   const l1 = lora();
   const full = run(l1);
-  full.run();
+  await full.run();
   const expected = full.state();
 
   const l2 = lora();
   const first = run(l2);
   const half = Math.floor(first.totalSteps / 2);
-  first.run({ shouldStop: () => first.step >= half });
+  await first.run({ shouldStop: () => first.step >= half });
   assert.equal(first.step, half);
   const dir = mkdtempSync(join(tmpdir(), "d2m-ckpt-"));
   await saveCheckpoint(dir, first.state(), "h1");
@@ -84,7 +84,7 @@ test("resume from a checkpoint gives exactly the uninterrupted result (LoRA with
   const l3 = lora();
   const resumed = run(l3);
   resumed.load(await loadCheckpoint(dir, "h1"));
-  resumed.run();
+  await resumed.run();
   const got = resumed.state();
   assert.equal(got.step, expected.step);
   assert.ok(expected.history.at(-1)!.loss < expected.history[0]!.loss, "the run learned something");

@@ -1,0 +1,50 @@
+// `pipeline qa-train`: formatted examples → chat-template tokens (prompt masked) → packed train/valid token files.
+import { join, resolve } from "node:path";
+import { defineCommand } from "citty";
+import { log } from "../log.ts";
+import { qaTrain } from "../train/qa-train.ts";
+import { commonArgs, settingsFromArgs } from "./args.ts";
+
+export const DEFAULT_SEQ_LEN = 256;
+export const tokensDirFor = (qaDir: string) => join(qaDir, "tokens");
+
+export default defineCommand({
+  meta: {
+    name: "qa-train",
+    description:
+      "Step 5: render every kept example with the base model's chat template, tokenize it, mask the prompt\n" +
+      "  (loss on answer tokens only) and pack examples into --seq-len rows. Writes <dir>/train.tokens,\n" +
+      "  valid.tokens, tokens.json and qa_train_report.json (examples, tokens, truncations, packing efficiency).\n" +
+      "  Base model: FINETUNE_MODEL_NAME (`tiny`, a GGUF path or an Ollama model); its chat template, or\n" +
+      "  FINETUNE_MODEL_TYPE's preset when it has none. `tiny` also writes base.gguf with a vocabulary learned\n" +
+      "  from the data.\n" +
+      "  Example: pipeline qa-train --seq-len 256",
+  },
+  args: {
+    input: { type: "string", alias: "i", description: "Formatted examples (default <PIPELINE_QA_DIR>/training_data_final.jsonl)", valueHint: "FILE" },
+    output: { type: "string", alias: "o", description: "Output directory (default <PIPELINE_QA_DIR>/tokens)", valueHint: "DIR" },
+    model: { type: "string", description: "Base model (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME|PATH" },
+    "model-type": { type: "string", description: "Chat template family when the model has none (FINETUNE_MODEL_TYPE)", valueHint: "FAMILY" },
+    "seq-len": { type: "string", description: `Tokens per packed row (FINETUNE_SEQ_LEN; default ${DEFAULT_SEQ_LEN})`, valueHint: "N" },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const settings = settingsFromArgs(args, { finetuneModelName: args.model, finetuneModelType: args["model-type"], finetuneSeqLen: args["seq-len"] });
+    const input = resolve(args.input ?? join(settings.qaDir, "training_data_final.jsonl"));
+    const outDir = resolve(args.output ?? tokensDirFor(settings.qaDir));
+    const seqLen = settings.finetuneSeqLen ?? DEFAULT_SEQ_LEN;
+    log.info(`qa-train: ${input} → ${outDir} (model ${settings.finetuneModelName}, seq len ${seqLen})`);
+    const { report } = await qaTrain({
+      input, outDir, seqLen,
+      modelName: settings.finetuneModelName,
+      modelType: settings.finetuneModelType,
+      skipBadLines: settings.skipBadLines,
+      onWarn: (m) => log.warn(m),
+    });
+    const line = (name: string, s: typeof report.train) =>
+      `  ${name}: ${s.examples} examples, ${s.rows} rows, ${s.tokens} tokens (${s.lossTokens} with loss), ` +
+      `${s.truncated} truncated, ${s.dropped} dropped, packing ${(100 * s.packingEfficiency).toFixed(1)}%`;
+    log.info(`QA-TRAIN SUMMARY (template: ${report.template})\n${line("train", report.train)}\n${line("valid", report.valid)}${report.badLines ? `\n  bad lines skipped: ${report.badLines}` : ""}`);
+    log.verbose?.(JSON.stringify(report, null, 2));
+  },
+});

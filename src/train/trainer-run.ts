@@ -1,0 +1,176 @@
+// finetune: token files + base model → trained adapter (or whole tiny model), loss curve, report, checkpoints.
+//
+// Writes <outDir>/ (FINETUNE_OUTPUT_DIR/<name>):
+//   adapter.gguf          LoRA runs: llama.cpp's LoRA GGUF — general.type=adapter, adapter.type=lora,
+//                         adapter.lora.alpha (f32), general.architecture of the base; for each adapted weight W
+//                         (GGUF dims [in, out]) `W.lora_a` dims [in, r] and `W.lora_b` dims [r, out], F32;
+//                         scale = alpha / r. docs2model.base_model holds the base GGUF path.
+//   model.gguf            `tiny` runs: the whole trained model (base metadata + tokenizer + chat template), F32
+//   loss_curve.csv/.svg   per-step train loss, lr, grad norm; eval loss where measured
+//   training_report.json  settings, backend, sizes, speed, losses, output files
+//   checkpoint/           trainable tensors + AdamW state + step (see checkpoint.ts), for --resume
+import { createHash } from "node:crypto";
+import { readFile, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PipelineError } from "../errors.ts";
+import { tf, useBackend, type BackendInfo } from "./backend.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { openGguf } from "./gguf/reader.ts";
+import { writeGguf } from "./gguf/writer.ts";
+import type { GgufValue } from "./gguf/types.ts";
+import { DEFAULT_TARGETS, Lora } from "./lora.ts";
+import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
+import { parameterCount } from "./model/config.ts";
+import { loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes } from "./model/load.ts";
+import { readTokenRows } from "./qa-train-files.ts";
+import type { TokensMeta } from "./qa-train.ts";
+import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
+
+export interface FinetuneOptions {
+  tokensDir: string;
+  outDir: string;
+  epochs: number;
+  lr: number;
+  rank: number;
+  alpha: number;
+  dropout: number;
+  targets: string[];
+  batch: number;
+  gradAccum: number;
+  seqLen?: number;
+  backend?: string;
+  resume: boolean;
+  checkpointEvery: number;
+  evalEvery: number;
+  warmupSteps?: number;
+  seed: number;
+  onBackend?: (b: BackendInfo) => void;
+  onStep?: (p: ProgressInfo) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface TrainingReport {
+  status: "completed" | "interrupted";
+  model: { name: string; base: string; arch: string; parameters: number; tiny: boolean };
+  backend: BackendInfo;
+  method: "full" | "lora";
+  lora?: { rank: number; alpha: number; dropout: number; targets: string[]; trainableParameters: number };
+  settings: Omit<FinetuneOptions, "onBackend" | "onStep" | "shouldStop" | "tokensDir" | "outDir">;
+  data: { trainRows: number; validRows: number; seqLen: number; trainLossTokens: number };
+  steps: { done: number; total: number; perEpoch: number };
+  seconds: number;
+  tokensPerSecond: number;
+  finalTrainLoss?: number;
+  finalEvalLoss?: number;
+  evals: Array<{ step: number; loss: number }>;
+  memory: { limitGiB: number; budgetGiB: number };
+  files: Record<string, string>;
+}
+
+export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
+  const meta = JSON.parse(await readFile(join(o.tokensDir, "tokens.json"), "utf8").catch(() => {
+    throw new PipelineError("E_INPUT", "no tokens.json; run `pipeline qa-train` first", { file: o.tokensDir });
+  })) as TokensMeta;
+  if (o.seqLen !== undefined && o.seqLen !== meta.seqLen) {
+    throw new PipelineError("E_CONFIG", `--seq-len ${o.seqLen} differs from the token files' ${meta.seqLen}; re-run \`pipeline qa-train --seq-len ${o.seqLen}\``, { field: "--seq-len" });
+  }
+  const train = await readTokenRows(join(o.tokensDir, "train.tokens"));
+  const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
+  if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
+
+  const backend = await useBackend(o.backend);
+  o.onBackend?.(backend);
+  const { model, config, metadata } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
+  const lora = meta.tiny ? undefined : new Lora(config, { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, seed: o.seed });
+  const opts: TrainOptions = {
+    epochs: o.epochs, lr: o.lr, batch: o.batch, gradAccum: o.gradAccum, maxGradNorm: 1, weightDecay: meta.tiny ? 0.1 : 0,
+    evalEvery: o.evalEvery, seed: o.seed, warmupSteps: 0,
+  };
+  const trainer = new Trainer(model, lora, train, valid, opts);
+  opts.warmupSteps = o.warmupSteps ?? Math.min(100, Math.ceil(trainer.totalSteps * 0.05));
+  const settings = { epochs: o.epochs, lr: o.lr, rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, batch: o.batch, gradAccum: o.gradAccum, seqLen: meta.seqLen, backend: o.backend, resume: o.resume, checkpointEvery: o.checkpointEvery, evalEvery: o.evalEvery, warmupSteps: opts.warmupSteps, seed: o.seed };
+  // The checkpoint belongs to these settings and this data; resuming anything else would silently differ.
+  const hash = createHash("sha256").update(JSON.stringify({ ...settings, resume: undefined, backend: undefined, checkpointEvery: undefined, base: meta.basePath }))
+    .update(Buffer.from(train.raw.buffer, train.raw.byteOffset, train.raw.byteLength)).digest("hex");
+  await mkdir(o.outDir, { recursive: true });
+  if (o.resume) trainer.load(await loadCheckpoint(o.outDir, hash));
+
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  const { stopped } = await trainer.run({
+    onStep: o.onStep,
+    shouldStop: o.shouldStop,
+    checkpointEvery: o.checkpointEvery,
+    onCheckpoint: () => saveCheckpoint(o.outDir, trainer.state(), hash),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await saveCheckpoint(o.outDir, trainer.state(), hash);
+
+  const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: "training_report.json" };
+  await writeFile(join(o.outDir, files.lossCsv!), lossCurveCsv(trainer.history, trainer.evals));
+  await writeFile(join(o.outDir, files.lossSvg!), lossCurveSvg(trainer.history, trainer.evals, `${meta.modelName}: ${lora ? `LoRA r=${o.rank}` : "full training"}`));
+  if (!stopped) {
+    if (lora) {
+      files.adapter = "adapter.gguf";
+      await writeAdapter(join(o.outDir, files.adapter), lora, config.arch, meta.basePath);
+    } else {
+      files.model = "model.gguf";
+      await writeTrainedModel(join(o.outDir, files.model), meta.basePath, model.rawTensors());
+    }
+  }
+  const stepsRun = trainer.step - startStep;
+  const tokensRun = trainer.history.slice(startStep).reduce((a, h) => a + h.tokens, 0);
+  const report: TrainingReport = {
+    status: stopped ? "interrupted" : "completed",
+    model: { name: meta.modelName, base: meta.basePath, arch: config.arch, parameters: parameterCount(config), tiny: meta.tiny },
+    backend,
+    method: lora ? "lora" : "full",
+    lora: lora ? { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, trainableParameters: lora.variables().reduce((a, v) => a + v.size, 0) } : undefined,
+    settings,
+    data: { trainRows: train.rows, validRows: valid.rows, seqLen: meta.seqLen, trainLossTokens: train.lossTokens() },
+    steps: { done: trainer.step, total: trainer.totalSteps, perEpoch: trainer.stepsPerEpoch },
+    seconds,
+    tokensPerSecond: stepsRun ? tokensRun / seconds : 0,
+    finalTrainLoss: trainer.history.at(-1)?.loss,
+    finalEvalLoss: trainer.evals.at(-1)?.loss,
+    evals: trainer.evals,
+    memory: { limitGiB: memoryLimitBytes(backend.name) / 2 ** 30, budgetGiB: MEMORY_BUDGET_BYTES / 2 ** 30 },
+    files,
+  };
+  await writeFile(join(o.outDir, files.report!), JSON.stringify(report, null, 2) + "\n");
+  trainer.dispose();
+  lora?.dispose();
+  model.dispose();
+  void metadata;
+  void tf;
+  return report;
+}
+
+export async function writeAdapter(path: string, lora: Lora, arch: string, basePath: string): Promise<void> {
+  const metadata: Record<string, GgufValue> = {
+    "general.architecture": { type: "string", value: arch },
+    "general.type": { type: "string", value: "adapter" },
+    "general.name": { type: "string", value: "docs2model LoRA" },
+    "adapter.type": { type: "string", value: "lora" },
+    "adapter.lora.alpha": { type: "f32", value: lora.options.alpha },
+    "docs2model.lora.rank": { type: "u32", value: lora.options.rank },
+    "docs2model.lora.targets": { type: "array", itemType: "string", value: lora.options.targets },
+    "docs2model.base_model": { type: "string", value: basePath },
+  };
+  await writeGguf(path, { metadata, tensors: lora.rawTensors().map((t) => ({ name: t.name, dims: t.dims, type: "F32" as const, data: t.data })) });
+}
+
+/** The base file's metadata (tokenizer, chat template) with the trained tensors. */
+export async function writeTrainedModel(path: string, basePath: string, tensors: Array<{ name: string; dims: number[]; data: Float32Array }>): Promise<void> {
+  const base = await openGguf(basePath);
+  try {
+    const metadata = new Map(base.metadata);
+    metadata.set("general.file_type", { type: "u32", value: 0 });
+    metadata.set("general.name", { type: "string", value: "docs2model tiny (trained)" });
+    await writeGguf(path, { metadata, tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, type: "F32" as const, data: t.data })) });
+  } finally {
+    await base.close();
+  }
+}
+
+export { DEFAULT_TARGETS };
