@@ -14,6 +14,8 @@ export const commands: Record<string, Lazy> = {
   format: lazy(() => import("./format.ts")),
   combine: lazy(() => import("./combine.ts")),
   model: lazy(() => import("./model.ts")),
+  "qa-train": lazy(() => import("./qa-train.ts")),
+  finetune: lazy(() => import("./finetune.ts")),
 };
 
 export const main = defineCommand({
