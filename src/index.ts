@@ -34,3 +34,14 @@ export { format, exampleFormatter, splitOf, dropReason, type FormatOptions } fro
 export { render as renderTemplate, TEMPLATES, type TemplateName } from "./transforms/format-templates.ts";
 export { readRecords } from "./sinks/read-records.ts";
 export { writeValidationReport } from "./sinks/validation-report.ts";
+export { openGguf } from "./train/gguf/reader.ts";
+export { writeGguf, gv, type GgufTensorInput, type WriteGgufOptions } from "./train/gguf/writer.ts";
+export { quantize, dequantize } from "./train/gguf/quant.ts";
+export { convertGguf } from "./train/gguf/convert.ts";
+export { ggufInfo } from "./train/gguf/info.ts";
+export type { GgufFile, GgufTensorInfo, GgufValue, GgmlTypeName, WritableTensorType } from "./train/gguf/types.ts";
+export { loadTokenizer, spmTokenizer, type Tokenizer } from "./train/tokenizer.ts";
+export { trainSpmVocab, type SpmVocab } from "./train/tokenizer-spm.ts";
+export { renderChat, chatTemplateOf, splitPromptAnswer, ollamaTemplateFor } from "./train/chat-template.ts";
+export { resolveBaseModel, type ResolvedBaseModel } from "./train/base-model.ts";
+export { createTinyBase, buildTinyModel, tinyModelSpec, llamaTensorShapes, llamaMetadata, TINY_CONFIG, type LlamaConfig } from "./train/tiny-model.ts";
