@@ -84,7 +84,7 @@ export function clientConfigFromSettings(settings: Settings, opts: Pick<OpenClie
 export const cacheDirUnder = (outputDir: string): string => join(outputDir, ".llm-cache");
 
 export function createClient(provider: Provider, config: ClientConfig): PipelineClient {
-  const aimd = new AdaptiveConcurrency(config.concurrency, config.aimdCooldownMs ?? 1000);
+  const aimd = new AdaptiveConcurrency(Math.min(config.concurrency, provider.maxConcurrency ?? Infinity), config.aimdCooldownMs ?? 1000);
   const rate = new RateLimiter({ rpm: config.rpm, tpm: config.tpm });
   const meter = new UsageMeter(config.step, provider.name, config.prices);
   const cache = config.cacheDir && provider.name !== "extractive" ? new ResponseCache(config.cacheDir) : undefined;

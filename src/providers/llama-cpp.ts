@@ -64,6 +64,8 @@ export function llamaCppProvider(opts: LlamaCppOptions): Provider {
   return {
     name: "llama-cpp",
     model: opts.modelPath,
+    // More would only queue inside, where the client's per-request timeout would already be running.
+    maxConcurrency: 1,
     generate: (req: GenerateRequest) =>
       serial(async (): Promise<GenerateResult> => {
         const { lib, llama, model, sequence, wrapper } = await load();

@@ -35,6 +35,8 @@ export interface GenerateResult {
 export interface Provider {
   readonly name: ProviderName;
   readonly model: string;
+  /** Requests this backend can usefully run at once (llama-cpp: 1); the client never exceeds it. */
+  readonly maxConcurrency?: number;
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** Fail fast before any work (missing key, unreachable host): throw a PipelineError naming the variable. */
   check?(): Promise<void>;

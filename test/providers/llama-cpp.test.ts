@@ -43,6 +43,7 @@ test("garbage weights, valid JSON: the grammar makes every reply parse and valid
     assert.equal(r.repaired, false, "valid on the first try: the grammar did it");
     assert.ok(r.result.usage.inputTokens > 0 && r.result.usage.outputTokens > 0, JSON.stringify(r.result.usage));
   }
+  assert.equal(client.concurrency, 1, "llama-cpp runs one request at a time");
   const row = client.usage().rows[0]!;
   assert.equal(row.calls, 2);
   assert.equal(row.cost, 0, "local backends are free");
