@@ -73,7 +73,7 @@ export default defineCommand({
     const progress = createProgress({ label: "chunk", unit: "files", total: files.length });
     try {
       const r = await runStep<string, unknown>({
-        ...common, input: files, stage: [ingest.stage, stage], concurrency: 4, progress,
+        ...common, input: files, stage: [ingest.stage, stage], concurrency: 2, progress,
         settings: { ...chunkSettings, input: inputs.map((p) => resolve(p)) },
       });
       const s = ingest.stats;

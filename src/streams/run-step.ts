@@ -41,6 +41,8 @@ import { framing, type OutputFormat } from "./framing.ts";
 import { changedSettings, hashSettings, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
 import type { ProgressSink } from "./progress.ts";
 
+const WRITE_BATCH = 64 * 1024;
+
 export type StepOutput =
   | { path: string; format?: OutputFormat; indent?: number }
   | { stream: Writable; format?: OutputFormat; indent?: number };
@@ -88,7 +90,8 @@ export function composeStages<I, O>(stages: Array<Stage<any, any>>): Stage<I, O>
 
 /** Where bytes go; a file sink also keeps the ledger. */
 interface Sink {
-  append(text: string, inputsDone: number, recordsDone: number): Promise<void>;
+  /** One input's bytes, as pieces (one per record): nothing big is ever joined, so memory stays flat. */
+  append(pieces: string[], inputsDone: number, recordsDone: number): Promise<number>;
   /** Make everything appended so far durable and recorded. */
   commit(): Promise<void>;
   complete(footer: string): Promise<void>;
@@ -115,7 +118,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
   } else {
     if (opts.resume) throw new PipelineError("E_USAGE", "--resume needs an output file; name one with -o", { stage: opts.name });
     sink = streamSink(opts.output.stream);
-    await sink.append(frame.header, 0, 0);
+    await sink.append([frame.header], 0, 0);
   }
 
   const commitEveryMs = opts.commitEveryMs ?? 1000;
@@ -134,11 +137,9 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
       transform,
       async (source: AsyncIterable<{ outputs: O[] }>) => {
         for await (const { outputs } of source) {
-          let text = "";
-          for (const o of outputs) text += frame.record(o, state.records++);
+          const pieces = outputs.map((o) => frame.record(o, state.records++));
           state.inputs++;
-          await sink.append(text, state.inputs, state.records);
-          state.bytes += Buffer.byteLength(text);
+          state.bytes += await sink.append(pieces, state.inputs, state.records);
           opts.progress?.update({ inputs: state.inputs, records: state.records, bytes: state.bytes });
           if (++sinceCommit >= commitEveryInputs || Date.now() - lastCommit >= commitEveryMs) {
             await sink.commit();
@@ -238,10 +239,18 @@ async function openFileSink(
   const record = (complete: boolean): Ledger => ({ ...base, ...committed, complete, updatedAt: new Date().toISOString() });
 
   const sink: Sink = {
-    async append(text, inputsDone, recordsDone) {
-      if (text) { pending.push(text); pendingBytes += text.length; }
-      appended = { inputs: inputsDone, records: recordsDone, bytes: appended.bytes + Buffer.byteLength(text) };
-      if (pendingBytes >= 1 << 20) await writePending();
+    async append(pieces, inputsDone, recordsDone) {
+      let bytes = 0;
+      for (const piece of pieces) {
+        if (!piece) continue;
+        pending.push(piece);
+        pendingBytes += piece.length;
+        bytes += Buffer.byteLength(piece);
+        // Small batches: big joined strings would land in V8's large-object space and pile up.
+        if (pendingBytes >= WRITE_BATCH) await writePending();
+      }
+      appended = { inputs: inputsDone, records: recordsDone, bytes: appended.bytes + bytes };
+      return bytes;
     },
     async commit() {
       if (closed) return;
@@ -252,7 +261,7 @@ async function openFileSink(
       await writeLedger(target, record(false));
     },
     async complete(footer) {
-      if (footer) await sink.append(footer, appended.inputs, appended.records);
+      if (footer) await sink.append([footer], appended.inputs, appended.records);
       await writePending();
       await handle.datasync();
       committed = { ...appended };
@@ -268,7 +277,7 @@ async function openFileSink(
   };
 
   if (!previous) {
-    await sink.append(header, 0, 0);
+    await sink.append([header], 0, 0);
     await writePending();
     committed = { ...appended };
     await writeLedger(target, record(false));
@@ -282,7 +291,19 @@ function streamSink(stream: Writable): Sink {
     if (text && !stream.write(text)) await once(stream, "drain");
   };
   return {
-    append: (text) => write(text),
+    async append(pieces) {
+      let batch: string[] = [];
+      let size = 0;
+      let bytes = 0;
+      for (const piece of pieces) {
+        batch.push(piece);
+        size += piece.length;
+        bytes += Buffer.byteLength(piece);
+        if (size >= WRITE_BATCH) { await write(batch.join("")); batch = []; size = 0; }
+      }
+      await write(batch.join(""));
+      return bytes;
+    },
     commit: async () => {},
     complete: (footer) => write(footer),
     close: async () => {},
