@@ -1,4 +1,11 @@
 // openClient: a backend wrapped once with concurrency, rate limits, timeouts, retries, cache, usage and budget.
+//
+// In a step:
+//   const client = await openClient(settings, { step: "generate-qa", defaultCacheDir: cacheDirUnder(outDir) });
+//   if (client.provider === "extractive") { /* build from the text itself */ }
+//   const out = await client.generateJson({ messages, schema: { name, schema: jsonSchema }, signal }, zodSchema);
+//   out.ok ? use(out.value, out.result.usage) : recordFailure(out.error);   // E_BUDGET / E_AUTH / 404 are thrown
+//   …finally: log(client.formatUsage()); report.usage = client.usage(); await client.close();
 import { join } from "node:path";
 import type { z } from "zod";
 import type { Settings } from "../config.ts";
