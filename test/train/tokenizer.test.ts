@@ -8,6 +8,8 @@ import { trainSpmVocab } from "../../src/train/tokenizer-spm.ts";
 import { loadTokenizer, spmTokenizer } from "../../src/train/tokenizer.ts";
 import { buildTinyModel, TINY_CONFIG } from "../../src/train/tiny-model.ts";
 import { getLlamaCpp } from "../../src/train/tokenizer-llamacpp.ts";
+import { openGguf } from "../../src/train/gguf/reader.ts";
+import { writeGguf } from "../../src/train/gguf/writer.ts";
 import { trainingText, variedStrings } from "../fixtures/gguf/text.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tok-"));
@@ -76,5 +78,26 @@ test("loadTokenizer picks ours for our files; llama.cpp's vocab-only tokenizer a
     assert.equal(viaLlama.eot, 4);
   } finally {
     await viaLlama.dispose();
+  }
+});
+
+test("a GGUF that is not ours gets llama.cpp's own tokenizer through loadTokenizer", async () => {
+  const src = await openGguf(modelPath);
+  const foreign = join(dir, "foreign.gguf");
+  const metadata = new Map(src.metadata);
+  metadata.delete("docs2model.tokenizer");
+  await writeGguf(foreign, { metadata, tensors: src.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, raw: () => src.readTensorRaw(t.name) })) });
+  await src.close();
+  const t = (await loadTokenizer(foreign)) as Awaited<ReturnType<typeof loadTokenizer>> & { model?: unknown; dispose?: () => Promise<void> };
+  try {
+    assert.ok(t.model, "backed by a llama.cpp vocab-only model");
+    assert.equal(t.vocabSize, 600);
+    assert.equal(t.tokenText(300), vocab.tokens[300]);
+    for (const s of variedStrings(100, 11)) {
+      assert.deepEqual(t.encode(s, { special: true }), ours.encode(s, { special: true }));
+      assert.equal(t.decode(ours.encode(s)), ours.decode(ours.encode(s)));
+    }
+  } finally {
+    await t.dispose?.();
   }
 });

@@ -2,7 +2,7 @@
 // tensors produced lazily one at a time.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openGguf } from "../../../src/train/gguf/reader.ts";
@@ -125,4 +125,18 @@ test("writer refuses what llama.cpp could not load, with the reason", async () =
   await assert.rejects(w({ name: "n".repeat(64), type: "F32" }), /longer than 63 bytes/);
   await assert.rejects(writeGguf(p, { metadata: { "general.alignment": 48 }, tensors: [] }), /power of two/);
   await assert.rejects(writeGguf(p, { metadata: { mixed: [1, "a"] as never }, tensors: [] }), /metadata "mixed": an array must hold one kind/);
+});
+
+test("GGUF v2 files (same layout as v3) read the same", async () => {
+  const p = join(dir, "v3.gguf");
+  await writeGguf(p, { metadata: { "general.architecture": "llama", n: 3 }, tensors: [{ name: "w", dims: [32], type: "F16", data: new Float32Array(32).fill(0.5) }] });
+  const b = readFileSync(p);
+  b.writeUInt32LE(2, 4);
+  const p2 = join(dir, "v2.gguf");
+  writeFileSync(p2, b);
+  const f = await openGguf(p2);
+  assert.equal(f.version, 2);
+  assert.equal(f.meta("n"), 3);
+  assert.deepEqual([...(await f.readTensorF32("w"))], new Array(32).fill(0.5));
+  await f.close();
 });
