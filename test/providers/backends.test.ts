@@ -116,3 +116,29 @@ test("unreachable server is a retryable network error naming the URL variable", 
   assert.equal(err.retryable, true);
   assert.match(err.message, /OPENAI_BASE_URL/);
 });
+
+test("Gemini schema: upper-case types, nullable from type arrays, key order kept, unsupported keys dropped", async () => {
+  const { toGeminiSchema } = await import("../../src/providers/gemini-schema.ts");
+  const g = toGeminiSchema({
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    type: "object",
+    additionalProperties: false,
+    properties: { b: { type: ["string", "null"], description: "d" }, a: { type: "array", items: { type: "integer", minimum: 0 }, minItems: 1 }, c: { const: "x" } },
+    required: ["b", "a"],
+  });
+  assert.deepEqual(g, {
+    type: "OBJECT",
+    properties: { b: { type: "STRING", nullable: true, description: "d" }, a: { type: "ARRAY", minItems: 1, items: { type: "INTEGER", minimum: 0 } }, c: { enum: ["x"] } },
+    propertyOrdering: ["b", "a", "c"],
+    required: ["b", "a"],
+  });
+});
+
+test("OLLAMA_HOST forms: host:port, bare host, 0.0.0.0, full URL", async () => {
+  const { ollamaUrl } = await import("../../src/providers/ollama.ts");
+  assert.equal(ollamaUrl(undefined), "http://127.0.0.1:11434");
+  assert.equal(ollamaUrl("gpu-box:8080"), "http://gpu-box:8080");
+  assert.equal(ollamaUrl("gpu-box"), "http://gpu-box:11434");
+  assert.equal(ollamaUrl("0.0.0.0"), "http://127.0.0.1:11434");
+  assert.equal(ollamaUrl("https://ollama.example.com/"), "https://ollama.example.com");
+});
