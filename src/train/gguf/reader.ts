@@ -60,6 +60,23 @@ class HeaderCursor {
     }
     return v;
   }
+  /** The next scalar when it is already buffered (no await: big vocabularies parse fast), else undefined. */
+  scalarSync(type: number): GgufScalar | undefined {
+    const b = this.buf, p = this.pos, left = b.length - p;
+    switch (type) {
+      case GgufValueType.STRING: {
+        if (left < 8) return undefined;
+        const n = Number(b.readBigUInt64LE(p));
+        if (left < 8 + n) return undefined;
+        this.pos = p + 8 + n;
+        return b.toString("utf8", p + 8, p + 8 + n);
+      }
+      case GgufValueType.INT32: if (left < 4) return undefined; this.pos += 4; return b.readInt32LE(p);
+      case GgufValueType.UINT32: if (left < 4) return undefined; this.pos += 4; return b.readUInt32LE(p);
+      case GgufValueType.FLOAT32: if (left < 4) return undefined; this.pos += 4; return b.readFloatLE(p);
+      default: return undefined;
+    }
+  }
   async str(what: string): Promise<string> {
     const n = await this.count(`length of ${what}`);
     await this.need(n, what);
@@ -106,7 +123,7 @@ async function readValue(c: HeaderCursor, type: number, key: string, file: strin
     throw new PipelineError("E_GGUF", `unknown array item type ${itemType} in metadata "${key}"; the file is corrupt or from a newer GGUF version`, { file });
   }
   const items: GgufScalar[] = new Array(n);
-  for (let i = 0; i < n; i++) items[i] = await readScalar(c, itemType, `metadata "${key}"[${i}]`, file);
+  for (let i = 0; i < n; i++) items[i] = c.scalarSync(itemType) ?? (await readScalar(c, itemType, `metadata "${key}"[${i}]`, file));
   return { type: "array", itemType: SCALAR_TYPE_NAMES[itemType]!, value: items };
 }
 
