@@ -13,6 +13,7 @@ export const commands: Record<string, Lazy> = {
   validate: lazy(() => import("./validate.ts")),
   format: lazy(() => import("./format.ts")),
   combine: lazy(() => import("./combine.ts")),
+  pipeline: lazy(() => import("./pipeline.ts")),
   model: lazy(() => import("./model.ts")),
   "qa-train": lazy(() => import("./qa-train.ts")),
   finetune: lazy(() => import("./finetune.ts")),

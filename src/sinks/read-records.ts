@@ -13,6 +13,8 @@ export type RecordFileKind = "json-array" | "report" | "ndjson";
 export interface ReadRecordsOptions<T> {
   /** A path, or undefined / "-" for stdin. */
   path?: string;
+  /** Read these bytes instead (e.g. a followed output); `path` then only names them in errors. */
+  stream?: Readable;
   schema: z.ZodType<T>;
   /** Make a record out of a looser shape (e.g. the seed's plain {question, answer} objects) before validation. */
   coerce?: (value: unknown, position: number) => unknown;
@@ -45,7 +47,7 @@ async function* withHead(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
 
 export async function* readRecords<T>(opts: ReadRecordsOptions<T>): AsyncGenerator<T> {
   const file = opts.path && opts.path !== "-" ? opts.path : "<stdin>";
-  const source: Readable = file === "<stdin>" ? process.stdin : createReadStream(file);
+  const source: Readable = opts.stream ?? (file === "<stdin>" ? process.stdin : createReadStream(file));
   const failOpen = new Promise<never>((_, reject) => source.once("error", (e: NodeJS.ErrnoException) =>
     reject(e.code === "ENOENT" ? new PipelineError("E_INPUT", "input file not found; check the path (-i/--input)", { file }) : e)));
   failOpen.catch(() => {});

@@ -1,0 +1,153 @@
+// `pipeline pipeline`: steps 1-4 (chunk → generate-qa → validate → format) in one run, as one stream:
+// every step starts at once and follows the previous step's committed output, so records flow through
+// while the files the seed wrote are written; each step keeps its own ledger, so --resume continues all four.
+import { join, resolve } from "node:path";
+import { defineCommand } from "citty";
+import { log } from "../log.ts";
+import { ChunkRecord, QaRecord, ScoredRecord, type DocRecord } from "../records.ts";
+import { cacheDirUnder } from "../providers/client.ts";
+import { createProgress } from "../streams/progress.ts";
+import { runStep } from "../streams/run-step.ts";
+import { readRecords } from "../sinks/read-records.ts";
+import { tailOutput } from "../sinks/tail-output.ts";
+import { writeValidationReport } from "../sinks/validation-report.ts";
+import { chunker } from "../transforms/chunk.ts";
+import { emptyGenerateQaStats, qaGenerator } from "../transforms/generate-qa.ts";
+import { openStepClient } from "../transforms/generate-qa-client.ts";
+import { ingester, listFiles } from "../transforms/ingest.ts";
+import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
+import { markDuplicates, qaScorer } from "../transforms/validate.ts";
+import type { TemplateName } from "../transforms/format-templates.ts";
+import { commonArgs, settingsFromArgs } from "./args.ts";
+import { FINAL_FILE, runFormat } from "./format.ts";
+import { CHUNKS_FILE, QA_FILE } from "./generate-qa.ts";
+import { providerArgs, providerFlags } from "./provider-args.ts";
+import { REPORT_FILE, scoredPathFor } from "./validate.ts";
+
+interface StepState { done: boolean; error?: unknown }
+
+export default defineCommand({
+  meta: {
+    name: "pipeline",
+    description:
+      "Steps 1-4 in one run: chunk → generate-qa → validate → format, streaming from one step into the next.\n" +
+      "  Writes the seed's files: <chunks-dir>/chunks.ndjson, <qa-dir>/training_data.json, validation_report.json\n" +
+      "  (+ validation_report.scored.ndjson) and training_data_final.jsonl (+ provenance, dataset card README.md).\n" +
+      "  Examples:\n" +
+      "    pipeline pipeline --provider extractive              # offline, deterministic\n" +
+      "    pipeline pipeline -i docs/ --provider openai --model gpt-4o-mini --questions-per-chunk 5\n" +
+      "    pipeline pipeline --resume                           # continue an interrupted run",
+  },
+  args: {
+    "input-dir": { type: "string", alias: "i", description: "Folder of documents (default PIPELINE_INPUT_DIR or data/documents)", valueHint: "DIR" },
+    "chunk-size": { type: "string", description: "Largest chunk in characters (default 1500)", valueHint: "N" },
+    "chunk-overlap": { type: "string", description: "Characters shared by neighbouring chunks (default 200)", valueHint: "N" },
+    "questions-per-chunk": { type: "string", description: "Pairs per chunk (default 3)", valueHint: "N" },
+    temperature: { type: "string", description: "Sampling temperature for generation (default 0.7)", valueHint: "T" },
+    "validation-threshold": { type: "string", description: "PASS at or above this overall score (default 8.0)", valueHint: "X" },
+    "filter-threshold": { type: "string", description: "NEEDS_REVIEW at or above this, FAIL below (default 7.0)", valueHint: "X" },
+    "format-threshold": { type: "string", description: "Keep examples with overall >= this in training_data_final.jsonl (default: the filter threshold)", valueHint: "X" },
+    template: { type: "string", description: "alpaca, chatml, sharegpt or openai (default alpaca)", valueHint: "NAME" },
+    resume: { type: "boolean", description: "Continue an interrupted run: every step keeps what it committed" },
+    ...providerArgs,
+    ...commonArgs,
+  },
+  async run({ args }) {
+    const settings = settingsFromArgs(args, {
+      ...providerFlags(args),
+      inputDir: args["input-dir"],
+      chunkSize: args["chunk-size"],
+      chunkOverlap: args["chunk-overlap"],
+      questionsPerChunk: args["questions-per-chunk"],
+      temperature: args.temperature,
+      validationThreshold: args["validation-threshold"],
+      filterThreshold: args["filter-threshold"],
+      formatTemplate: args.template,
+    });
+    const formatThreshold = args["format-threshold"] === undefined ? settings.filterThreshold : Number(args["format-threshold"]);
+    const resume = !!args.resume;
+    const chunksPath = resolve(join(settings.chunksDir, CHUNKS_FILE));
+    const qaPath = resolve(join(settings.qaDir, QA_FILE));
+    const reportPath = resolve(join(settings.qaDir, REPORT_FILE));
+    const scoredPath = scoredPathFor(reportPath);
+    const finalPath = resolve(join(settings.qaDir, FINAL_FILE));
+
+    const files = await listFiles([settings.inputDir]);
+    if (!files.length) log.warn(`no files found in ${settings.inputDir}; nothing to do`);
+    const ingest = ingester({ skipBadLines: settings.skipBadLines });
+    const generator = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
+    const judge = generator ? await openStepClient(settings, "validate", cacheDirUnder(settings.qaDir)) : null;
+
+    const since = Date.now();
+    const abort = new AbortController();
+    const states = { chunk: {} as StepState, qa: {} as StepState, validate: {} as StepState, format: {} as StepState };
+    const track = <T>(name: keyof typeof states, p: Promise<T>): Promise<T> => {
+      states[name] = { done: false };
+      return p.then(
+        (v) => { states[name].done = true; return v; },
+        (e) => { states[name].error = e; if (!abort.signal.aborted) abort.abort(e); throw e; },
+      );
+    };
+    const follow = (path: string, of: StepState) =>
+      tailOutput({ path, since, done: () => of.done, failed: () => of.error, signal: abort.signal });
+    // Stages commit often here: the next step only sees committed bytes.
+    const common = { resume, signal: abort.signal, commitEveryMs: Math.min(settings.commitIntervalMs, 200) };
+    const qaStats = emptyGenerateQaStats();
+
+    const chunkStep = track("chunk", runStep<string, ChunkRecord>({
+      ...common, name: "chunk", input: files, stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
+      output: { path: chunksPath, format: "ndjson" }, concurrency: 4,
+      settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, input: [resolve(settings.inputDir)] },
+    }));
+    const qaStep = track("qa", runStep<ChunkRecord, QaRecord>({
+      ...common, name: "generate-qa",
+      input: readRecords({ path: chunksPath, stream: follow(chunksPath, states.chunk), schema: ChunkRecord }),
+      stage: qaGenerator({ client: generator, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, qaStats),
+      output: { path: qaPath, format: "json-array" }, concurrency: generator ? settings.concurrency : 1,
+      progress: createProgress({ label: "pipeline", unit: "chunks" }),
+      settings: {
+        input: chunksPath, provider: generator?.provider ?? "extractive", model: generator?.model ?? "extractive",
+        questionsPerChunk: settings.questionsPerChunk, temperature: generator ? settings.temperature : undefined,
+      },
+    }));
+    const validateStep = track("validate", runStep({
+      ...common, name: "validate",
+      input: markDuplicates(readRecords({ path: qaPath, stream: follow(qaPath, states.qa), schema: QaRecord })),
+      stage: qaScorer({ judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold }),
+      output: { path: scoredPath, format: "ndjson" }, concurrency: judge ? settings.concurrency : 1,
+      settings: {
+        input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive",
+        threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold,
+      },
+    }));
+    const formatOptions = { template: settings.formatTemplate as TemplateName, threshold: formatThreshold, keepDuplicates: false, validFraction: 0 };
+    const formatStep = track("format", runFormat(
+      { output: finalPath, toStdout: false, options: formatOptions, input: scoredPath },
+      readRecords({ path: scoredPath, stream: follow(scoredPath, states.validate), schema: ScoredRecord }),
+    ));
+
+    try {
+      const settled = await Promise.allSettled([chunkStep, qaStep, validateStep, formatStep]);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
+      const [c, q] = settled.map((s) => (s as PromiseFulfilledResult<{ records: number }>).value);
+      const { summary } = await writeValidationReport({
+        scoredPath, reportPath, filterThreshold: settings.filterThreshold,
+        settings: { input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive", threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold },
+      });
+      process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, judge ? `$${(judge.usage().total.cost + generator!.usage().total.cost).toFixed(4)} this run (generation + judging)` : undefined));
+      const fmt = (settled[3] as PromiseFulfilledResult<Awaited<typeof formatStep>>).value.stats;
+      log.info(
+        `pipeline: ${files.length} file(s) → ${c!.records} chunk(s) → ${q!.records} Q&A record(s) → ${summary.total} scored → ` +
+          `${fmt.kept.train} example(s) (${formatOptions.template}, overall >= ${formatThreshold})\n` +
+          `  ${chunksPath}\n  ${qaPath}\n  ${reportPath}\n  ${finalPath}`,
+      );
+      if (generator) log.info(generator.formatUsage());
+      if (judge) log.info(judge.formatUsage());
+    } finally {
+      await ingest.close();
+      await generator?.close();
+      await judge?.close();
+    }
+  },
+});
