@@ -43,7 +43,7 @@ export default defineCommand({
       chunkOverlap: args["chunk-overlap"],
     });
     const stage = chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap });
-    const positional = (args._ ?? []).map(String).filter((a) => a !== "chunk");
+    const positional = (args._ ?? []).map(String);
     const fromStdin = !args["input-dir"] && positional.length === 0 && stdinIsPiped();
     const output: StepOutput = args["output-dir"] || !stdoutIsPiped()
       ? { path: join(settings.chunksDir, CHUNKS_FILE), format: "ndjson" }
