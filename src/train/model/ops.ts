@@ -68,7 +68,7 @@ export function swiglu(gate: T2, up: T2): T2 {
   return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as T2;
 }
 
-/** cos and signed-sin tables for rows laid out [batch*seq, heads*headDim], matching llama.cpp's rope. */
+/** cos and sin tables for rows laid out [batch*seq, heads*headDim], matching llama.cpp's rope. */
 export interface RopeTables { cos: T2; sin: T2 }
 
 export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true): RopeTables {
@@ -84,13 +84,13 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
         const theta = pos * Math.pow(base, (-2 * i) / headDim);
         const c = Math.cos(theta);
         const s = Math.sin(theta);
-        // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half). The first of a pair gets -sin.
+        // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half); the sign of sin lives in the swap matrix.
         const a = style === "norm" ? 2 * i : i;
         const bIdx = style === "norm" ? 2 * i + 1 : i + half;
         for (let h = 0; h < heads; h++) {
           const o = row + h * headDim;
           cos[o + a] = c; cos[o + bIdx] = c;
-          sin[o + a] = -s; sin[o + bIdx] = s;
+          sin[o + a] = s; sin[o + bIdx] = s;
         }
       }
     }
@@ -100,18 +100,40 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
   return { cos: k(tf.tensor2d(cos, [batch * seq, width])), sin: k(tf.tensor2d(sin, [batch * seq, width])) };
 }
 
+const swapCache = new Map<string, { r: T2; rT: T2 }>();
 /**
- * x' = x*cos + swap(x)*sin, where swap exchanges the two members of each rotated pair — a reverse
- * along a size-2 axis instead of slices (wasm slices and their gradients copy whole tensors).
+ * The signed pair swap as a [hd, hd] matrix R (x @ R puts -x_b at a and x_a at b for each rotated
+ * pair (a, b)) and its transpose for the backward pass. A plain 2-D matmul per head is far cheaper on
+ * wasm than slices, or than tf.reverse's generic kernel.
  */
+function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
+  const key = `${headDim}:${style}`;
+  let m = swapCache.get(key);
+  if (!m || m.r.isDisposed) {
+    const half = headDim / 2;
+    const r = new Float32Array(headDim * headDim);
+    for (let i = 0; i < half; i++) {
+      const a = style === "norm" ? 2 * i : i;
+      const b = style === "norm" ? 2 * i + 1 : i + half;
+      r[b * headDim + a] = -1; // out[a] = -x[b]
+      r[a * headDim + b] = 1; //  out[b] = x[a]
+    }
+    const rt = tf.tensor2d(r, [headDim, headDim]);
+    m = { r: tf.keep(rt), rT: tf.keep(tf.transpose(rt)) };
+    swapCache.set(key, m);
+  }
+  return m;
+}
+
+/** x' = x*cos + (x @ R)*|sin| per head: llama.cpp's rope, NORM (adjacent pairs) or NEOX (halves). */
 export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle): T2 {
-  return tf.tidy(() => {
-    const [n, width] = x.shape;
-    const swapped = style === "norm"
-      ? tf.reshape(tf.reverse(tf.reshape(x, [n * width / 2, 2]), 1), [n, width])
-      : tf.reshape(tf.reverse(tf.reshape(x, [n * width / headDim, 2, headDim / 2]), 1), [n, width]);
-    return tf.add(tf.mul(x, tables.cos), tf.mul(swapped, tables.sin)) as T2;
-  });
+  const { r, rT } = swapMatrix(headDim, style);
+  const [n, width] = x.shape;
+  const swap = custom((xIn: tf.Tensor) => ({
+    value: tf.reshape(tf.matMul(tf.reshape(xIn, [n * width / headDim, headDim]) as T2, r), [n, width]),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(dy, [n * width / headDim, headDim]) as T2, rT), [n, width])),
+  }));
+  return tf.tidy(() => tf.add(tf.mul(x, tables.cos), tf.mul(swap(x), tables.sin)) as T2);
 }
 
 const maskCache = new Map<number, T2>();
@@ -127,13 +149,19 @@ function causalMask(seq: number): T2 {
   return m;
 }
 
-/** [B*T, H*hd] → B*H matrices [T, hd] (head-major), or their transposes [hd, T]. */
+/**
+ * [B*T, H*hd] → B*H matrices [T, hd] (head-major), or their transposes [hd, T]. Split through JS
+ * memory: tf.unstack's per-slice kernel costs a pass over the whole tensor for every slice on wasm.
+ */
 function perHead(x: T2, batch: number, seq: number, heads: number, headDim: number, transposed: boolean): T2[] {
   const x4 = tf.reshape(x, [batch, seq, heads, headDim]);
   const perm = transposed ? [0, 2, 3, 1] : [0, 2, 1, 3];
   const shape: [number, number] = transposed ? [headDim, seq] : [seq, headDim];
-  const all = tf.reshape(tf.transpose(x4, perm), [batch * heads, ...shape]);
-  return tf.unstack(all) as T2[];
+  const t = tf.transpose(x4, perm);
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  const size = seq * headDim;
+  return Array.from({ length: batch * heads }, (_, i) => tf.tensor2d(data.subarray(i * size, (i + 1) * size), shape));
 }
 
 /** Inverse of perHead (untransposed): B*H matrices [T, hd] → [B*T, H*hd]. */
