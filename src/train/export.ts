@@ -2,7 +2,7 @@
 // Modelfile(s), eval and verify reports, a model card — and, when an Ollama server answers, a model in Ollama.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PipelineError } from "../errors.ts";
@@ -168,6 +168,8 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     }
   }
 
+  // The loss curve goes with the card that shows it.
+  for (const pic of art.pictures) await copyFile(pic, join(dir, basename(pic)));
   const card = join(dir, "README.md");
   const files = [
     { file: "model.gguf", what: `merged model, ${o.quant}` },
