@@ -17,6 +17,8 @@ export const commands: Record<string, Lazy> = {
   model: lazy(() => import("./model.ts")),
   "qa-train": lazy(() => import("./qa-train.ts")),
   finetune: lazy(() => import("./finetune.ts")),
+  export: lazy(() => import("./export.ts")),
+  verify: lazy(() => import("./verify.ts")),
 };
 
 export const main = defineCommand({
