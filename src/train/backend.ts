@@ -58,11 +58,30 @@ async function tryBackend(name: BackendName, threads: number): Promise<BackendIn
     await tf.ready();
     // getThreadsCount() reports XNNPACK's extra workers, not the total; the pool has `threads`.
     const got = multithread ? threads : 1;
-    return { name, threads: got, detail: `wasm ${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${got} thread(s)` };
+    const native = await nativeMatMul("wasm", threads);
+    return { name, threads: got, detail: `wasm ${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"}, ${got} thread(s)${native}` };
   }
   await tf.setBackend("cpu");
   await tf.ready();
-  return { name: "cpu", threads: 1, detail: "pure JavaScript" };
+  return { name: "cpu", threads: 1, detail: `pure JavaScript${await nativeMatMul("cpu", threads)}` };
+}
+
+/**
+ * The optional OpenBLAS matMul kernel (src/train/native, built at install where a compiler and BLAS
+ * exist) replaces the backend's BatchMatMul when present; anything missing or failing leaves tfjs as is.
+ * DOCS2MODEL_NO_NATIVE=1 turns it off.
+ */
+async function nativeMatMul(backend: "wasm" | "cpu", threads: number): Promise<string> {
+  if (process.env.DOCS2MODEL_NO_NATIVE) return "";
+  try {
+    // A computed specifier: the native module is optional and owned by its own area (src/train/native).
+    const spec = "./native/native-matmul.ts";
+    const mod = (await import(spec)) as { registerNativeMatMul?: (b: string, t: number) => { active: boolean; detail: string } };
+    const status = mod.registerNativeMatMul?.(backend, threads);
+    return status?.active ? `, matmul: ${status.detail}` : "";
+  } catch {
+    return "";
+  }
 }
 
 /**
