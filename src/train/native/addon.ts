@@ -1,0 +1,48 @@
+// Finds and loads the optional OpenBLAS addon (built by build.ts); undefined when it isn't built or is broken.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+/** The addon's JS surface (see matmul.c). */
+export interface NativeMatMulAddon {
+  /** For each i: c[i*m*n ..] = op(a[aOffsets[i] ..]) @ op(b[bOffsets[i] ..]), row-major; offsets in elements. */
+  sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    transposeA: boolean, transposeB: boolean, aOffsets: Uint32Array, bOffsets: Uint32Array): void;
+  /** Sets OpenBLAS's thread count; returns the count in force. */
+  setThreads(threads: number): number;
+  /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */
+  info(): string;
+}
+
+export const ADDON_PATH = join(import.meta.dirname, "build", "native_matmul.node");
+
+const cache = new Map<string, { addon?: NativeMatMulAddon; reason: string }>();
+
+/** The addon at `path`, or undefined (see nativeMatMulUnavailableReason()). Checked with a tiny product. */
+export function loadNativeMatMul(path = ADDON_PATH): NativeMatMulAddon | undefined {
+  let entry = cache.get(path);
+  // A failure is not cached: the build script loads again right after compiling.
+  if (!entry?.addon) cache.set(path, (entry = tryLoad(path)));
+  return entry.addon;
+}
+
+/** Why loadNativeMatMul(path) returned undefined ("" when it did not). */
+export function nativeMatMulUnavailableReason(path = ADDON_PATH): string {
+  loadNativeMatMul(path);
+  return cache.get(path)!.reason;
+}
+
+function tryLoad(path: string): { addon?: NativeMatMulAddon; reason: string } {
+  if (!existsSync(path)) return { reason: "addon not built (npm run build:native; needs cc and libopenblas-dev)" };
+  let addon: NativeMatMulAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeMatMulAddon;
+  } catch (error) {
+    return { reason: `addon does not load: ${(error as Error).message.split("\n")[0]}` };
+  }
+  // [1 2; 3 4] @ [5 6; 7 8] = [19 22; 43 50]: a wrong build must never replace a working kernel.
+  const c = new Float32Array(4);
+  addon.sgemm(new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), c, 2, 2, 2, false, false, new Uint32Array([0]), new Uint32Array([0]));
+  if (c.join() !== "19,22,43,50") return { reason: `addon computes a wrong product (${c.join()})` };
+  return { addon, reason: "" };
+}

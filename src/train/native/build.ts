@@ -1,0 +1,62 @@
+// Builds the optional OpenBLAS matMul addon (matmul.c → build/native_matmul.node) with one cc command.
+// Run by `npm install`/`npm ci` with --optional: any missing piece (compiler, Node headers, cblas.h,
+// libopenblas) prints why and exits 0, and training then uses the stock tfjs kernels.
+// Usage: node --import tsx src/train/native/build.ts [--optional] [--force]
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { ADDON_PATH, loadNativeMatMul } from "./addon.ts";
+
+const here = import.meta.dirname;
+const source = join(here, "matmul.c");
+const optional = process.argv.includes("--optional");
+const force = process.argv.includes("--force");
+
+/** Node's own headers: beside the binary for official and distro builds, else node-gyp's cache. */
+function nodeIncludeDir(): string | undefined {
+  const candidates = [
+    join(dirname(process.execPath), "..", "include", "node"),
+    join(homedir(), ".cache", "node-gyp", process.versions.node, "include", "node"),
+    join(homedir(), ".node-gyp", process.versions.node, "include", "node"),
+    "/usr/include/node",
+  ];
+  return candidates.find((dir) => existsSync(join(dir, "node_api.h")));
+}
+
+function build(): string {
+  if (process.platform === "win32") throw new Error("building on Windows is not supported (no cc/OpenBLAS set-up)");
+  if (!force && existsSync(ADDON_PATH) && statSync(ADDON_PATH).mtimeMs >= statSync(source).mtimeMs && loadNativeMatMul()) {
+    return "up to date";
+  }
+  const include = nodeIncludeDir();
+  if (!include) throw new Error("Node's headers (node_api.h) were not found beside the node binary");
+  const cc = process.env.CC ?? "cc";
+  mkdirSync(dirname(ADDON_PATH), { recursive: true });
+  const tmp = `${ADDON_PATH}.${process.pid}.tmp`;
+  const args = ["-O2", "-fPIC", "-shared", "-std=c11", "-Wall", `-I${include}`, "-I/usr/include/openblas", source, "-o", tmp, "-lopenblas"];
+  if (process.platform === "darwin") args.splice(3, 0, "-undefined", "dynamic_lookup");
+  try {
+    execFileSync(cc, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    const e = error as { code?: string; stderr?: Buffer };
+    if (e.code === "ENOENT") throw new Error(`no C compiler (${cc})`);
+    const firstLine = e.stderr?.toString().split("\n").find((l) => /error|cannot find/i.test(l)) ?? "compile failed";
+    throw new Error(`${firstLine.trim()} (install a C compiler and OpenBLAS: apt-get install -y build-essential libopenblas-dev)`);
+  }
+  renameSync(tmp, ADDON_PATH);
+  const addon = loadNativeMatMul();
+  if (!addon) {
+    rmSync(ADDON_PATH, { force: true });
+    throw new Error("the built addon does not load or computes a wrong product");
+  }
+  return `built ${ADDON_PATH} (${addon.info()})`;
+}
+
+try {
+  console.error(`native matmul: ${build()}`);
+} catch (error) {
+  console.error(`native matmul: not built — ${(error as Error).message}; training uses the stock tfjs matMul`);
+  process.exitCode = optional ? 0 : 1;
+}
