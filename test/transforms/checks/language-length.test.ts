@@ -9,6 +9,9 @@ test("language: a pair in its chunk's language matches; another language does no
   assert.equal(checkLanguage("Was ist die Überlappung zweier Abschnitte?", "Die Anzahl der Zeichen, die zwei Abschnitte gemeinsam haben.", de).languageMatches, true);
   assert.equal(checkLanguage("What is the overlap between two chunks?", "The number of characters two neighbouring chunks share.", de).languageMatches, false);
   assert.equal(detectLanguage("ok"), "", "too short to tell");
+  assert.equal(detectLanguage("What is the default chunk size of the pipeline?"), "en");
+  assert.equal(detectLanguage("La taille des morceaux est le nombre de caractères que chaque morceau contient au maximum."), "fr");
+  assert.equal(detectLanguage("El tamaño del fragmento es el número máximo de caracteres que contiene cada fragmento."), "es");
 });
 
 test("length bounds", () => {

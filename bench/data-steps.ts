@@ -1,0 +1,69 @@
+// Bench (issue 5 § Measure): N chunks through `qa | validate | format` (three processes, unix pipes) against
+// a loopback OpenAI server with latency, in its own process. Reports peak RSS of each step (GNU time %M),
+// wall time, and the steady end-to-end rate (examples/s between the first and last output line) against
+// the concurrency ideal C / latency. With --extractive, the offline path on data/documents instead:
+// share of kept pairs grounded and duplicate questions kept.
+//   node --import tsx bench/data-steps.ts --chunks 10000 --concurrency 16 --latency 100
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { chunkId, docId, type ChunkRecord } from "../src/records.ts";
+
+const { values } = parseArgs({ options: { chunks: { type: "string", default: "10000" }, concurrency: { type: "string", default: "16" }, latency: { type: "string", default: "100" } } });
+const N = Number(values.chunks), C = Number(values.concurrency), L = Number(values.latency);
+const BIN = resolve("bin/pipeline");
+const dir = mkdtempSync(join(tmpdir(), "bench-data-steps-"));
+
+// Chunks of ~600 characters, each distinct, written as a stream (the corpus is never held in memory).
+async function writeChunks(): Promise<void> {
+  const out = createWriteStream(join(dir, "chunks.ndjson"));
+  const doc = docId("bench.md", "bench");
+  let offset = 0;
+  for (let i = 0; i < N; i++) {
+    const text = `Section ${i}: The setting number ${i} controls how the pipeline treats part ${i} of every run. ` +
+      `It is read once at start-up from config.env or from the environment, and a flag on the command line wins over both. ` +
+      `To change setting ${i}, pass the matching flag or set its key in config.env; the step that uses it records the value in its report. ` +
+      `Reports list every setting with its origin, so a run can be repeated exactly.`;
+    const c: ChunkRecord = { type: "chunk", id: chunkId(doc, i, text), docId: doc, source: "bench.md", seq: i, start: offset, end: offset + text.length, text };
+    offset += text.length;
+    if (!out.write(JSON.stringify(c) + "\n")) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+}
+
+async function startServer(): Promise<{ baseURL: string; stop(): void }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/data-steps-server.ts", "--latency", String(L)], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((r) => createInterface({ input: child.stdout! }).once("line", r));
+  return { baseURL: JSON.parse(line).baseURL, stop: () => child.stdin!.end() };
+}
+
+await writeChunks();
+const server = await startServer();
+const time = (name: string) => `/usr/bin/time -o "${join(dir, `${name}.rss`)}" -f %M`;
+const llm = `--provider openai --model bench --base-url ${server.baseURL} --concurrency ${C} --no-cache --quiet`;
+const cmd =
+  `${time("qa")} "${process.execPath}" "${BIN}" qa -i "${dir}" --questions-per-chunk 1 ${llm} | ` +
+  `${time("validate")} "${process.execPath}" "${BIN}" validate ${llm} 2>"${join(dir, "validate.err")}" | ` +
+  `${time("format")} "${process.execPath}" "${BIN}" format --template openai --records --quiet`;
+
+const t0 = performance.now();
+const child = spawn("sh", ["-c", cmd], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OPENAI_API_KEY: "sk-bench-key-0123456789" } });
+let lines = 0, first = 0, last = 0;
+const rl = createInterface({ input: child.stdout! });
+rl.on("line", () => { const t = performance.now(); if (!lines) first = t; last = t; lines++; });
+const [code] = await once(child, "close");
+const wall = (performance.now() - t0) / 1000;
+server.stop();
+
+const rss = (n: string) => Math.round(Number(readFileSync(join(dir, `${n}.rss`), "utf8").trim().split("\n").at(-1)) / 1024);
+const steady = lines > 1 ? (lines - 1) / ((last - first) / 1000) : 0;
+const ideal = C / (L / 1000);
+console.log(JSON.stringify({ chunks: N, concurrency: C, latencyMs: L, exit: code, examples: lines, wallSeconds: +wall.toFixed(1),
+  steadyPerSecond: +steady.toFixed(1), idealPerSecond: ideal, ofIdeal: +(steady / ideal).toFixed(3),
+  peakRssMB: { qa: rss("qa"), validate: rss("validate"), format: rss("format") } }));
+rmSync(dir, { recursive: true, force: true });
