@@ -29,6 +29,7 @@
 //   run, provided the stage is deterministic per record. A stage must not depend on records before it
 //   (on resume it never sees the committed ones); whole-output summaries belong after the step.
 // - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
+//   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume".
 import { once } from "node:events";
 import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -129,7 +130,16 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
   state.resumedInputs = skip;
 
   const envelope: Stage<I, { outputs: O[] }> = async (record, ctx) => ({ outputs: await collectResult(await stage(record, ctx)) });
-  const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal: opts.signal, firstIndex: skip });
+  // Ctrl-C on a file output: stop taking inputs, keep what is finished, say how to go on.
+  // A second Ctrl-C exits at once (the ledger is still consistent; at most one commit interval is redone).
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
+  };
+  if (path) process.on("SIGINT", onSigint);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
+  const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 
   try {
     await pipeline(
@@ -153,13 +163,18 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     await sink.complete(footer);
     state.bytes += Buffer.byteLength(footer);
   } catch (error) {
+    process.off("SIGINT", onSigint);
     // Keep what is finished: the inputs before the failing one are committed for --resume.
     await sink.commit().catch(() => {});
     await sink.close().catch(() => {});
-    if (path && state.inputs > 0) log.info(`${opts.name}: ${state.inputs} input(s) kept in ${workPath(path)}; rerun with --resume to continue`);
     opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, false);
+    if (interrupt.signal.aborted) {
+      throw new PipelineError("E_STAGE", `interrupted; ${state.inputs} input(s) are kept in ${workPath(path!)}: rerun with --resume to continue`, { stage: opts.name }, { cause: error });
+    }
+    if (path && state.inputs > 0) log.info(`${opts.name}: ${state.inputs} input(s) kept in ${workPath(path)}; rerun with --resume to continue`);
     throw error;
   }
+  process.off("SIGINT", onSigint);
   await sink.close();
   opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, true);
   return { ...state, path, alreadyComplete: false };
