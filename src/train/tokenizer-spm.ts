@@ -39,6 +39,8 @@ export interface TrainSpmOptions {
 }
 
 const SPACE = "\u2581";
+/** Words as the trainer sees them: ▁-prefixed runs; line breaks and tabs on their own. */
+const SEGMENT = /[\r\n]+|\t+|▁*[^▁\r\n\t]+|▁+/g;
 const escape = (s: string) => s.replaceAll(" ", SPACE);
 const byteToken = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
 
@@ -55,6 +57,7 @@ export function trainSpmVocab(text: string, opts: TrainSpmOptions = {}): SpmVoca
   const scores: number[] = tokens.map(() => 0);
   for (let b = 0; b < 256; b++) { tokens.push(byteToken(b)); types.push(TokenType.BYTE); scores.push(0); }
   const fixed = tokens.length;
+  if (vocabSize > 32768) throw new PipelineError("E_CONFIG", `tokenizer vocabulary size ${vocabSize} is too large for the built-in tokenizer (at most 32768)`);
   if (vocabSize < fixed + 1) throw new PipelineError("E_CONFIG", `tokenizer vocabulary size ${vocabSize} is too small: ${fixed} ids are taken by special and byte tokens`);
   const taken = new Set(tokens);
   const add = (t: string, score: number) => { taken.add(t); tokens.push(t); types.push(TokenType.NORMAL); scores.push(score); };
@@ -71,44 +74,104 @@ export function trainSpmVocab(text: string, opts: TrainSpmOptions = {}): SpmVoca
   // of a word or a line (a prompt ending in "\n" then tokenizes the same alone as before its answer).
   const idOf = new Map<string, number>(tokens.map((t, i) => [t, i]));
   const wordCount = new Map<string, number>();
-  for (const w of sample.match(/[\r\n]+|\t+|▁*[^▁\r\n\t]+|▁+/g) ?? []) wordCount.set(w, (wordCount.get(w) ?? 0) + 1);
+  for (const w of sample.match(SEGMENT) ?? []) wordCount.set(w, (wordCount.get(w) ?? 0) + 1);
   const words: Array<{ syms: number[]; n: number }> = [];
   for (const [w, n] of wordCount) {
     const syms = [...w].map((c) => idOf.get(c) ?? -1);
     if (syms.length > 1) words.push({ syms, n });
   }
-  let rank = 0;
-  while (tokens.length < vocabSize) {
-    const pairs = new Map<number, number>();
-    for (const { syms, n } of words) {
-      for (let i = 0; i + 1 < syms.length; i++) {
-        const a = syms[i]!, b = syms[i + 1]!;
-        if (a < 0 || b < 0) continue;
-        const key = a * 1048576 + b;
-        pairs.set(key, (pairs.get(key) ?? 0) + n);
+  // Pair counts are kept up to date incrementally: a merge re-counts only the words that contain the pair.
+  // The most frequent pair (ties: smallest key) comes off a lazy max-heap; stale entries are re-pushed
+  // with their current count. A pair must occur at least twice to earn a token.
+  const KEY = 32768; // a * KEY + b stays a small integer (< 2^30), which V8 hashes fastest
+  const counts = new Map<number, number>();
+  const where = new Map<number, Set<number>>();
+  const heap = new PairHeap();
+  const grown = new Set<number>(); // keys whose count rose since the last heap refresh
+  const refresh = () => { for (const key of grown) heap.push(counts.get(key)!, key); grown.clear(); };
+  /** Add (sign 1) or remove (-1) a word's pairs; `only` limits where-index updates to pairs with that id. */
+  const count = (wi: number, sign: 1 | -1, only = -1) => {
+    const { syms, n } = words[wi]!;
+    for (let i = 0; i + 1 < syms.length; i++) {
+      const a = syms[i]!, b = syms[i + 1]!;
+      if (a < 0 || b < 0) continue;
+      const key = a * KEY + b;
+      const c = (counts.get(key) ?? 0) + sign * n;
+      counts.set(key, c);
+      if (sign > 0 && (only < 0 || a === only || b === only)) {
+        let set = where.get(key);
+        if (!set) where.set(key, (set = new Set()));
+        set.add(wi);
+        grown.add(key);
       }
     }
-    let best = -1, bestN = 0; // most frequent pair (ties: smallest key); it must occur twice to earn a token
-    for (const [k, n] of pairs) {
-      if (n < 2 || n < bestN || (n === bestN && k > best)) continue;
-      const merged = tokens[Math.floor(k / 1048576)]! + tokens[k % 1048576]!;
-      if (taken.has(merged) || [...merged].length > maxChars) continue;
-      best = k;
-      bestN = n;
-    }
-    if (best < 0) break;
-    const a = Math.floor(best / 1048576), b = best % 1048576;
+  };
+  words.forEach((_, wi) => count(wi, 1));
+  refresh();
+  const banned = new Set<number>();
+  let rank = 0;
+  while (tokens.length < vocabSize && heap.size) {
+    const [c, key] = heap.pop();
+    const now = counts.get(key) ?? 0;
+    if (banned.has(key) || now < 2) continue;
+    if (c !== now) { heap.push(now, key); continue; }
+    const a = Math.floor(key / KEY), b = key % KEY;
     const merged = tokens[a]! + tokens[b]!;
+    if (taken.has(merged) || [...merged].length > maxChars) { banned.add(key); continue; }
     const id = tokens.length;
     add(merged, -(++rank));
     idOf.set(merged, id);
-    for (const w of words) {
-      const s = w.syms;
+    banned.add(key);
+    for (const wi of where.get(key) ?? []) {
+      const s = words[wi]!.syms;
+      let hit = false;
+      for (let i = 0; i + 1 < s.length; i++) if (s[i] === a && s[i + 1] === b) { hit = true; break; }
+      if (!hit) continue;
+      count(wi, -1);
       for (let i = 0; i + 1 < s.length; i++) if (s[i] === a && s[i + 1] === b) s.splice(i, 2, id);
+      count(wi, 1, id);
     }
+    where.delete(key);
+    refresh();
   }
   const eot = specials.includes("<|im_end|>") ? 3 + specials.indexOf("<|im_end|>") : undefined;
   return { tokens, scores, types, bos: 1, eos: 2, unk: 0, eot, addSpacePrefix: false };
+}
+
+/** Max-heap of (count, key) pairs: higher count first, then smaller key (deterministic ties). */
+class PairHeap {
+  private c: number[] = [];
+  private k: number[] = [];
+  get size() { return this.c.length; }
+  private before(i: number, j: number) { return this.c[i]! > this.c[j]! || (this.c[i] === this.c[j] && this.k[i]! < this.k[j]!); }
+  private swap(i: number, j: number) {
+    [this.c[i], this.c[j]] = [this.c[j]!, this.c[i]!];
+    [this.k[i], this.k[j]] = [this.k[j]!, this.k[i]!];
+  }
+  push(count: number, key: number) {
+    this.c.push(count);
+    this.k.push(key);
+    let i = this.c.length - 1;
+    while (i > 0) { const p = (i - 1) >> 1; if (!this.before(i, p)) break; this.swap(i, p); i = p; }
+  }
+  pop(): [number, number] {
+    const top: [number, number] = [this.c[0]!, this.k[0]!];
+    const lc = this.c.pop()!, lk = this.k.pop()!;
+    if (this.c.length) {
+      this.c[0] = lc; this.k[0] = lk;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < this.c.length && this.before(l, m)) m = l;
+        if (r < this.c.length && this.before(r, m)) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 interface Bigram { left: number; right: number; score: number; size: number }
@@ -167,7 +230,16 @@ export class SpmTokenizer {
       .map((t, i) => [t, i] as [string, number])
       .filter(([, i]) => [TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.UNKNOWN].includes(vocab.types[i] as 2 | 3 | 4))
       .sort((a, b) => Buffer.byteLength(b[0]) - Buffer.byteLength(a[0]));
+    this.segmentable = vocab.tokens.every((t, i) => vocab.types[i] !== TokenType.NORMAL || t.match(SEGMENT)?.[0] === t);
   }
+
+  /**
+   * True when no normal token crosses a SEGMENT boundary (ours never do). Boundaries depend only on the two
+   * characters beside them, so no bigram across one is ever in the vocabulary: segments encode
+   * independently (same result as the whole text, llama.cpp's way) and repeated words come from a cache.
+   */
+  private readonly segmentable: boolean;
+  private cache = new Map<string, number[]>();
 
   get vocabSize() { return this.vocab.tokens.length; }
 
@@ -195,10 +267,23 @@ export class SpmTokenizer {
     let prevSpecial = true;
     for (const f of fragments) {
       if (typeof f === "number") { out.push(f); prevSpecial = true; continue; }
-      this.encodeRaw(escape(this.vocab.addSpacePrefix && prevSpecial ? " " + f : f), out);
+      const text = escape(this.vocab.addSpacePrefix && prevSpecial ? " " + f : f);
+      if (!this.segmentable) this.encodeRaw(text, out);
+      else for (const seg of text.match(SEGMENT) ?? []) this.encodeCached(seg, out);
       prevSpecial = false;
     }
     return out;
+  }
+
+  private encodeCached(seg: string, out: number[]): void {
+    let ids = this.cache.get(seg);
+    if (!ids) {
+      ids = [];
+      this.encodeRaw(seg, ids);
+      if (this.cache.size >= 100_000) this.cache.clear();
+      this.cache.set(seg, ids);
+    }
+    for (const id of ids) out.push(id);
   }
 
   private encodeRaw(text: string, out: number[]): void {

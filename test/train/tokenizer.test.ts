@@ -101,3 +101,25 @@ test("a GGUF that is not ours gets llama.cpp's own tokenizer through loadTokeniz
     await t.dispose?.();
   }
 });
+
+test("a vocabulary with tokens across word boundaries (whole-text path) also equals llama.cpp", async () => {
+  const extra = ["e▁t", "s▁", ".\n", "\n▁", "▁▁t", "d▁"].filter((t) => !vocab.tokens.includes(t));
+  const v2 = { ...vocab, tokens: [...vocab.tokens, ...extra], scores: [...vocab.scores, ...extra.map((_, i) => -0.5 - i)], types: [...vocab.types, ...extra.map(() => 1)] };
+  const mine = spmTokenizer(v2);
+  const p = join(dir, "cross.gguf");
+  await buildTinyModel(p, { ...cfg, vocab: v2.tokens.length }, v2);
+  const llama = await getLlamaCpp();
+  const model = await llama.loadModel({ modelPath: p, vocabOnly: true });
+  try {
+    let crossing = 0;
+    for (const s of variedStrings(300, 5)) {
+      const theirs = [...model.tokenize(s, false)] as number[];
+      const got = mine.encode(s);
+      assert.deepEqual(got, theirs, `encode ${JSON.stringify(s)}`);
+      crossing += got.filter((id) => id >= vocab.tokens.length).length;
+    }
+    assert.ok(crossing > 20, `boundary-crossing tokens used (${crossing})`);
+  } finally {
+    await model.dispose();
+  }
+});
