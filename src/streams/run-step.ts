@@ -29,7 +29,8 @@
 //   run, provided the stage is deterministic per record. A stage must not depend on records before it
 //   (on resume it never sees the committed ones); whole-output summaries belong after the step.
 // - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
-//   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume".
+//   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume"
+//   (handleSigint: false leaves SIGINT alone).
 import { once } from "node:events";
 import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -61,6 +62,8 @@ export interface RunStepOptions<I, O> {
   progress?: ProgressSink;
   commitEveryMs?: number;
   commitEveryInputs?: number;
+  /** Catch Ctrl-C while writing a file (default true); a library embedding its own handling passes false. */
+  handleSigint?: boolean;
 }
 
 export interface StepResult {
@@ -137,7 +140,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
-  if (path) process.on("SIGINT", onSigint);
+  if (path && opts.handleSigint !== false) process.on("SIGINT", onSigint);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 
