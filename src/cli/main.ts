@@ -19,6 +19,7 @@ export const commands: Record<string, Lazy> = {
   finetune: lazy(() => import("./finetune.ts")),
   export: lazy(() => import("./export.ts")),
   verify: lazy(() => import("./verify.ts")),
+  all: lazy(() => import("./all.ts")),
 };
 
 export const main = defineCommand({

@@ -1,0 +1,174 @@
+// `pipeline all`: steps 1–7 in one command on the seed's folders — offline by default (extractive Q&A, heuristic
+// judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { defineCommand, runCommand, type CommandDef } from "citty";
+import type { Settings } from "../config.ts";
+import { PipelineError } from "../errors.ts";
+import { log } from "../log.ts";
+import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
+import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
+import { tokensDirFor } from "./qa-train.ts";
+
+export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** Optimizer steps the offline `tiny` run aims for: enough for the tiny model to learn its small dataset by heart. */
+const TINY_TARGET_STEPS = 80;
+const TINY_BATCH = 4;
+
+export interface StepTiming { step: StepName; seconds: number; maxRssMiB: number; skipped?: boolean }
+interface AllState { version: 1; settingsHash: string; done: StepName[]; timings: StepTiming[] }
+
+const load = (m: Promise<{ default: CommandDef<any> }>) => m.then((x) => x.default);
+const COMMANDS: Record<Exclude<StepName, "export">, () => Promise<CommandDef<any>>> = {
+  chunk: () => load(import("./chunk.ts")),
+  "generate-qa": () => load(import("./generate-qa.ts")),
+  validate: () => load(import("./validate.ts")),
+  format: () => load(import("./format.ts")),
+  "qa-train": () => load(import("./qa-train.ts")),
+  finetune: () => load(import("./finetune.ts")),
+};
+
+export interface AllFlags extends CommonFlags {
+  "input-dir"?: string; resume?: boolean; provider?: string; "valid-split"?: string; name?: string; quant?: string; ollama?: boolean;
+}
+
+export async function runAll(args: AllFlags): Promise<{ settings: Settings; timings: StepTiming[] }> {
+  const settings = settingsFromArgs(args, { inputDir: args["input-dir"], exportModelName: args.name, exportQuant: args.quant });
+  // Offline unless a provider is configured on purpose: the run must work with no key, server or network.
+  const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
+  const tiny = settings.finetuneModelName === "tiny";
+  const qaDir = settings.qaDir;
+  const files = {
+    chunks: settings.chunksDir,
+    qa: join(qaDir, "training_data.json"),
+    report: join(qaDir, "validation_report.json"),
+    final: join(qaDir, "training_data_final.jsonl"),
+    tokens: tokensDirFor(qaDir),
+    finetuned: join(settings.finetuneOutputDir, finetuneNameFor(settings.finetuneModelName)),
+  };
+  const common = [...(args.config ? ["--config", args.config] : []), ...(args.verbose ? ["--verbose"] : []), ...(args.quiet ? ["--quiet"] : []), ...(args["skip-bad-lines"] ? ["--skip-bad-lines"] : [])];
+  const providerArgs = ["--provider", provider];
+  const validSplit = args["valid-split"] ?? "0.2";
+
+  const statePath = join(qaDir, "pipeline_all.json");
+  const settingsHash = hashSettings(settings, { provider, validSplit });
+  let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
+  if (args.resume && existsSync(statePath)) {
+    const old = JSON.parse(await readFile(statePath, "utf8")) as AllState;
+    if (old.settingsHash !== settingsHash) {
+      throw new PipelineError("E_RESUME", `settings changed since the interrupted \`pipeline all\` (${relative(process.cwd(), statePath)}); run again without --resume to start over, or restore the old settings`);
+    }
+    state = old;
+  }
+  await mkdir(qaDir, { recursive: true });
+  const save = async () => { await writeFile(statePath + ".partial", JSON.stringify(state, null, 2) + "\n"); await rename(statePath + ".partial", statePath); };
+  await save();
+
+  log.info(`pipeline all: ${settings.inputDir} → ${settings.exportOutputDir}/ (provider ${provider}, base ${settings.finetuneModelName}${args.resume ? ", resuming" : ""})`);
+  for (const [i, step] of STEPS.entries()) {
+    const tag = `[${i + 1}/${STEPS.length}] ${step}`;
+    if (state.done.includes(step)) {
+      log.info(`${tag}: done in an earlier run, skipped`);
+      continue;
+    }
+    // A step interrupted in an earlier run continues from its own ledger or checkpoint.
+    const resume = args.resume ? ["--resume"] : [];
+    const started = performance.now();
+    log.info(`${tag}`);
+    if (step === "export") {
+      const r = await runExport(settings, { ...(args.ollama === false ? { ollama: false } : {}) });
+      log.info(exportSummary(r));
+      if (r.verify && !r.verify.ok) {
+        throw new PipelineError("E_EXPORT", `verification of ${r.modelGguf} failed (see ${join(r.dir, "verify.json")}); the files are written`);
+      }
+    } else {
+      const rawArgs: Record<Exclude<StepName, "export">, string[]> = {
+        chunk: ["-i", settings.inputDir, "-o", files.chunks, ...resume],
+        "generate-qa": ["-i", files.chunks, "-o", qaDir, ...providerArgs, ...resume],
+        validate: ["-i", files.qa, "-o", files.report, ...providerArgs, ...resume],
+        format: ["-i", files.report, "-o", files.final, "--valid-split", validSplit],
+        "qa-train": ["-i", files.final, "-o", files.tokens],
+        finetune: ["-i", files.tokens, ...(await finetuneArgs(settings, files.tokens, tiny)), ...(args.resume && existsSync(join(files.finetuned, "checkpoint")) ? ["--resume"] : [])],
+      };
+      await runCommand(await COMMANDS[step](), { rawArgs: [...rawArgs[step], ...common] });
+    }
+    const timing = { step, seconds: (performance.now() - started) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+    state.timings = [...state.timings.filter((t) => t.step !== step), timing];
+    state.done.push(step);
+    await save();
+  }
+  const modelName = settings.exportModelName ?? `docs-${finetuneNameFor(settings.finetuneModelName)}`;
+  const dir = join(settings.exportOutputDir, modelName);
+  log.info(
+    [
+      "",
+      "PIPELINE ALL DONE",
+      `  chunks           ${join(files.chunks, "chunks.ndjson")}`,
+      `  Q&A pairs        ${files.qa}`,
+      `  validation       ${files.report}`,
+      `  training data    ${files.final} (+ .valid.jsonl)`,
+      `  fine-tuned       ${files.finetuned}/ (training_report.json, loss_curve.svg)`,
+      `  exported model   ${dir}/ (model.gguf, Modelfile, README.md with eval and verification)`,
+      `  timings          ${state.timings.map((t) => `${t.step} ${t.seconds.toFixed(1)}s`).join(", ")}`,
+      "",
+      "  Run it in Ollama:",
+      `    cd ${dir} && ollama create ${modelName} -f Modelfile && ollama run ${modelName}`,
+      "  or in llama.cpp:",
+      `    llama-cli -m ${join(dir, "model.gguf")} -cnv`,
+      ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME to a real provider and base model.)"] : []),
+    ].join("\n"),
+  );
+  return { settings, timings: state.timings };
+}
+
+/** Offline `tiny` defaults: enough epochs for ~80 optimizer steps, unless the user set epochs or batch. */
+async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean): Promise<string[]> {
+  if (!tiny) return [];
+  const batch = settings.finetuneBatchSize ?? TINY_BATCH;
+  const out = settings.origin.finetuneBatchSize === "default" ? ["--batch", String(batch)] : [];
+  if (settings.origin.finetuneEpochs === "default") {
+    let rows = 1;
+    try {
+      const report = JSON.parse(await readFile(join(tokensDir, "qa_train_report.json"), "utf8")) as { train?: { rows?: number } };
+      rows = Math.max(1, report.train?.rows ?? 1);
+    } catch { /* no report: one row per step is the safe guess */ }
+    const stepsPerEpoch = Math.ceil(rows / batch);
+    out.push("--epochs", String(Math.min(400, Math.max(3, Math.ceil(TINY_TARGET_STEPS / stepsPerEpoch)))));
+  }
+  return out;
+}
+
+function hashSettings(s: Settings, extra: Record<string, unknown>): string {
+  const { env: _env, origin: _origin, configFile: _configFile, ...values } = s;
+  return createHash("sha256").update(JSON.stringify({ values, extra })).digest("hex").slice(0, 16);
+}
+
+export default defineCommand({
+  meta: {
+    name: "all",
+    description:
+      "Steps 1–7 in one go on the configured folders: chunk → generate-qa → validate → format (--valid-split 0.2)\n" +
+      "  → qa-train → finetune → export. Offline by default: the extractive provider, the heuristic judge and the\n" +
+      "  `tiny` base model trained from scratch — no key, server or network needed. Set PIPELINE_LLM_PROVIDER and\n" +
+      "  FINETUNE_MODEL_NAME for the real thing. --resume skips the steps an earlier run finished and continues the\n" +
+      "  interrupted one. Ends with where every file is and how to run the model.\n" +
+      "  Example: pipeline all -i data/documents",
+  },
+  args: {
+    "input-dir": { type: "string", alias: "i", description: "Documents folder (PIPELINE_INPUT_DIR; default data/documents)", valueHint: "DIR" },
+    provider: { type: "string", description: "LLM provider for generate-qa and validate (default: PIPELINE_LLM_PROVIDER when set, else extractive)", valueHint: "NAME" },
+    "valid-split": { type: "string", description: "Share of documents held out for evaluation (default 0.2)", valueHint: "F" },
+    name: { type: "string", description: "Model name in Ollama (EXPORT_MODEL_NAME; default docs-<base name>)", valueHint: "NAME" },
+    quant: { type: "string", description: "f16 | q8_0 (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
+    ollama: { type: "boolean", default: true, description: "Create the model in Ollama when OLLAMA_HOST answers (--no-ollama to skip)" },
+    resume: { type: "boolean", description: "Continue an interrupted run: finished steps are skipped, the interrupted one resumes" },
+    ...commonArgs,
+  },
+  async run({ args }) {
+    await runAll(args);
+  },
+});
