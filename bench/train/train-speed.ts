@@ -48,20 +48,25 @@ for (const name of a.configs!.split(",")) {
     inputs: Array.from({ length: SEQ }, (_, j) => (i * 7919 + j * 31) % c.vocab),
     targets: Array.from({ length: SEQ }, (_, j) => (i * 104729 + j * 17) % c.vocab),
   })));
-  const result: Record<string, { tps: number; gflops: number }> = {};
+  const result: Record<string, { tps: number; gflops: number; cpuPerWall: number }> = {};
   for (const mode of a.modes!.split(",")) {
     const model = LlamaModel.random(cfg, 1, { trainable: mode === "full" });
     const lora = mode === "lora" ? new Lora(cfg, { rank: RANK, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 }) : undefined;
     const trainer = new Trainer(model, lora, data, undefined, { epochs: 1000, lr: 1e-4, batch: BATCH, gradAccum: 1, warmupSteps: 0, maxGradNorm: 0, weightDecay: 0, evalEvery: 0, seed: 1 });
     for (let i = 0; i < warmup; i++) trainer.trainStep();
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     for (let i = 0; i < steps; i++) times.push(trainer.trainStep().seconds);
+    const cpu = process.cpuUsage(cpu0);
+    // CPU seconds of this process (all its threads) per wall second: under contention, < the thread count.
+    const cpuPerWall = (cpu.user + cpu.system) / 1e6 / ((performance.now() - wall0) / 1000);
     const tps = (BATCH * SEQ) / median(times);
-    result[mode] = { tps, gflops: (tps * (mode === "full" ? f.full : f.lora)) / 1e9 };
-    console.log(`${name} ${mode}: median ${median(times).toFixed(3)} s/step, ${tps.toFixed(0)} tokens/s, ${result[mode]!.gflops.toFixed(1)} GFLOP/s (min ${Math.min(...times).toFixed(3)}, max ${Math.max(...times).toFixed(3)}, n=${steps}); tensors ${tf.memory().numTensors}`);
+    result[mode] = { tps, gflops: (tps * (mode === "full" ? f.full : f.lora)) / 1e9, cpuPerWall };
+    console.log(`${name} ${mode}: median ${median(times).toFixed(3)} s/step, ${tps.toFixed(0)} tokens/s, ${result[mode]!.gflops.toFixed(1)} GFLOP/s (min ${Math.min(...times).toFixed(3)}, max ${Math.max(...times).toFixed(3)}, n=${steps}, cpu/wall ${cpuPerWall.toFixed(2)}); tensors ${tf.memory().numTensors}`);
     trainer.dispose(); lora?.dispose(); model.dispose();
   }
-  let torch: Record<string, { tokens_per_s: number; gflops: number }> | undefined;
+  let torch: Record<string, { tokens_per_s: number; gflops: number; cpu_per_wall: number }> | undefined;
   const anchor = join(import.meta.dirname, "../../../shared/anchors/torch_llama.py");
   if (!a["no-torch"] && existsSync("/usr/bin/python3") && existsSync(anchor)) {
     const out = join(mkdtempSync(join(tmpdir(), "torch-")), "r.json");
@@ -75,8 +80,10 @@ for (const name of a.configs!.split(",")) {
   for (const mode of Object.keys(result)) {
     const t = torch?.[mode];
     const r = result[mode]!;
-    rows.push(`| ${name} | ${mode} | ${r.tps.toFixed(0)} | ${r.gflops.toFixed(1)} | ${t ? t.tokens_per_s.toFixed(0) : "–"} | ${t ? t.gflops.toFixed(1) : "–"} | ${t ? (r.tps / t.tokens_per_s).toFixed(2) + "×" : "–"} |`);
+    const perCpu = r.tps / r.cpuPerWall;
+    const tPerCpu = t ? t.tokens_per_s / t.cpu_per_wall : undefined;
+    rows.push(`| ${name} | ${mode} | ${r.tps.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.cpuPerWall.toFixed(2)} | ${t ? t.tokens_per_s.toFixed(0) : "–"} | ${t ? t.gflops.toFixed(1) : "–"} | ${t ? t.cpu_per_wall.toFixed(2) : "–"} | ${t ? (r.tps / t.tokens_per_s).toFixed(2) + "×" : "–"} | ${tPerCpu ? (perCpu / tPerCpu).toFixed(2) + "×" : "–"} |`);
   }
 }
-console.log(`\n| config | mode | tfjs tokens/s | tfjs GFLOP/s | PyTorch tokens/s | PyTorch GFLOP/s | tfjs / PyTorch |\n|---|---|---|---|---|---|---|\n${rows.join("\n")}`);
+console.log(`\n| config | mode | tfjs tokens/s | tfjs GFLOP/s | tfjs CPU/wall | PyTorch tokens/s | PyTorch GFLOP/s | PyTorch CPU/wall | tfjs / PyTorch (wall) | tfjs / PyTorch (per CPU-second) |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join("\n")}`);
 process.exit(0);

@@ -1,4 +1,5 @@
 // `pipeline finetune`: train a LoRA adapter (or the whole `tiny` model) on the token files from qa-train.
+import { readFile } from "node:fs/promises";
 import { join, resolve, basename } from "node:path";
 import { defineCommand } from "citty";
 import { SingleBar } from "cli-progress";
@@ -58,7 +59,8 @@ export default defineCommand({
       finetuneBatchSize: args.batch, finetuneSeqLen: args["seq-len"], finetuneBackend: args.backend,
     });
     const tokensDir = resolve(args.input ?? tokensDirFor(settings.qaDir));
-    const modelName = settings.finetuneModelName;
+    const tokensMeta = await readFile(join(tokensDir, "tokens.json"), "utf8").then((t) => JSON.parse(t) as { modelName: string }).catch(() => undefined);
+    const modelName = settings.origin.finetuneModelName === "default" && tokensMeta ? tokensMeta.modelName : settings.finetuneModelName;
     const tiny = modelName === "tiny";
     const name = args.name ?? basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
     const outDir = resolve(settings.finetuneOutputDir, name);
@@ -86,6 +88,8 @@ export default defineCommand({
         batch: settings.finetuneBatchSize ?? 8,
         gradAccum: num(args["grad-accum"], "grad-accum", true) ?? 1,
         seqLen: settings.finetuneSeqLen,
+        // Checked against the token files only when set; by default they decide the base model.
+        modelName: settings.origin.finetuneModelName === "default" ? undefined : modelName,
         backend: settings.finetuneBackend,
         resume: !!args.resume,
         checkpointEvery: num(args["checkpoint-every"], "checkpoint-every", true) ?? 50,

@@ -38,6 +38,8 @@ export interface FinetuneOptions {
   batch: number;
   gradAccum: number;
   seqLen?: number;
+  /** FINETUNE_MODEL_NAME as this run sees it; must be what qa-train tokenized for. */
+  modelName?: string;
   backend?: string;
   resume: boolean;
   checkpointEvery: number;
@@ -55,7 +57,7 @@ export interface TrainingReport {
   backend: BackendInfo;
   method: "full" | "lora";
   lora?: { rank: number; alpha: number; dropout: number; targets: string[]; trainableParameters: number };
-  settings: Omit<FinetuneOptions, "onBackend" | "onStep" | "shouldStop" | "tokensDir" | "outDir">;
+  settings: Omit<FinetuneOptions, "onBackend" | "onStep" | "shouldStop" | "tokensDir" | "outDir" | "modelName">;
   data: { trainRows: number; validRows: number; seqLen: number; trainLossTokens: number };
   steps: { done: number; total: number; perEpoch: number };
   seconds: number;
@@ -73,6 +75,9 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   })) as TokensMeta;
   if (o.seqLen !== undefined && o.seqLen !== meta.seqLen) {
     throw new PipelineError("E_CONFIG", `--seq-len ${o.seqLen} differs from the token files' ${meta.seqLen}; re-run \`pipeline qa-train --seq-len ${o.seqLen}\``, { field: "--seq-len" });
+  }
+  if (o.modelName !== undefined && o.modelName !== meta.modelName) {
+    throw new PipelineError("E_CONFIG", `the token files were made for base model "${meta.modelName}", not "${o.modelName}"; re-run \`pipeline qa-train\` with the same FINETUNE_MODEL_NAME`, { field: "FINETUNE_MODEL_NAME" });
   }
   const train = await readTokenRows(join(o.tokensDir, "train.tokens"));
   const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
