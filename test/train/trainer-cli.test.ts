@@ -1,0 +1,40 @@
+// `pipeline finetune` stopped with SIGINT saves a checkpoint and exits 1; --resume then finishes the run.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+
+const BIN = resolve(import.meta.dirname, "../../bin/pipeline");
+
+test("SIGINT during finetune checkpoints; --resume completes the same number of steps", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "d2m-sigint-"));
+  mkdirSync(join(dir, "data", "document_training_data"), { recursive: true });
+  const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Question ${i}?`, output: `Answer ${i}.` }));
+  writeFileSync(join(dir, "data", "document_training_data", "training_data_final.jsonl"), lines.join("\n"));
+  const env = { ...process.env, FINETUNE_SEQ_LEN: "32", FINETUNE_BACKEND: "wasm" };
+  assert.equal(spawnSync(BIN, ["qa-train"], { cwd: dir, env }).status, 0);
+  const args = ["finetune", "--epochs", "4", "--batch", "4", "--checkpoint-every", "1000"];
+  const child = spawn(BIN, args, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const code = await new Promise<number | null>((done) => {
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+      if (/step 1\//.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    child.on("exit", (c) => done(c));
+  });
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /interrupted at step \d+\/\d+; checkpoint saved .* --resume/);
+  const out = join(dir, "fine_tuned_models", "tiny");
+  assert.ok(existsSync(join(out, "checkpoint", "state.json")));
+  assert.ok(!existsSync(join(out, "model.gguf")));
+  const resumed = spawnSync(BIN, [...args, "--resume"], { cwd: dir, env, encoding: "utf8" });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const report = JSON.parse(readFileSync(join(out, "training_report.json"), "utf8"));
+  assert.equal(report.status, "completed");
+  assert.equal(report.steps.done, report.steps.total);
+  assert.equal(readFileSync(join(out, "loss_curve.csv"), "utf8").trim().split("\n").length, report.steps.total + 1, "the curve covers both halves");
+  assert.ok(existsSync(join(out, "model.gguf")));
+});
