@@ -31,3 +31,11 @@ test("the index is deterministic and handles many questions", () => {
   assert.deepEqual(a, run());
   assert.ok(a.filter((x) => x !== null).length > 0);
 });
+
+test("templated questions that share only the template are not merged (candidates are verified exactly)", () => {
+  const idx = new NearDuplicateIndex();
+  const names = ["alpha bravo charlie", "delta echo foxtrot", "golf hotel india", "juliet kilo lima", "mike november oscar", "papa quebec romeo"];
+  const flagged = names.map((n, i) => idx.check(String(i), `Which part of a run does the ${n} setting control?`)).filter((d) => d !== null);
+  assert.deepEqual(flagged, []);
+  assert.equal(NearDuplicateIndex.jaccard(Uint32Array.of(1, 2, 3, 4), Uint32Array.of(2, 3, 4, 5)), 0.6);
+});
