@@ -1,5 +1,6 @@
 // `pipeline export`: fine-tuned model → <EXPORT_OUTPUT_DIR>/<name>/ (model.gguf, adapter.gguf, Modelfile, README),
 // verified in llama.cpp, evaluated on the held-out split, and created in Ollama when a server answers.
+import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import type { Settings } from "../config.ts";
@@ -10,6 +11,7 @@ import { openStepClient } from "../transforms/generate-qa-client.ts";
 import type { ExportQuant } from "../train/merge.ts";
 import { exportModel, type ExportResult } from "../train/export.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
+import { tokensDirFor } from "./qa-train.ts";
 
 export const exportArgs = {
   model: { type: "string", alias: "m", description: "Fine-tuned model directory or .gguf (EXPORT_MODEL_PATH; default <FINETUNE_OUTPUT_DIR>/<base name>)", valueHint: "PATH" },
@@ -35,7 +37,8 @@ export interface ExportFlags {
 export const finetuneNameFor = (modelName: string) => basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
 
 export async function runExport(settings: Settings, flags: ExportFlags): Promise<ExportResult> {
-  const ftName = finetuneNameFor(settings.finetuneModelName);
+  // Like finetune: with FINETUNE_MODEL_NAME unset, the base is the one qa-train tokenized for.
+  const ftName = finetuneNameFor(settings.origin.finetuneModelName === "default" ? (await tokenizedFor(settings.qaDir)) ?? settings.finetuneModelName : settings.finetuneModelName);
   const modelPath = resolve(settings.exportModelPath ?? join(settings.finetuneOutputDir, ftName));
   const name = (settings.exportModelName ?? `docs-${basename(modelPath).replace(/\.gguf$/i, "")}`).toLowerCase().replace(/[^a-z0-9._:-]+/g, "-");
   const numCtx = flags["num-ctx"] === undefined ? undefined : Number(flags["num-ctx"]);
@@ -55,6 +58,14 @@ export async function runExport(settings: Settings, flags: ExportFlags): Promise
     });
   } finally {
     await judge?.close();
+  }
+}
+
+async function tokenizedFor(qaDir: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(tokensDirFor(qaDir), "tokens.json"), "utf8")) as { modelName?: string }).modelName;
+  } catch {
+    return undefined;
   }
 }
 
