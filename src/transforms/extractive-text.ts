@@ -65,13 +65,15 @@ export function parseChunk(text: string): ChunkStructure {
     if (!paragraph.length) return;
     const start = paragraph[0]!.start;
     const end = paragraph[paragraph.length - 1]!.end;
-    const slice = text.slice(start, end);
+    // Hard-wrapped lines: the segmenter would end a sentence at every line break, so it sees the
+    // paragraph with line breaks as spaces (same length, so offsets still point into the real text).
+    const slice = text.slice(start, end).replace(/\r?\n/g, (m) => " ".repeat(m.length));
     for (const seg of segmenter.segment(slice)) {
       const lead = seg.segment.length - seg.segment.trimStart().length;
-      const raw = seg.segment.trim();
-      if (!raw) continue;
+      const len = seg.segment.trim().length;
+      if (!len) continue;
       const s = start + seg.index + lead;
-      sentences.push({ raw, start: s, end: s + raw.length, heading });
+      sentences.push({ raw: text.slice(s, s + len), start: s, end: s + len, heading });
     }
     paragraph = [];
   };

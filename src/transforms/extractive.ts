@@ -18,21 +18,32 @@ export interface ExtractivePair {
 export const EXTRACTIVE_MODEL = "extractive-v1";
 
 // Words that point outside the sentence: a question about "it" or "this" is not self-contained.
-const DEICTIC = /^(?:it|its|this|that|these|those|they|them|their|there|here|he|she|we|you|i|such|which|what|who|one|some|all|most|many|both|each|either|neither|another|other|others|none|everything|something|anything|nothing)$/i;
+const DEICTIC = /^(?:it|its|this|that|these|those|they|them|their|there|here|he|she|we|you|i|such|which|what|who|whose|whom|where|when|why|how|if|because|while|whether|although|though|since|after|before|once|unless|until|with|without|for|from|in|on|at|by|one|some|all|most|many|both|each|either|neither|another|other|others|none|everything|something|anything|nothing)$/i;
 const CONNECTIVE = /^(?:however|but|and|or|so|also|then|thus|therefore|hence|otherwise|instead|still|yet|finally|first|second|next|meanwhile|moreover|furthermore|additionally|similarly|likewise|for example|e\.g\.|i\.e\.)\b/i;
 const ARTICLE = /^(?:the|a|an)\s+/i;
 
+// Verbs whose object is the natural thing to ask about ("What does the chunk step read?").
 const ACTION_VERBS: Record<string, string> = {
   allows: "allow", lets: "let", enables: "enable", supports: "support", provides: "provide", uses: "use",
-  requires: "require", needs: "need", writes: "write", reads: "read", creates: "create", generates: "generate",
-  splits: "split", runs: "run", stores: "store", contains: "contain", includes: "include", produces: "produce",
-  converts: "convert", turns: "turn", takes: "take", returns: "return", keeps: "keep", drops: "drop",
-  prints: "print", accepts: "accept", loads: "load", saves: "save", sends: "send", trains: "train",
-  exports: "export", checks: "check", scores: "score", measures: "measure", removes: "remove", adds: "add",
-  builds: "build", merges: "merge", handles: "handle", shows: "show", controls: "control", sets: "set",
-  defines: "define", describes: "describe", determines: "determine", stops: "stop", skips: "skip",
+  requires: "require", needs: "need", writes: "write", reads: "read", stores: "store",
+  contains: "contain", includes: "include", produces: "produce",
+  returns: "return", keeps: "keep", drops: "drop",
+  prints: "print", accepts: "accept", loads: "load", saves: "save",
+  checks: "check", scores: "score", measures: "measure", removes: "remove", adds: "add",
+  shows: "show", controls: "control", sets: "set",
+  defines: "define", describes: "describe", determines: "determine", skips: "skip",
   counts: "count", finds: "find", detects: "detect", replaces: "replace", formats: "format", filters: "filter",
+  carries: "carry", asks: "ask", gives: "give", lists: "list", names: "name",
 };
+
+// Verbs that say what something does rather than what it acts on: asked as "What does X do?".
+const DOING_VERBS = new Set(["turns", "converts", "splits", "runs", "trains", "takes", "makes", "stops", "merges", "handles", "sends", "exports", "builds", "creates", "generates", "renders", "tokenizes", "answers", "works", "starts", "continues", "retries", "waits", "fails"]);
+
+// Participles a passive sentence is asked about as "How is X <participle>?".
+const PASSIVE = /^(?:[a-z]+ed|split|read|written|run|made|kept|built|set|sent|given|shown|done|found|known|taken|chosen|held|put|cut|spent|paid|drawn|broken)$/;
+
+// A subject made of an article and one of these words alone does not say what it is about.
+const VAGUE_NOUN = /^(?:the|a|an|this|that|each|every)\s+(?:step|tool|command|file|files|model|run|process|user|system|result|output|input|option|flag|value|program|method|function|way|thing|one|part|data|text|item|case)$/i;
 
 function wordCount(s: string): number {
   return s.split(/\s+/).filter(Boolean).length;
@@ -44,7 +55,7 @@ export function usableSentence(raw: string): boolean {
   const n = wordCount(text);
   if (n < 5 || n > 60) return false;
   if (!/[.!]["')\]]?$/.test(text)) return false;
-  if (!/^["'(]?[\p{Lu}\p{N}]/u.test(text)) return false;
+  if (!/^["'(]?[\p{Lu}\p{N}]/u.test(text) && !/^`|^\p{Ll}[\p{L}-]*\d/u.test(raw)) return false;
   const letters = text.replace(/[^\p{L}]/gu, "").length;
   if (letters / text.length < 0.65) return false;
   const code = (raw.match(/[{};=<>$\\|]/g) ?? []).length;
@@ -64,11 +75,17 @@ interface Casing { lower: Set<string>; capitalised: Set<string> }
 function subjectCase(subject: string, casing: Casing, fromHeading = false): string {
   const [first, ...rest] = subject.split(" ");
   if (!first) return subject;
-  if (ARTICLE.test(first + " ")) return [first.toLowerCase(), ...rest].join(" ");
+  if (ARTICLE.test(first + " ") || /^(?:each|every)$/i.test(first)) return [first.toLowerCase(), ...rest].join(" ");
   const lower = first.toLowerCase();
   if (/^[\p{Lu}\d]{2,}$/u.test(first) || /\p{Lu}/u.test(first.slice(1))) return subject;
   const isName = fromHeading ? casing.capitalised.has(first) : !casing.lower.has(lower);
   return isName ? subject : [lower, ...rest].join(" ");
+}
+
+/** A single capitalised word that the chunk also uses in lower case is a common noun, not a name ("Heuristic checks …"). */
+function commonNounAlone(subject: string, casing: Casing): boolean {
+  const words = subject.split(/\s+/);
+  return words.length === 1 && /^\p{Lu}\p{Ll}+$/u.test(subject) && casing.lower.has(subject.toLowerCase());
 }
 
 function subjectOk(subject: string): boolean {
@@ -89,13 +106,13 @@ function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
   if (!usableSentence(s.raw) || CONNECTIVE.test(s.raw)) return undefined;
   const text = stripEnd(plain(s.raw));
 
-  const howTo = /^To ([a-z][^,]{3,90}),\s+\S/u.exec(text);
+  const howTo = /^To (?!(?:the|a|an|this|that|its|their|your|each|every|all|some|be)\s)([a-z][^,]{3,90}),\s+\S/u.exec(text);
   if (howTo && !/\b(?:this|that|it|these|those)\b/i.test(howTo[1]!)) {
     return { question: `How do you ${howTo[1]}?`, rule: "how-to", sentence: s, priority: 0 };
   }
   const byMeans = /^You can ([a-z][^,]{3,90}?) by (\S.+)$/u.exec(text);
   if (byMeans) return { question: `How can you ${byMeans[1]}?`, rule: "how-to", sentence: s, priority: 0 };
-  const runTo = /^(?:Run|Use|Set|Pass|Call|Add|Install|Type|Open|Choose|Start|Give) (.{2,80}?) to ([a-z][^,]{3,80})$/u.exec(text);
+  const runTo = /^(?:Run|Use|Set|Pass|Call|Add|Install|Type|Open|Choose|Start|Give) (.{2,80}?) to (?!(?:the|a|an|this|that|its|their|your|each|every|all|some|be)\s)([a-z][^,]{3,80})$/u.exec(text);
   if (runTo && !/\b(?:this|that|it|these|those)\b/i.test(runTo[2]!)) {
     return { question: `How do you ${runTo[2]}?`, rule: "how-to", sentence: s, priority: 0 };
   }
@@ -118,12 +135,23 @@ function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
     }
   }
 
-  const action = /^((?:The|A|An|Each|Every)\s+[^,;:()]{2,60}?|[\p{Lu}][\w.-]*(?:\s+[\w.-]+){0,3}?)\s+([a-z]+s)\s+(.{6,})$/u.exec(text);
+  const subjectPattern = String.raw`((?:The|A|An|Each|Every)\s+[^,;:()]{2,60}?|[\p{L}][\w.-]*(?:\s+[\w.-]+){0,3}?)`;
+  const action = new RegExp(`^${subjectPattern}\\s+([a-z]+s)\\s+(.{6,})$`, "u").exec(text);
   if (action) {
     const [, subject, verb] = action as unknown as [string, string, string];
     const base = ACTION_VERBS[verb];
-    if (base && subjectOk(subject.replace(/^(?:Each|Every)\s+/i, "the "))) {
-      return { question: `What does ${subjectCase(subject, lowerWords)} ${base}?`, rule: "action", sentence: s, priority: 2 };
+    const ok = subjectOk(subject.replace(/^(?:Each|Every)\s+/i, "the ")) && !VAGUE_NOUN.test(subject) && !commonNounAlone(subject, lowerWords);
+    // "asks for X" → "ask for?": the preposition belongs to the verb.
+    const prep = /^(for|about|on|with|from|into|to)\s/.exec(action[3]!)?.[1];
+    if (ok && base) return { question: `What does ${subjectCase(subject, lowerWords)} ${base}${prep ? ` ${prep}` : ""}?`, rule: "action", sentence: s, priority: 2 };
+    if (ok && DOING_VERBS.has(verb)) return { question: `What does ${subjectCase(subject, lowerWords)} do?`, rule: "action", sentence: s, priority: 2 };
+  }
+
+  const passive = new RegExp(`^${subjectPattern}\\s+(is|are)\\s+(?:(?:always|usually|often|only|also|then|first|once)\\s+)?([a-z]+)\\s+(\\S.{4,})$`, "u").exec(text);
+  if (passive) {
+    const [, subject, verb, participle] = passive as unknown as [string, string, string, string];
+    if (PASSIVE.test(participle) && subjectOk(subject.replace(/^(?:Each|Every)\s+/i, "the ")) && !VAGUE_NOUN.test(subject) && !commonNounAlone(subject, lowerWords)) {
+      return { question: `How ${verb} ${subjectCase(subject, lowerWords)} ${participle}?`, rule: "action", sentence: s, priority: 3 };
     }
   }
   return undefined;

@@ -31,7 +31,7 @@ test("definitions, how-tos, actions and lists become self-contained questions wi
   assert.deepEqual(qs, [
     "What is chunk overlap?",
     "How do you change the chunk size?",
-    "What does the chunk step split?",
+    "What does the chunk step do?",
     "What are the steps for installation?",
     "What formats does the ingest step read?",
     "What is Ollama?",
@@ -60,6 +60,32 @@ test("fragments, code noise and dangling references are skipped", () => {
   assert.equal(usableSentence("See below"), false);
   assert.equal(usableSentence("The validate step scores every pair of the dataset."), true);
   assert.deepEqual(extractPairs("It is a tool that runs models locally and quickly.\nThis is the best way to go for most users.", 3), []);
+});
+
+test("hard-wrapped paragraphs are read as sentences; passive, 'asks for' and lower-case names are handled", () => {
+  const text = [
+    "docs2model needs Node.js 20 or newer, and it runs on any operating",
+    "system that Node supports.",
+    "",
+    "Each document is split with a recursive character splitter that prefers to break at blank",
+    "lines, then at line ends, then at spaces.",
+    "The prompt asks for self-contained questions in the chunk's own language and an evidence",
+    "quote copied from the chunk.",
+    "Heuristic checks always run, whatever the judge; the heuristic checks are free.",
+    "Files whose names start with a dot are ignored by the chunk step.",
+    "When the output is piped and no file is named, chunks go to standard output.",
+    "The step prints a short summary at the end of every run.",
+  ].join("\n");
+  const pairs = extractPairs(text, 10);
+  assert.deepEqual(pairs.map((p) => p.question), [
+    "What does docs2model need?",
+    "How is each document split?",
+    "What does the prompt ask for?",
+  ]);
+  const split = pairs[1]!;
+  assert.equal(split.evidence, text.slice(split.start, split.end));
+  assert.ok(split.evidence.includes("\n"), "evidence keeps the line break of the source");
+  assert.equal(split.answer, "Each document is split with a recursive character splitter that prefers to break at blank lines, then at line ends, then at spaces.");
 });
 
 test("deterministic: same text, same pairs", () => {
