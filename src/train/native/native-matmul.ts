@@ -27,13 +27,16 @@ export interface NativeMatMulStatus { active: boolean; detail: string }
 
 /**
  * Makes OpenBLAS the BatchMatMul kernel of `backendName` (default: the current backend) with
- * `threads` OpenBLAS workers. Returns whether it is active and why not; idempotent.
+ * `threads` OpenBLAS workers (OPENBLAS_NUM_THREADS, when set, wins: on a box crowded by other
+ * processes one thread measured faster, see bench/RESULTS.md). Returns whether it is active and why
+ * not; idempotent.
  */
 export function registerNativeMatMul(backendName = tf.getBackend(), threads = 2): NativeMatMulStatus {
   if (!(SUPPORTED_BACKENDS as readonly string[]).includes(backendName)) return { active: false, detail: `no native matMul for the ${backendName} backend` };
   const addon = loadNativeMatMul();
   if (!addon) return { active: false, detail: nativeMatMulUnavailableReason() };
-  addon.setThreads(Math.max(1, threads));
+  const fromEnv = Number.parseInt(process.env.OPENBLAS_NUM_THREADS ?? "", 10);
+  addon.setThreads(fromEnv > 0 ? fromEnv : Math.max(1, threads));
   if (!stock.has(backendName)) {
     const original = tf.getKernel("BatchMatMul", backendName);
     if (!original) return { active: false, detail: `the ${backendName} backend has no BatchMatMul kernel to replace` };
