@@ -31,6 +31,8 @@
 // - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
 //   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume"
 //   (handleSigint: false leaves SIGINT alone).
+// - Memory stays flat: records stream through, writes go out in 64 KB batches, and a heap guard
+//   (src/streams/heap-guard.ts; heapGuardMb, default 64) keeps dead strings from piling up.
 import { once } from "node:events";
 import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -40,6 +42,7 @@ import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { asTransform, collectResult, type Stage } from "./as-transform.ts";
 import { framing, type OutputFormat } from "./framing.ts";
+import { startHeapGuard } from "./heap-guard.ts";
 import { changedSettings, hashSettings, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
 import type { ProgressSink } from "./progress.ts";
 
@@ -64,6 +67,8 @@ export interface RunStepOptions<I, O> {
   commitEveryInputs?: number;
   /** Catch Ctrl-C while writing a file (default true); a library embedding its own handling passes false. */
   handleSigint?: boolean;
+  /** Keep garbage below max(this many MB, 2 × live heap) with timely full GCs (default 64; false = off). */
+  heapGuardMb?: number | false;
 }
 
 export interface StepResult {
@@ -141,6 +146,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
   if (path && opts.handleSigint !== false) process.on("SIGINT", onSigint);
+  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 
@@ -167,6 +173,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     state.bytes += Buffer.byteLength(footer);
   } catch (error) {
     process.off("SIGINT", onSigint);
+    heapGuard?.stop();
     // Keep what is finished: the inputs before the failing one are committed for --resume.
     await sink.commit().catch(() => {});
     await sink.close().catch(() => {});
@@ -178,6 +185,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     throw error;
   }
   process.off("SIGINT", onSigint);
+  heapGuard?.stop();
   await sink.close();
   opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, true);
   return { ...state, path, alreadyComplete: false };

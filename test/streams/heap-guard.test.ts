@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { getHeapStatistics } from "node:v8";
+import { test } from "node:test";
+import { startHeapGuard } from "../../src/streams/heap-guard.ts";
+
+test("forces a full GC once garbage passes the floor, and stops when told", async () => {
+  const guard = startHeapGuard(1, 5);
+  let keep = 0;
+  for (let round = 0; round < 40 && guard.forced === 0; round++) {
+    // Big strings go to old space: exactly the garbage the guard is for.
+    for (let i = 0; i < 8; i++) keep += ("x".repeat(600_000) + round + i).length;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(keep > 0);
+  assert.ok(guard.forced > 0, `forced ${guard.forced}, heap ${getHeapStatistics().used_heap_size}`);
+  guard.stop();
+  const after = guard.forced;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(guard.forced, after);
+});
