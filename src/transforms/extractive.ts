@@ -43,7 +43,22 @@ const DOING_VERBS = new Set(["turns", "converts", "splits", "runs", "trains", "t
 const PASSIVE = /^(?:[a-z]+ed|split|read|written|run|made|kept|built|set|sent|given|shown|done|found|known|taken|chosen|held|put|cut|spent|paid|drawn|broken)$/;
 
 // A subject made of an article and one of these words alone does not say what it is about.
-const VAGUE_NOUN = /^(?:the|a|an|this|that|each|every)\s+(?:step|tool|command|file|files|model|run|process|user|system|result|output|input|option|flag|value|program|method|function|way|thing|one|part|data|text|item|case)$/i;
+const VAGUE_NOUN = /^(?:the|a|an|this|that)\s+(?:step|tool|command|file|files|model|run|process|user|system|result|results|output|input|option|flag|value|program|method|function|way|thing|one|part|data|text|item|case|default|defaults|answer|reason|problem|rest|difference|same|pdf|document|chunk|page|section|example|error|message|list|table|folder|key|name|first|last|following|above|below)$/i;
+
+/** A one-word subject with no article must look like a name (digits, capitals inside, or capitalised mid-sentence). */
+function nameLike(word: string, casing: Casing): boolean {
+  return /\d|^[\p{Lu}0-9_]{2,}$|.\p{Lu}|^[-`]/u.test(word) || casing.capitalised.has(word);
+}
+
+/**
+ * Subject fit to ask about: self-contained, specific, and a name when it is a single bare word. A term being
+ * defined ("Ollama is a tool …") may be any word the chunk never writes in lower case.
+ */
+function goodSubject(subject: string, casing: Casing, defining = false): boolean {
+  const bare = subject.replace(/^(?:Each|Every)\s+/i, "the ");
+  if (!subjectOk(bare) || VAGUE_NOUN.test(subject)) return false;
+  return subject.includes(" ") || nameLike(subject, casing) || (defining && !casing.lower.has(subject.toLowerCase()));
+}
 
 function wordCount(s: string): number {
   return s.split(/\s+/).filter(Boolean).length;
@@ -78,14 +93,10 @@ function subjectCase(subject: string, casing: Casing, fromHeading = false): stri
   if (ARTICLE.test(first + " ") || /^(?:each|every)$/i.test(first)) return [first.toLowerCase(), ...rest].join(" ");
   const lower = first.toLowerCase();
   if (/^[\p{Lu}\d]{2,}$/u.test(first) || /\p{Lu}/u.test(first.slice(1))) return subject;
-  const isName = fromHeading ? casing.capitalised.has(first) : !casing.lower.has(lower);
-  return isName ? subject : [lower, ...rest].join(" ");
-}
-
-/** A single capitalised word that the chunk also uses in lower case is a common noun, not a name ("Heuristic checks …"). */
-function commonNounAlone(subject: string, casing: Casing): boolean {
-  const words = subject.split(/\s+/);
-  return words.length === 1 && /^\p{Lu}\p{Ll}+$/u.test(subject) && casing.lower.has(subject.toLowerCase());
+  // A capitalised first word is a name if the chunk also capitalises it mid-sentence ("… with Ollama"),
+  // or if it stands alone and the chunk never writes it in lower case ("Ollama is a tool …").
+  const name = casing.capitalised.has(first) || (!fromHeading && !rest.length && !casing.lower.has(lower));
+  return name ? subject : [lower, ...rest].join(" ");
 }
 
 function subjectOk(subject: string): boolean {
@@ -103,6 +114,10 @@ function stripEnd(s: string): string {
 interface Draft { question: string; rule: ExtractivePair["rule"]; sentence?: Sentence; list?: ListBlock; priority: number }
 
 function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
+  // PDF text often glues a section heading to the first sentence ("Folders PIPELINE_INPUT_DIR is …"):
+  // start the sentence at the setting's name instead.
+  const glued = /^(?:[\p{L}-]+\s+){1,2}(?=[A-Z][A-Z0-9]*_[A-Z0-9_]+\s)/u.exec(s.raw);
+  if (glued) s = { ...s, raw: s.raw.slice(glued[0].length), start: s.start + glued[0].length };
   if (!usableSentence(s.raw) || CONNECTIVE.test(s.raw)) return undefined;
   const text = stripEnd(plain(s.raw));
 
@@ -121,7 +136,7 @@ function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
   if (def) {
     const [, subject, verb, rest] = def as unknown as [string, string, string, string];
     const definitional = verb !== "is" && verb !== "are" ? true : /^(?:a|an|the|one of|any|how|what|where|when)\s/i.test(rest);
-    if (definitional && subjectOk(subject)) {
+    if (definitional && goodSubject(subject, lowerWords, true)) {
       const x = subjectCase(subject, lowerWords);
       const question =
         verb === "means" ? `What does ${x} mean?`
@@ -140,7 +155,7 @@ function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
   if (action) {
     const [, subject, verb] = action as unknown as [string, string, string];
     const base = ACTION_VERBS[verb];
-    const ok = subjectOk(subject.replace(/^(?:Each|Every)\s+/i, "the ")) && !VAGUE_NOUN.test(subject) && !commonNounAlone(subject, lowerWords);
+    const ok = goodSubject(subject, lowerWords);
     // "asks for X" → "ask for?": the preposition belongs to the verb.
     const prep = /^(for|about|on|with|from|into|to)\s/.exec(action[3]!)?.[1];
     if (ok && base) return { question: `What does ${subjectCase(subject, lowerWords)} ${base}${prep ? ` ${prep}` : ""}?`, rule: "action", sentence: s, priority: 2 };
@@ -150,7 +165,7 @@ function fromSentence(s: Sentence, lowerWords: Casing): Draft | undefined {
   const passive = new RegExp(`^${subjectPattern}\\s+(is|are)\\s+(?:(?:always|usually|often|only|also|then|first|once)\\s+)?([a-z]+)\\s+(\\S.{4,})$`, "u").exec(text);
   if (passive) {
     const [, subject, verb, participle] = passive as unknown as [string, string, string, string];
-    if (PASSIVE.test(participle) && subjectOk(subject.replace(/^(?:Each|Every)\s+/i, "the ")) && !VAGUE_NOUN.test(subject) && !commonNounAlone(subject, lowerWords)) {
+    if (PASSIVE.test(participle) && goodSubject(subject, lowerWords)) {
       return { question: `How ${verb} ${subjectCase(subject, lowerWords)} ${participle}?`, rule: "action", sentence: s, priority: 3 };
     }
   }
@@ -183,7 +198,7 @@ function normQuestion(q: string): string {
 
 /** The sentence, plus the next one when it carries on about the same subject ("It …", "This …"). */
 function answerSpan(s: Sentence, structure: ChunkStructure, text: string): { start: number; end: number } {
-  const i = structure.sentences.indexOf(s);
+  const i = structure.sentences.findIndex((x) => x.end === s.end);
   const next = structure.sentences[i + 1];
   const between = next ? text.slice(s.end, next.start) : "";
   if (next && /^(?:It|This|They|These)\s/.test(next.raw) && !between.includes("\n\n") && usableSentence(next.raw)) {
