@@ -210,7 +210,9 @@ async function openFileSink(
   const base: Omit<Ledger, "inputs" | "records" | "bytes" | "complete" | "updatedAt"> = { version: 1, step: opts.name, format, settingsHash, settings };
 
   let handle: FileHandle;
-  const previous = opts.resume ? await readLedger(target) : undefined;
+  let previous = opts.resume ? await readLedger(target) : undefined;
+  // A complete ledger whose output was since deleted describes nothing: run again from the start.
+  if (previous?.complete && !(await exists(work)) && !(await exists(target))) previous = undefined;
   if (opts.resume && !previous) log.info(`${opts.name}: no interrupted run to resume for ${target}; starting from the beginning`);
   if (previous) {
     if (previous.settingsHash !== settingsHash || previous.format !== format || previous.step !== opts.name) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -101,4 +101,14 @@ test("stream output writes records as they come; --resume without a file is a us
   await runStep({ name: "s", input: range(3), stage: (n: number) => ({ n }), output: { stream: sink } });
   assert.equal(text, '{"n":0}\n{"n":1}\n{"n":2}\n');
   await assert.rejects(runStep({ name: "s", input: range(3), stage: (n: number) => ({ n }), output: { stream: sink }, resume: true }), /--resume needs an output file/);
+});
+
+test("--resume of a complete run whose output was deleted runs again", async () => {
+  const d = dir();
+  const path = join(d, "out.ndjson");
+  await runStep({ name: "s", input: range(3), stage: (n: number) => ({ n }), output: { path } });
+  rmSync(path);
+  const r = await runStep({ name: "s", input: range(3), stage: (n: number) => ({ n }), output: { path }, resume: true });
+  assert.equal(r.alreadyComplete, false);
+  assert.equal(readFileSync(path, "utf8"), '{"n":0}\n{"n":1}\n{"n":2}\n');
 });
