@@ -1,6 +1,7 @@
 // Step 2, generate-qa: each chunk → up to N self-contained Q&A pairs with an evidence quote, made by an
 // LLM (structured output) or, with the `extractive` provider, from the chunk's own sentences.
 import { z } from "zod";
+import { allowManyListeners } from "./checks/signal.ts";
 import type { LlmClient, JsonSchemaSpec } from "../providers/types.ts";
 import { qaId, type ChunkRecord, type QaRecord, type Usage } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
@@ -139,6 +140,7 @@ export function qaGenerator(opts: GenerateQaOptions, stats: GenerateQaStats = em
   }
 
   return async (chunk, ctx) => {
+    allowManyListeners(ctx.signal);
     const outcome = await client.generateJson(
       { messages: qaPrompt(chunk, n), schema: QA_REPLY_SCHEMA, temperature: opts.temperature, maxTokens: opts.maxTokens, signal: ctx.signal },
       QaReply,

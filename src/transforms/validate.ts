@@ -1,6 +1,7 @@
 // Step 3, validate: every Q&A pair scored (none dropped) by an LLM judge that sees the source chunk,
 // or by the heuristic judge offline; heuristic checks always; a verdict from the two thresholds.
 import { z } from "zod";
+import { allowManyListeners } from "./checks/signal.ts";
 import type { JsonSchemaSpec, LlmClient } from "../providers/types.ts";
 import { stableId, type QaRecord, type Scores, type ScoredRecord, type Usage, type Verdict } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
@@ -100,6 +101,7 @@ export function qaScorer(opts: ValidateOptions): Stage<ToScore, ScoredRecord> {
     const heuristic = heuristicScores(qa, checks);
     if (!client) return scored(qa, heuristic, verdict(heuristic), checks, { provider: "extractive", model: EXTRACTIVE_MODEL, usage: NO_USAGE });
 
+    allowManyListeners(ctx.signal);
     const outcome = await client.generateJson(
       { messages: judgePrompt(qa), schema: JUDGE_REPLY_SCHEMA, temperature: opts.temperature ?? 0, signal: ctx.signal },
       JudgeReply,
