@@ -15,11 +15,19 @@ function make(level: LogLevel): ConsolaInstance {
         log(obj) {
           const text = obj.args.map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a))).join(" ");
           const tag = obj.type === "warn" ? "warn: " : obj.type === "error" || obj.type === "fatal" ? "error: " : "";
+          // A progress bar on the same terminal line is cleared first; it redraws on its next tick.
+          if (beforeLine) beforeLine();
           process.stderr.write(redact(tag + text) + "\n");
         },
       },
     ],
   });
+}
+
+let beforeLine: (() => void) | undefined;
+/** Lets a live progress bar clear its line before a log line is written (undefined removes it). */
+export function setBeforeLogLine(fn: (() => void) | undefined): void {
+  beforeLine = fn;
 }
 
 export let log: ConsolaInstance = make("normal");

@@ -1,7 +1,7 @@
 // Progress on stderr: a bar with rate and ETA on a terminal, a line every few seconds otherwise,
 // nothing with --quiet. Data never goes here, so stdout stays clean.
 import cliProgress from "cli-progress";
-import { log, logLevel } from "../log.ts";
+import { log, logLevel, setBeforeLogLine } from "../log.ts";
 
 export interface StepProgress { inputs: number; records: number; bytes: number }
 
@@ -55,12 +55,17 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
   return {
     setTotal(t) { total = t; if (running) bar.setTotal(t); },
     update(p) {
-      if (!running) { bar.start(Math.max(total, p.inputs), 0, payload(p)); running = true; }
+      if (!running) {
+        bar.start(Math.max(total, p.inputs), 0, payload(p));
+        running = true;
+        // Warnings printed mid-run would otherwise land in the middle of the bar.
+        setBeforeLogLine(() => { stream.cursorTo(0); stream.clearLine(0); });
+      }
       if (p.inputs > total) bar.setTotal(p.inputs);
       bar.update(p.inputs, payload(p));
     },
     done(p, ok) {
-      if (running) { bar.update(p.inputs, payload(p)); bar.stop(); }
+      if (running) { bar.update(p.inputs, payload(p)); bar.stop(); setBeforeLogLine(undefined); }
     },
   };
 }
