@@ -29,3 +29,16 @@ test("a malformed value is an E_CONFIG error naming the key and where it came fr
   assert.throws(() => loadSettings({ cwd, env: {} }), (e: Error & { code?: string }) => e.code === "E_CONFIG" && /bad value "big" for PIPELINE_CHUNK_SIZE in .*config\.env/.test(e.message));
   assert.throws(() => loadSettings({ cwd, env: {}, configPath: "missing.env" }), /config file not found; check the --config path/);
 });
+
+test("an unknown PIPELINE_ key is a warning that names it (a likely typo), not an error", () => {
+  const write = process.stderr.write.bind(process.stderr);
+  let err = "";
+  process.stderr.write = ((c: string | Uint8Array) => { err += String(c); return true; }) as typeof process.stderr.write;
+  try {
+    const s = loadSettings({ cwd: mkdtempSync(join(tmpdir(), "cfg-")), env: { PIPELINE_CHUNK_SIZ: "10" } });
+    assert.equal(s.chunkSize, 1500);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.match(err, /warn: unknown setting PIPELINE_CHUNK_SIZ in the environment is ignored \(a typo\? see config\.env\.example\)/);
+});
