@@ -15,8 +15,8 @@ import { tokensDirFor } from "./qa-train.ts";
 export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
 export type StepName = (typeof STEPS)[number];
 
-/** Optimizer steps the offline `tiny` run aims for: enough for the tiny model to learn its small dataset by heart. */
-const TINY_TARGET_STEPS = 80;
+/** Training tokens the offline `tiny` run may spend (see finetuneArgs). */
+const TINY_TOKEN_BUDGET = 250_000;
 const TINY_BATCH = 4;
 
 export interface StepTiming { step: StepName; seconds: number; maxRssMiB: number; skipped?: boolean }
@@ -75,10 +75,26 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
       log.info(`${tag}: done in an earlier run, skipped`);
       continue;
     }
-    // A step interrupted in an earlier run continues from its own ledger or checkpoint.
-    const resume = args.resume ? ["--resume"] : [];
     const started = performance.now();
     log.info(`${tag}`);
+    try {
+      await runStep(step);
+    } catch (e) {
+      // Finished steps are recorded: say how to go on from here rather than from scratch.
+      if (e instanceof PipelineError && e.code !== "E_CONFIG" && e.code !== "E_USAGE" && e.code !== "E_RESUME") {
+        throw new PipelineError(e.code, `${e.message}\n  ${step} stopped the run; after fixing the cause, continue with \`pipeline all --resume\` (steps ${state.done.join(", ") || "none"} are done)`, {}, { cause: e });
+      }
+      throw e;
+    }
+    const timing = { step, seconds: (performance.now() - started) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+    state.timings = [...state.timings.filter((t) => t.step !== step), timing];
+    state.done.push(step);
+    await save();
+  }
+
+  async function runStep(step: StepName): Promise<void> {
+    // A step interrupted in an earlier run continues from its own ledger or checkpoint.
+    const resume = args.resume ? ["--resume"] : [];
     if (step === "export") {
       const r = await runExport(settings, { ...(args.ollama === false ? { ollama: false } : {}) });
       log.info(exportSummary(r));
@@ -96,10 +112,6 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
       };
       await runCommand(await COMMANDS[step](), { rawArgs: [...rawArgs[step], ...common] });
     }
-    const timing = { step, seconds: (performance.now() - started) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
-    state.timings = [...state.timings.filter((t) => t.step !== step), timing];
-    state.done.push(step);
-    await save();
   }
   const modelName = settings.exportModelName ?? `docs-${finetuneNameFor(settings.finetuneModelName)}`;
   const dir = join(settings.exportOutputDir, modelName);
@@ -125,19 +137,23 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   return { settings, timings: state.timings };
 }
 
-/** Offline `tiny` defaults: enough epochs for ~80 optimizer steps, unless the user set epochs or batch. */
+/**
+ * Offline `tiny` defaults (unless the user set epochs or batch): the tiny model should learn its small dataset
+ * by heart, which takes ~60–80 passes, but the run must stay within minutes on 2 cores — so epochs are sized to
+ * a budget of TINY_TOKEN_BUDGET training tokens (≈ 4–5 min at the ~900 tok/s of 2 cores), between 10 and 80.
+ */
 async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean): Promise<string[]> {
   if (!tiny) return [];
   const batch = settings.finetuneBatchSize ?? TINY_BATCH;
   const out = settings.origin.finetuneBatchSize === "default" ? ["--batch", String(batch)] : [];
   if (settings.origin.finetuneEpochs === "default") {
-    let rows = 1;
+    let rows = 1, seqLen = 256;
     try {
-      const report = JSON.parse(await readFile(join(tokensDir, "qa_train_report.json"), "utf8")) as { train?: { rows?: number } };
+      const report = JSON.parse(await readFile(join(tokensDir, "qa_train_report.json"), "utf8")) as { seqLen?: number; train?: { rows?: number } };
       rows = Math.max(1, report.train?.rows ?? 1);
-    } catch { /* no report: one row per step is the safe guess */ }
-    const stepsPerEpoch = Math.ceil(rows / batch);
-    out.push("--epochs", String(Math.min(400, Math.max(3, Math.ceil(TINY_TARGET_STEPS / stepsPerEpoch)))));
+      seqLen = report.seqLen ?? seqLen;
+    } catch { /* no report: the smallest guess */ }
+    out.push("--epochs", String(Math.max(10, Math.min(80, Math.floor(TINY_TOKEN_BUDGET / (rows * seqLen))))));
   }
   return out;
 }
@@ -153,7 +169,8 @@ export default defineCommand({
     description:
       "Steps 1–7 in one go on the configured folders: chunk → generate-qa → validate → format (--valid-split 0.2)\n" +
       "  → qa-train → finetune → export. Offline by default: the extractive provider, the heuristic judge and the\n" +
-      "  `tiny` base model trained from scratch — no key, server or network needed. Set PIPELINE_LLM_PROVIDER and\n" +
+      "  `tiny` base model trained from scratch (10–80 epochs, sized to ~250k training tokens, unless FINETUNE_EPOCHS\n" +
+      "  is set) — no key, server or network needed. Set PIPELINE_LLM_PROVIDER and\n" +
       "  FINETUNE_MODEL_NAME for the real thing. --resume skips the steps an earlier run finished and continues the\n" +
       "  interrupted one. Ends with where every file is and how to run the model.\n" +
       "  Example: pipeline all -i data/documents",
