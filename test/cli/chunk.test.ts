@@ -118,7 +118,8 @@ test("SIGKILL at random moments, then --resume, gives a file byte-identical to a
   const work = join(outDir, "chunks.ndjson.partial");
   // Commit after every input so kills land between, during and after ledger writes.
   const env = { PIPELINE_COMMIT_INTERVAL_MS: "0" };
-  let seed = Number(process.env.TEST_SEED ?? Date.now() % 100000);
+  const firstSeed = Number(process.env.TEST_SEED ?? Date.now() % 100000); // rerun a failure with TEST_SEED
+  let seed = firstSeed;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   const kills: string[] = [];
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -140,8 +141,8 @@ test("SIGKILL at random moments, then --resume, gives a file byte-identical to a
   const final = await run([...args, "-o", outDir, "--resume"], { env });
   assert.equal(final.code, 0, final.stderr);
   const got = readFileSync(join(outDir, "chunks.ndjson"));
-  assert.equal(got.length, expected.length, `length after kills ${kills.join(", ")} (seed ${seed})`);
-  assert.ok(got.equals(expected), `bytes differ after kills ${kills.join(", ")}`);
+  assert.equal(got.length, expected.length, `length after kills ${kills.join(", ")} (TEST_SEED=${firstSeed})`);
+  assert.ok(got.equals(expected), `bytes differ after kills ${kills.join(", ")} (TEST_SEED=${firstSeed})`);
   assert.equal(existsSync(work), false);
 });
 
