@@ -1,16 +1,18 @@
-// Per-kernel time of one tiny LoRA training step (tf.profile), and wall vs CPU time per step.
-// Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu]
+// Per-kernel time of one tiny LoRA (or full) training step (tf.profile), and wall vs CPU time per step.
+// Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu] [lora|full]
 import { tf, useBackend } from "../../src/train/backend.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { LlamaModel } from "../../src/train/model/llama.ts";
 await useBackend(process.argv[2] ?? "wasm");
 const c = { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 };
 const cfg = { arch: "llama", ...c, headDim: 64, normEps: 1e-5, ropeBase: 10000, ropeStyle: "norm" as const, qkvBias: false, tiedOutput: false, contextLength: 256 };
-const model = LlamaModel.random(cfg, 1);
+const full = process.argv[3] === "full";
+const model = LlamaModel.random(cfg, 1, { trainable: full });
 const lora = new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
 const B = 8, T = 256;
 const batch = { batch: B, seq: T, inputs: new Int32Array(B * T).map((_, i) => i % 512), targets: new Int32Array(B * T).map((_, i) => (i * 7) % 512), weights: new Float32Array(B * T).fill(1) };
-const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: lora, training: true }), lora.variables()); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+const vars = full ? model.variables() : lora.variables();
+const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: full ? undefined : lora, training: true }), vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
 step();
 const info = await tf.profile(() => { step(); });
 const by = new Map<string, { ms: number; n: number }>();

@@ -170,6 +170,6 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
   const report: QaTrainReport = { input: o.input, model: o.modelName, template: info.source, seqLen: o.seqLen, badLines: bad, train: packedTrain.stats, valid: packedValid.stats };
   await writeFile(join(o.outDir, "tokens.json"), JSON.stringify(meta, null, 2) + "\n");
   await writeFile(join(o.outDir, "qa_train_report.json"), JSON.stringify(report, null, 2) + "\n");
-  (tok as { dispose?: () => Promise<void> }).dispose?.();
+  await (tok as { dispose?: () => Promise<void> }).dispose?.();
   return { report, meta };
 }

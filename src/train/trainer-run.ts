@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PipelineError } from "../errors.ts";
-import { tf, useBackend, type BackendInfo } from "./backend.ts";
+import { useBackend, type BackendInfo } from "./backend.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { openGguf } from "./gguf/reader.ts";
 import { writeGguf } from "./gguf/writer.ts";
@@ -85,7 +85,7 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
 
   const backend = await useBackend(o.backend);
   o.onBackend?.(backend);
-  const { model, config, metadata } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
+  const { model, config } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
   const lora = meta.tiny ? undefined : new Lora(config, { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, seed: o.seed });
   const opts: TrainOptions = {
     epochs: o.epochs, lr: o.lr, batch: o.batch, gradAccum: o.gradAccum, maxGradNorm: 1, weightDecay: meta.tiny ? 0.1 : 0,
@@ -146,8 +146,6 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   trainer.dispose();
   lora?.dispose();
   model.dispose();
-  void metadata;
-  void tf;
   return report;
 }
 
