@@ -20,7 +20,6 @@ export const SETTINGS = {
   chunkSize: { key: "PIPELINE_CHUNK_SIZE", schema: int.min(1), default: 1500 },
   chunkOverlap: { key: "PIPELINE_CHUNK_OVERLAP", schema: int.min(0), default: 200 },
   commitIntervalMs: { key: "PIPELINE_COMMIT_INTERVAL_MS", schema: int.min(0), default: 1000 },
-  commitIntervalMs: { key: "PIPELINE_COMMIT_INTERVAL_MS", schema: int.min(0), default: 1000 },
   provider: { key: "PIPELINE_LLM_PROVIDER", schema: str.optional(), default: undefined },
   model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },
   baseUrl: { key: "PIPELINE_LLM_BASE_URL", schema: str.optional(), default: undefined },
