@@ -42,7 +42,7 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
   let context: LlamaContext;
   try {
     context = await model.createContext({
-      contextSize: o.contextSize ?? 512,
+      contextSize: Math.min(o.contextSize ?? 1024, model.trainContextSize),
       // Small models: one thread. ggml threads spin at barriers, and on a busy machine a descheduled peer
       // costs a time slice per op — far more than a tiny matmul gains from a second core.
       threads: model.size < 64 * 2 ** 20 ? 1 : llamaThreads(),
