@@ -12,11 +12,15 @@ import { readRecords } from "../sinks/read-records.ts";
 import { tailOutput } from "../sinks/tail-output.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
 import { chunker } from "../transforms/chunk.ts";
-import { emptyGenerateQaStats, qaGenerator } from "../transforms/generate-qa.ts";
-import { openStepClient } from "../transforms/generate-qa-client.ts";
+import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+import { dryRun } from "../providers/plan.ts";
+import { estimatePromptTokens } from "../providers/tokens.ts";
+import { collectResult, type Stage } from "../streams/as-transform.ts";
+import type { Settings } from "../config.ts";
 import { ingester, listFiles } from "../transforms/ingest.ts";
 import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
-import { markDuplicates, qaScorer } from "../transforms/validate.ts";
+import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
 import type { TemplateName } from "../transforms/format-templates.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { FINAL_FILE, runFormat } from "./format.ts";
@@ -25,6 +29,33 @@ import { providerArgs, providerFlags } from "./provider-args.ts";
 import { REPORT_FILE, scoredPathFor } from "./validate.ts";
 
 interface StepState { done: boolean; error?: unknown }
+
+/**
+ * --dry-run: chunk in memory (cheap, nothing written), then price one generation call per chunk and one
+ * judge call per pair asked for, as the real run would make them.
+ */
+async function planPipeline(settings: Settings, files: string[], ingest: Stage<string, DocRecord>): Promise<void> {
+  const chunk = chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap });
+  const signal = new AbortController().signal;
+  async function* chunks(): AsyncGenerator<ChunkRecord> {
+    let index = 0;
+    for (const file of files) {
+      for (const doc of await collectResult(await ingest(file, { index: index++, signal }))) {
+        for (const c of await collectResult(await chunk(doc, { index, signal }))) yield c;
+      }
+    }
+  }
+  const n = settings.questionsPerChunk;
+  let judgeCalls = 0, judgeTokens = 0;
+  await planFromInput(settings, "generate-qa", chunks(), (c) => {
+    // Each pair asked for is judged once, with the chunk in the prompt.
+    const judge = judgePrompt({ type: "qa", id: "", docId: c.docId, chunkId: c.id, source: c.source, question: "", answer: "", evidence: "", context: c.text, provider: "", model: "", usage: { inputTokens: 0, outputTokens: 0 } });
+    judgeCalls += n;
+    judgeTokens += n * (estimatePromptTokens(judge, JUDGE_REPLY_SCHEMA.schema) + 60);
+    return qaPrompt(c, n);
+  }, 20 + 60 * n, QA_REPLY_SCHEMA.schema);
+  await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
+}
 
 export default defineCommand({
   meta: {
@@ -75,6 +106,9 @@ export default defineCommand({
     const files = await listFiles([settings.inputDir]);
     if (!files.length) log.warn(`no files found in ${settings.inputDir}; nothing to do`);
     const ingest = ingester({ skipBadLines: settings.skipBadLines });
+    if (args["dry-run"]) {
+      try { return await planPipeline(settings, files, ingest.stage); } finally { await ingest.close(); }
+    }
     const generator = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
     const judge = generator ? await openStepClient(settings, "validate", cacheDirUnder(settings.qaDir)) : null;
 
