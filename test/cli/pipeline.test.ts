@@ -79,6 +79,12 @@ test("against a loopback OpenAI server: all four seed files, judged by the serve
     assert.match(r.stdout, /^={50}\nVALIDATION SUMMARY\n={50}\nTotal Q&A pairs: \d+\n/);
     assert.equal(server.calls, chunks.length + qa.length, "one call per chunk and one per pair");
     assert.ok(!(r.stdout + r.stderr).includes(KEY));
+
+    const dry = await run(["pipeline", "--provider", "openai", "--model", "gpt-test", "--base-url", server.baseURL, "--questions-per-chunk", "2", "--chunk-size", "800", "--dry-run"], dir, { OPENAI_API_KEY: KEY });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, new RegExp(`dry run of generate-qa[\\s\\S]*calls: +${chunks.length}\\n`));
+    assert.match(dry.stderr, new RegExp(`dry run of validate[\\s\\S]*calls: +${chunks.length * 2}\\n`));
+    assert.equal(server.calls, chunks.length + qa.length, "a dry run calls nothing");
   } finally {
     await server.close();
   }
