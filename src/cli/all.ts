@@ -9,6 +9,7 @@ import type { Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
+import type { ExportResult } from "../train/export.ts";
 import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
 import { tokensDirFor } from "./qa-train.ts";
 
@@ -69,6 +70,7 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   await save();
 
   log.info(`pipeline all: ${settings.inputDir} → ${settings.exportOutputDir}/ (provider ${provider}, base ${settings.finetuneModelName}${args.resume ? ", resuming" : ""})`);
+  let exported: ExportResult | undefined;
   for (const [i, step] of STEPS.entries()) {
     const tag = `[${i + 1}/${STEPS.length}] ${step}`;
     if (state.done.includes(step)) {
@@ -97,6 +99,7 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
     const resume = args.resume ? ["--resume"] : [];
     if (step === "export") {
       const r = await runExport(settings, { ...(args.ollama === false ? { ollama: false } : {}) });
+      exported = r;
       log.info(exportSummary(r));
       if (r.verify && !r.verify.ok) {
         throw new PipelineError("E_EXPORT", `verification of ${r.modelGguf} failed (see ${join(r.dir, "verify.json")}); the files are written`);
@@ -127,8 +130,9 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
       `  exported model   ${dir}/ (model.gguf, Modelfile, README.md with eval and verification)`,
       `  timings          ${state.timings.map((t) => `${t.step} ${t.seconds.toFixed(1)}s`).join(", ")}`,
       "",
-      "  Run it in Ollama:",
-      `    cd ${dir} && ollama create ${modelName} -f Modelfile && ollama run ${modelName}`,
+      ...(exported?.ollama.installed
+        ? ["  Created in Ollama; run it:", `    ollama run ${modelName}`]
+        : ["  Run it in Ollama:", `    cd ${dir} && ollama create ${modelName} -f Modelfile && ollama run ${modelName}`]),
       "  or in llama.cpp:",
       `    llama-cli -m ${join(dir, "model.gguf")} -cnv`,
       ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME to a real provider and base model.)"] : []),
