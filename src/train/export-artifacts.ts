@@ -54,7 +54,8 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
       const isAdapter = f.meta("general.type") === "adapter";
       if (isAdapter && !out.adapterPath) {
         out.adapterPath = g;
-        recordedBase = BASE_KEYS.map((k) => f.meta<string>(k)).find((v) => typeof v === "string" && v.endsWith(".gguf"));
+        // Any file path: a base from the Ollama store is a blob named sha256-…, with no .gguf.
+        recordedBase = BASE_KEYS.map((k) => f.meta<string>(k)).find((v) => typeof v === "string" && /[\\/]|\.gguf$/.test(v));
       } else if (!isAdapter && /^(base|base[-_]model)\.gguf$/.test(basename(g))) {
         out.basePath ??= g;
         out.baseSource ??= "beside the adapter";
@@ -68,9 +69,9 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
   const fromReport = reportBase(out.report);
   const candidates: Array<[string | undefined, string]> = [[o.base, "--base"], [recordedBase, "adapter metadata"], [fromReport, "training report"]];
   for (const [cand, source] of candidates) {
-    if (!cand || !cand.endsWith(".gguf")) continue;
+    if (!cand) continue;
     const abs = resolve(dir, cand);
-    if (existsSync(abs)) { out.basePath = abs; out.baseSource = source; break; }
+    if (existsSync(abs) && statSync(abs).isFile()) { out.basePath = abs; out.baseSource = source; break; }
     if (source === "--base") throw new PipelineError("E_CONFIG", `base model ${abs} does not exist`, { field: "--base" });
   }
   if (!out.modelPath && !out.adapterPath) {

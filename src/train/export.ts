@@ -111,7 +111,10 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   let modelfileAdapter: string | undefined;
   if (adapterGguf && art.basePath) {
     modelfileAdapter = join(dir, "Modelfile.adapter");
-    await writeFile(modelfileAdapter, renderModelfile({ from: resolve(art.basePath), adapter: "./adapter.gguf", template, numCtx, system: o.system, comments: [...comments, "variant: the base model with the LoRA adapter applied at load time"] }));
+    // A base that came out of the Ollama store is named as Ollama knows it; any other base by its path.
+    const ollamaName = typeof (art.report?.model as { name?: unknown } | undefined)?.name === "string" ? String((art.report!.model as { name: string }).name) : undefined;
+    const fromOllama = ollamaName && /[\\/]blobs[\\/]sha256[-:]/.test(art.basePath) ? ollamaName : undefined;
+    await writeFile(modelfileAdapter, renderModelfile({ from: fromOllama ?? resolve(art.basePath), adapter: "./adapter.gguf", template, numCtx, system: o.system, comments: [...comments, "variant: the base model with the LoRA adapter applied at load time"] }));
   }
 
   // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);

@@ -94,3 +94,17 @@ test("export without a server prints the ollama create command; an adapter witho
   renameSync(join(ft, "base.gguf"), join(ft, "elsewhere.gguf.bak"));
   await assert.rejects(exportModel({ modelPath: ft, name: "x", outputDir: join(root, "out3"), quant: "q8_0", ollamaBaseUrl: srv.baseUrl, install: "never" }), /found the adapter .* but not its base model; pass --base/);
 });
+
+test("an adapter on a base from the Ollama store: found through the blob path, Modelfile.adapter names the Ollama model", async () => {
+  const ft = join(root, "ft-ollama");
+  const blobs = join(root, "ollama-models", "blobs");
+  mkdirSync(ft, { recursive: true });
+  mkdirSync(blobs, { recursive: true });
+  const f = await writeTinyLoraFixture(ft, { seed: 13 });
+  const blob = join(blobs, "sha256-" + "ab".repeat(32));
+  renameSync(f.base, blob);
+  writeFileSync(join(ft, "training_report.json"), JSON.stringify({ model: { name: "tinyllama:latest", base: blob, arch: "llama", tiny: false } }));
+  const r = await exportModel({ modelPath: ft, name: "from-store", outputDir: join(root, "out4"), quant: "f16", ollamaBaseUrl: "http://127.0.0.1:9", install: "never", verify: false, eval: false });
+  assert.match(readFileSync(r.modelfileAdapter!, "utf8"), /\nFROM tinyllama:latest\nADAPTER \.\/adapter\.gguf\n/);
+  assert.match(readFileSync(r.card, "utf8"), /Fine-tuned from \*\*tinyllama:latest\*\*/);
+});
