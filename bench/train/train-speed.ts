@@ -1,5 +1,5 @@
 // Training throughput of our tfjs llama (full and LoRA r=8 on q,k,v,o) beside PyTorch on the same configs,
-// in the same run. Usage: node --import tsx bench/train/train-speed.ts [--backend wasm] [--steps 5] [--configs tiny,small] [--no-torch]
+// in the same run. Usage: node --import tsx bench/train/train-speed.ts [--backend wasm] [--threads 2] [--steps 5] [--configs tiny,small] [--modes full,lora] [--no-torch]
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { LlamaModel } from "../../src/train/model/llama.ts";
 import { TokenRows } from "../../src/train/qa-train-files.ts";
 import { Trainer } from "../../src/train/trainer.ts";
 
-const { values: a } = parseArgs({ options: { backend: { type: "string", default: "wasm" }, steps: { type: "string", default: "5" }, warmup: { type: "string", default: "2" }, configs: { type: "string", default: "tiny,small" }, modes: { type: "string", default: "full,lora" }, "no-torch": { type: "boolean" } } });
+const { values: a } = parseArgs({ options: { backend: { type: "string", default: "wasm" }, steps: { type: "string", default: "5" }, warmup: { type: "string", default: "2" }, configs: { type: "string", default: "tiny,small" }, modes: { type: "string", default: "full,lora" }, "no-torch": { type: "boolean" }, threads: { type: "string", default: "2" } } });
 const SEQ = 256, BATCH = 8, RANK = 8;
 const CONFIGS: Record<string, { vocab: number; dim: number; layers: number; heads: number; kvHeads: number; ffn: number }> = {
   tiny: { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 },
@@ -36,7 +36,7 @@ function llamaConfig(c: (typeof CONFIGS)[string]): LlamaConfig {
 
 const median = (x: number[]) => { const s = [...x].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]!; };
 
-const backend = await useBackend(a.backend);
+const backend = await useBackend(a.backend, Number(a.threads));
 const steps = Number(a.steps), warmup = Number(a.warmup);
 console.log(`# train-speed: backend ${backend.name} (${backend.detail}), seq ${SEQ}, batch ${BATCH}, float32, ${cpus().length} cores, loadavg ${loadavg()[0]!.toFixed(2)}`);
 const rows: string[] = [];
@@ -71,7 +71,7 @@ for (const name of a.configs!.split(",")) {
   if (!a["no-torch"] && existsSync("/usr/bin/python3") && existsSync(anchor)) {
     const out = join(mkdtempSync(join(tmpdir(), "torch-")), "r.json");
     try {
-      execFileSync("/usr/bin/python3", [anchor, "bench", "--config", name, "--steps", String(steps), "--warmup", String(warmup), "--modes", "full,lora", "--json", out], { stdio: ["ignore", "inherit", "inherit"] });
+      execFileSync("/usr/bin/python3", [anchor, "bench", "--threads", a.threads!, "--config", name, "--steps", String(steps), "--warmup", String(warmup), "--modes", "full,lora", "--json", out], { stdio: ["ignore", "inherit", "inherit"] });
       torch = JSON.parse(readFileSync(out, "utf8")).modes;
     } catch (e) {
       console.log(`torch anchor failed: ${(e as Error).message}`);

@@ -46,6 +46,7 @@ export default defineCommand({
     "grad-accum": { type: "string", description: "Micro-batches per optimizer step (default 1)", valueHint: "N" },
     "seq-len": { type: "string", description: "Must equal qa-train's --seq-len (FINETUNE_SEQ_LEN)", valueHint: "N" },
     backend: { type: "string", description: "tfjs-node-gpu | tfjs-node | wasm | cpu (FINETUNE_BACKEND; default: best available)", valueHint: "NAME" },
+    threads: { type: "string", description: "Compute threads (default: all cores, or 1 when the machine is already busy)", valueHint: "N" },
     "checkpoint-every": { type: "string", description: "Checkpoint every N steps (default 50)", valueHint: "N" },
     "eval-every": { type: "string", description: "Validation loss every N steps (default 50; always at the end)", valueHint: "N" },
     seed: { type: "string", description: "Seed for data order, adapter init and dropout (default 1)", valueHint: "N" },
@@ -91,6 +92,7 @@ export default defineCommand({
         // Checked against the token files only when set; by default they decide the base model.
         modelName: settings.origin.finetuneModelName === "default" ? undefined : modelName,
         backend: settings.finetuneBackend,
+        threads: num(args.threads, "threads", true) || undefined,
         resume: !!args.resume,
         checkpointEvery: num(args["checkpoint-every"], "checkpoint-every", true) ?? 50,
         evalEvery: num(args["eval-every"], "eval-every", true) ?? 50,

@@ -41,6 +41,8 @@ export interface FinetuneOptions {
   /** FINETUNE_MODEL_NAME as this run sees it; must be what qa-train tokenized for. */
   modelName?: string;
   backend?: string;
+  /** Compute threads (default: backend.ts defaultThreads()). */
+  threads?: number;
   resume: boolean;
   checkpointEvery: number;
   evalEvery: number;
@@ -83,7 +85,7 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
   if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
 
-  const backend = await useBackend(o.backend);
+  const backend = await useBackend(o.backend, o.threads);
   o.onBackend?.(backend);
   const { model, config } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
   const lora = meta.tiny ? undefined : new Lora(config, { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, seed: o.seed });
