@@ -2,8 +2,6 @@
 // llama.cpp's next-token choice equals our tfjs model's, and the merged model answers like base + adapter.
 import { readFile } from "node:fs/promises";
 import { log } from "../log.ts";
-import { useBackend, tf } from "./backend.ts";
-import { loadGgufModel } from "./model/load.ts";
 import { configFromGguf, parameterCount } from "./model/config.ts";
 import { openGguf } from "./gguf/reader.ts";
 import { openLlamaRunner, type ChatTurn, type Generation, type LlamaRunner } from "./verify-llamacpp.ts";
@@ -126,6 +124,9 @@ async function parityCheck(o: VerifyOptions, runner: LlamaRunner, probes: Verify
   if (params > PARITY_MAX_PARAMS) {
     return { name, ok: true, required: false, detail: `skipped: ${(params / 1e6).toFixed(0)}M parameters is too many to run twice here` };
   }
+  // tfjs is slow to import: only this check needs it.
+  const { useBackend, tf } = await import("./backend.ts");
+  const { loadGgufModel } = await import("./model/load.ts");
   const backend = await useBackend(o.backend);
   const loaded = await loadGgufModel(o.modelPath);
   try {
