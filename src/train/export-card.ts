@@ -14,6 +14,9 @@ export interface ModelCardInput {
   datasetSha256?: string;
   createdAt: string;
   files: Array<{ file: string; what: string }>;
+  /** Where the jinja chat template came from. */
+  chatTemplate: string;
+  /** How the Ollama TEMPLATE was derived and whether it was checked. */
   templateSource: string;
   report?: Record<string, unknown>;
   pictures?: string[];
@@ -32,7 +35,8 @@ export function modelCard(c: ModelCardInput): string {
   out.push(`- base model: ${c.baseModel}`);
   if (c.datasetPath) out.push(`- dataset: \`${c.datasetPath}\`${c.datasetSha256 ? ` (sha256 \`${c.datasetSha256}\`)` : ""}`);
   out.push(`- exported: ${c.createdAt}`);
-  out.push(`- chat template: the model's own; Ollama TEMPLATE from ${c.templateSource}`, "");
+  out.push(`- chat template: ${c.chatTemplate}`);
+  out.push(`- Ollama TEMPLATE: ${c.templateSource}`, "");
   if (c.report) {
     out.push("## Training report", "");
     const rows = flatten(c.report).filter(([, v]) => String(v).length <= 120).slice(0, 40);

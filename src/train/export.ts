@@ -82,10 +82,11 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   // The chat template the model was trained with: its own, or FINETUNE_MODEL_TYPE's preset (then written into
   // the merged GGUF, so llama.cpp and Ollama see the same template the training did).
   const src = await openGguf(source);
-  let arch: string, info: ChatTemplateInfo, contextLength: number;
+  let arch: string, info: ChatTemplateInfo, contextLength: number, chatSource: string;
   try {
     arch = String(src.meta("general.architecture") ?? "unknown");
     info = chatTemplateOf(src, o.family);
+    chatSource = info.source === "gguf" ? "the model's own (tokenizer.chat_template)" : `the ${info.source} preset (FINETUNE_MODEL_TYPE), written into model.gguf`;
     contextLength = Number(src.meta(`${arch}.context_length`) ?? 2048);
   } finally {
     await src.close();
@@ -183,7 +184,8 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(evalReport ? [{ file: "eval.json", what: "held-out evaluation, every answer" }] : []),
   ];
   await writeFile(card, modelCard({
-    name: o.name, baseModel: baseName, architecture: arch, quant: o.quant, createdAt, templateSource: template.source,
+    name: o.name, baseModel: baseName, architecture: arch, quant: o.quant, createdAt, chatTemplate: chatSource,
+    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : `the ${template.source} family template`}${template.verified ? ", checked to render the same prompt as the chat template used in training" : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
     ...(dataset ? { datasetPath: rel(dataset) } : {}), ...(datasetSha256 ? { datasetSha256 } : {}),
     ...(art.report ? { report: art.report } : {}), pictures: art.pictures,
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),
