@@ -81,6 +81,14 @@ test("pipeline all offline: a GGUF that llama.cpp loads and that answers a train
     await base.dispose();
   }
 
+  // `pipeline verify` on the export: the same checks, JSON on stdout; a directory without a model is refused.
+  const verified = pipeline(["verify", "merged_models/docs-tiny"]);
+  assert.equal(verified.status, 0, verified.stderr.slice(-2000));
+  assert.equal(JSON.parse(verified.stdout).ok, true);
+  const missing = pipeline(["verify", "docs"]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /E_INPUT.*model\.gguf not found; run `pipeline export` first/);
+
   const again = pipeline(["all", "-i", "docs", "--no-ollama", "--valid-split", "0.5", "--resume"]);
   assert.equal(again.status, 0, again.stderr.slice(-2000));
   assert.equal(again.stderr.match(/done in an earlier run, skipped/g)?.length, 7);
