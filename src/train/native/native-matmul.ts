@@ -1,6 +1,7 @@
 // Registers OpenBLAS (through the optional addon) as the BatchMatMul kernel of the wasm or cpu tfjs
 // backend. Gradients need nothing more: the gradient of BatchMatMul is itself BatchMatMuls.
 // Without the addon nothing changes and the stock kernels stay in place.
+import { availableParallelism, loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { loadNativeMatMul, nativeMatMulUnavailableReason, type NativeMatMulAddon } from "./addon.ts";
 
@@ -26,17 +27,14 @@ const stock = new Map<string, KernelConfig>();
 export interface NativeMatMulStatus { active: boolean; detail: string }
 
 /**
- * Makes OpenBLAS the BatchMatMul kernel of `backendName` (default: the current backend) with
- * `threads` OpenBLAS workers (OPENBLAS_NUM_THREADS, when set, wins: on a box crowded by other
- * processes one thread measured faster, see bench/RESULTS.md). Returns whether it is active and why
- * not; idempotent.
+ * Makes OpenBLAS the BatchMatMul kernel of `backendName` (default: the current backend) with up to
+ * `threads` OpenBLAS workers (see blasThreads). Returns whether it is active and why not; idempotent.
  */
 export function registerNativeMatMul(backendName = tf.getBackend(), threads = 2): NativeMatMulStatus {
   if (!(SUPPORTED_BACKENDS as readonly string[]).includes(backendName)) return { active: false, detail: `no native matMul for the ${backendName} backend` };
   const addon = loadNativeMatMul();
   if (!addon) return { active: false, detail: nativeMatMulUnavailableReason() };
-  const fromEnv = Number.parseInt(process.env.OPENBLAS_NUM_THREADS ?? "", 10);
-  addon.setThreads(fromEnv > 0 ? fromEnv : Math.max(1, threads));
+  addon.setThreads(blasThreads(threads));
   if (!stock.has(backendName)) {
     const original = tf.getKernel("BatchMatMul", backendName);
     if (!original) return { active: false, detail: `the ${backendName} backend has no BatchMatMul kernel to replace` };
@@ -45,6 +43,18 @@ export function registerNativeMatMul(backendName = tf.getBackend(), threads = 2)
     tf.registerKernel({ kernelName: "BatchMatMul", backendName, kernelFunc: nativeKernel(addon, backendName, original) });
   }
   return { active: true, detail: addon.info() };
+}
+
+/**
+ * OPENBLAS_NUM_THREADS when set; else 1 on a crowded box (1-minute load average above the core
+ * count), where a second BLAS thread mostly waits for a core: measured here at load 12-20 on 2 cores,
+ * one thread gave 1.4-1.7x the tokens per CPU-second and a shorter step (bench/RESULTS.md); else `threads`.
+ */
+export function blasThreads(threads: number): number {
+  const fromEnv = Number.parseInt(process.env.OPENBLAS_NUM_THREADS ?? "", 10);
+  if (fromEnv > 0) return fromEnv;
+  const cores = availableParallelism();
+  return loadavg()[0]! > cores ? 1 : Math.max(1, Math.min(threads, cores));
 }
 
 /** Puts the stock BatchMatMul kernel back (for comparisons and tests). */
