@@ -5,6 +5,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { PipelineError } from "../errors.ts";
+import { useBatchedAttention } from "./model/ops.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -58,6 +59,7 @@ async function tryBackend(name: BackendName, threads: number): Promise<BackendIn
     const pkg = name === "tensorflow-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
     try { await import(pkg); } catch { return undefined; }
     if (!(await tf.setBackend(name))) return undefined;
+    useBatchedAttention(true); // libtensorflow's batched matmul is fast
     return { name, threads, detail: pkg };
   }
   if (name === "wasm") {
@@ -88,7 +90,9 @@ async function nativeMatMul(backend: "wasm" | "cpu", threads: number): Promise<s
     const spec = "./native/native-matmul.ts";
     const mod = (await import(spec)) as { registerNativeMatMul?: (b: string, t: number) => { active: boolean; detail: string } };
     const status = mod.registerNativeMatMul?.(backend, threads);
-    return status?.active ? `, matmul: ${status.detail}` : "";
+    if (!status?.active) return "";
+    useBatchedAttention(true);
+    return `, matmul: ${status.detail}`;
   } catch {
     return "";
   }

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { tf, useBackend } from "../../src/train/backend.ts";
 import { DEFAULT_TARGETS, Lora } from "../../src/train/lora.ts";
 import { LlamaModel, type Batch } from "../../src/train/model/llama.ts";
+import { useBatchedAttention } from "../../src/train/model/ops.ts";
 import { testConfig } from "./model/fixture.ts";
 
 const config = testConfig("llama", 64, { dim: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 48 });
@@ -89,4 +90,28 @@ test("a fresh adapter leaves the model unchanged and round-trips through llama.c
   assert.deepEqual(y2, y1);
   assert.notDeepEqual(y1, plain);
   lora.dispose(); copy.dispose(); model.dispose();
+});
+
+test("batched attention (used with the native matmul kernel) equals per-head attention, GQA and packed rows included", async () => {
+  await useBackend("cpu");
+  const model = LlamaModel.random(config, 8, { std: 0.2 });
+  const lora = new Lora(config, { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o"], seed: 5 });
+  let seed = 21;
+  for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.2, "float32", seed++));
+  const batch = { ...batchOf(4), positions: Int32Array.from({ length: 16 }, (_, i) => (i % 8 < 5 ? i % 8 : (i % 8) - 5)) };
+  const run = (batched: boolean) => {
+    useBatchedAttention(batched);
+    const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: lora }), lora.variables());
+    const out = { loss: value.dataSync()[0]!, grads: lora.variables().map((v) => grads[v.name]!.dataSync() as Float32Array) };
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  const perHead = run(false);
+  const batched = run(true);
+  assert.ok(Math.abs(perHead.loss - batched.loss) < 1e-5);
+  perHead.grads.forEach((g, i) => g.forEach((x, j) => assert.ok(Math.abs(x - batched.grads[i]![j]!) < 1e-4 + 1e-3 * Math.abs(x), `grad ${i}[${j}]`)));
+  const checked = checkGradients(lora.variables().slice(0, 8), () => model.loss(batch, { hook: lora }), "batched");
+  assert.equal(checked, 16);
+  useBatchedAttention(false);
+  lora.dispose(); model.dispose();
 });

@@ -188,6 +188,7 @@ function packedMask(positions: Int32Array, row: number, seq: number): T2 {
  * probabilities instead of keeping B*H*T*T of them alive.
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
+  if (batchedAttention) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
@@ -249,6 +250,62 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
           ];
         });
       },
+    };
+  });
+  return f(q, k, v) as T2;
+}
+
+let batchedAttention = false;
+/**
+ * Batched (3-D, transposed) matmuls are slow on stock tfjs-wasm, so attention defaults to per-head
+ * 2-D matmuls. With the native BLAS kernel (src/train/native) they are fast, and one batched matmul per
+ * product saves a thousand small kernels per step: backend.ts turns this on when that kernel is active.
+ */
+export function useBatchedAttention(on: boolean): void { batchedAttention = on; }
+
+/** [B*T, nh*hd] → [B*KV, group*T, hd]: the query heads that share a kv head stacked along rows. */
+function toGroups(x: tf.Tensor, batch: number, seq: number, kvHeads: number, group: number, headDim: number): tf.Tensor3D {
+  return tf.reshape(tf.transpose(tf.reshape(x, [batch, seq, kvHeads, group, headDim]), [0, 2, 3, 1, 4]), [batch * kvHeads, group * seq, headDim]);
+}
+function fromGroups(x: tf.Tensor, batch: number, seq: number, kvHeads: number, group: number, headDim: number): T2 {
+  return tf.reshape(tf.transpose(tf.reshape(x, [batch, kvHeads, group, seq, headDim]), [0, 3, 1, 2, 4]), [batch * seq, kvHeads * group * headDim]);
+}
+
+/** The same attention as attention() with batched matmuls (query head h uses kv head floor(h / group)). */
+function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
+  const { batch, seq, heads, kvHeads, headDim } = s;
+  const group = heads / kvHeads;
+  const scale = 1 / Math.sqrt(headDim);
+  const mask = (): tf.Tensor => s.positions
+    ? tf.reshape(tf.stack(Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq))), [batch, 1, 1, seq, seq])
+    : causalMask(seq);
+  const probs = (qg: tf.Tensor3D, kg: tf.Tensor3D): tf.Tensor3D => {
+    const scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), scale), [batch, kvHeads, group, seq, seq]);
+    return tf.reshape(tf.softmax(tf.add(scores, mask())), [batch * kvHeads, group * seq, seq]);
+  };
+  const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([qIn, kIn, vIn]);
+    const value = tf.tidy(() => {
+      const p = probs(toGroups(qIn, batch, seq, kvHeads, group, headDim), toGroups(kIn, batch, seq, kvHeads, 1, headDim));
+      return fromGroups(tf.matMul(p, toGroups(vIn, batch, seq, kvHeads, 1, headDim)), batch, seq, kvHeads, group, headDim);
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
+        const qg = toGroups(saved[0]!, batch, seq, kvHeads, group, headDim);
+        const kg = toGroups(saved[1]!, batch, seq, kvHeads, 1, headDim);
+        const vg = toGroups(saved[2]!, batch, seq, kvHeads, 1, headDim);
+        const dO = toGroups(dy, batch, seq, kvHeads, group, headDim);
+        const p = probs(qg, kg);
+        const dv = tf.matMul(p, dO, true, false); // sums over the group's rows
+        const dp = tf.matMul(dO, vg, false, true);
+        const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D;
+        return [
+          fromGroups(tf.matMul(ds, kg), batch, seq, kvHeads, group, headDim),
+          fromGroups(tf.matMul(ds, qg, true, false), batch, seq, kvHeads, 1, headDim),
+          fromGroups(dv, batch, seq, kvHeads, 1, headDim),
+        ];
+      }),
     };
   });
   return f(q, k, v) as T2;
