@@ -1,7 +1,7 @@
 // Step 2, generate-qa: each chunk → up to N self-contained Q&A pairs with an evidence quote, made by an
 // LLM (structured output) or, with the `extractive` provider, from the chunk's own sentences.
 import { z } from "zod";
-import { allowManyListeners } from "./checks/signal.ts";
+import { withRecordSignal } from "./checks/signal.ts";
 import type { LlmClient, JsonSchemaSpec } from "../providers/types.ts";
 import { qaId, type ChunkRecord, type QaRecord, type Usage } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
@@ -140,11 +140,10 @@ export function qaGenerator(opts: GenerateQaOptions, stats: GenerateQaStats = em
   }
 
   return async (chunk, ctx) => {
-    allowManyListeners(ctx.signal);
-    const outcome = await client.generateJson(
-      { messages: qaPrompt(chunk, n), schema: QA_REPLY_SCHEMA, temperature: opts.temperature, maxTokens: opts.maxTokens, signal: ctx.signal },
+    const outcome = await withRecordSignal(ctx.signal, (signal) => client.generateJson(
+      { messages: qaPrompt(chunk, n), schema: QA_REPLY_SCHEMA, temperature: opts.temperature, maxTokens: opts.maxTokens, signal },
       QaReply,
-    );
+    ));
     if (!outcome.ok) {
       const usage = outcome.result?.usage ?? NO_USAGE;
       stats.usage.inputTokens += usage.inputTokens;

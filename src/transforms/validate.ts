@@ -1,7 +1,7 @@
 // Step 3, validate: every Q&A pair scored (none dropped) by an LLM judge that sees the source chunk,
 // or by the heuristic judge offline; heuristic checks always; a verdict from the two thresholds.
 import { z } from "zod";
-import { allowManyListeners } from "./checks/signal.ts";
+import { withRecordSignal } from "./checks/signal.ts";
 import type { JsonSchemaSpec, LlmClient } from "../providers/types.ts";
 import { stableId, type QaRecord, type Scores, type ScoredRecord, type Usage, type Verdict } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
@@ -101,11 +101,10 @@ export function qaScorer(opts: ValidateOptions): Stage<ToScore, ScoredRecord> {
     const heuristic = heuristicScores(qa, checks);
     if (!client) return scored(qa, heuristic, verdict(heuristic), checks, { provider: "extractive", model: EXTRACTIVE_MODEL, usage: NO_USAGE });
 
-    allowManyListeners(ctx.signal);
-    const outcome = await client.generateJson(
-      { messages: judgePrompt(qa), schema: JUDGE_REPLY_SCHEMA, temperature: opts.temperature ?? 0, signal: ctx.signal },
+    const outcome = await withRecordSignal(ctx.signal, (signal) => client.generateJson(
+      { messages: judgePrompt(qa), schema: JUDGE_REPLY_SCHEMA, temperature: opts.temperature ?? 0, signal },
       JudgeReply,
-    );
+    ));
     if (!outcome.ok) {
       // The judge's reply stayed unusable after the repair attempt: keep the pair, scored by the heuristics, and say so.
       return scored(qa, heuristic, verdict(heuristic), checks, {
