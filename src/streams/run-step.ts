@@ -266,8 +266,18 @@ async function openFileSink(
   };
   const record = (complete: boolean): Ledger => ({ ...base, ...committed, complete, updatedAt: new Date().toISOString() });
 
+  // One operation at a time: a commit (e.g. from Ctrl-C) must not count bytes that an
+  // in-flight append has taken from `pending` but not yet written.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn);
+    tail = run.catch(() => {});
+    return run;
+  };
+
   const sink: Sink = {
-    async append(pieces, inputsDone, recordsDone) {
+    append: (pieces, inputsDone, recordsDone) => serial(async () => {
+      if (closed) return 0;
       let bytes = 0;
       for (const piece of pieces) {
         if (!piece) continue;
@@ -279,29 +289,29 @@ async function openFileSink(
       }
       appended = { inputs: inputsDone, records: recordsDone, bytes: appended.bytes + bytes };
       return bytes;
-    },
-    async commit() {
+    }),
+    commit: () => serial(async () => {
       if (closed) return;
       await writePending();
       if (appended.bytes === committed.bytes && appended.inputs === committed.inputs) return;
       await handle.datasync();
       committed = { ...appended };
       await writeLedger(target, record(false));
-    },
-    async complete(footer) {
-      if (footer) await sink.append([footer], appended.inputs, appended.records);
+    }),
+    complete: (footer) => serial(async () => {
+      if (footer) { pending.push(footer); appended = { ...appended, bytes: appended.bytes + Buffer.byteLength(footer) }; }
       await writePending();
       await handle.datasync();
       committed = { ...appended };
       await writeLedger(target, record(true));
       await handle.close(); closed = true;
       await rename(work, target);
-    },
-    async close() {
+    }),
+    close: () => serial(async () => {
       if (closed) return;
       closed = true;
       await handle.close();
-    },
+    }),
   };
 
   if (!previous) {
