@@ -12,13 +12,10 @@ import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.t
 import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
 import { TEMPLATES, type TemplateName } from "../transforms/format-templates.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
+import { siblingPath } from "../sinks/sibling-path.ts";
 
 export const FINAL_FILE = "training_data_final.jsonl";
 
-/** `x.jsonl` → `x.valid.jsonl`, `x.provenance.jsonl`. */
-export function siblingPath(path: string, tag: string): string {
-  return /\.jsonl$/i.test(path) ? path.replace(/\.jsonl$/i, `.${tag}.jsonl`) : `${path}.${tag}.jsonl`;
-}
 
 export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
 

@@ -19,6 +19,7 @@ import type { OllamaTemplate } from "./modelfile-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "./verify-llamacpp.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
+import { siblingPath } from "../sinks/sibling-path.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -120,7 +121,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
 
   // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);
   // NDJSON example records carry their split themselves.
-  const validFile = dataset ? dataset.replace(/\.jsonl$/i, "") + ".valid.jsonl" : undefined;
+  const validFile = dataset ? siblingPath(dataset, "valid") : undefined;
   const examples = [
     ...(dataset ? await readExamples(dataset, "train") : []),
     ...(validFile && existsSync(validFile) ? await readExamples(validFile, "valid") : []),

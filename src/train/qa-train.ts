@@ -5,7 +5,7 @@
 //   tokens.json                  what finetune needs: base model path, seq len, tokenizer/template source
 //   qa_train_report.json         examples, tokens, loss tokens, truncations, packing efficiency
 //   base.gguf                    only for `tiny`: the untrained tiny model with a vocabulary learned from the data
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -14,7 +14,8 @@ import { PipelineError } from "../errors.ts";
 import { ExampleRecord } from "../records.ts";
 import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, type ChatTemplateInfo } from "./chat-template.ts";
 import { openGguf } from "./gguf/reader.ts";
-import { resolveBaseModel } from "./model/base-model.ts";
+import { resolveBaseModel } from "./base-model.ts";
+import { siblingPath } from "../sinks/sibling-path.ts";
 import { packExamples, type PackStats, type TokenizedExample } from "./qa-train-pack.ts";
 import { writeTokenRows } from "./qa-train-files.ts";
 import { buildTinyModel, TINY_CONFIG } from "./tiny-model.ts";
@@ -54,7 +55,7 @@ export interface QaTrainReport {
   valid: PackStats;
 }
 
-interface Conversation { messages: ChatMessage[]; split: "train" | "valid"; line: number }
+interface Conversation { messages: ChatMessage[]; split: "train" | "valid"; line: number; file: string }
 
 const ROLE_OF: Record<string, string> = { human: "user", user: "user", gpt: "assistant", assistant: "assistant", model: "assistant", system: "system" };
 
@@ -76,19 +77,31 @@ export function messagesFromData(d: Record<string, unknown>): ChatMessage[] | un
   return out.length >= 2 && out.at(-1)!.role === "assistant" ? out : undefined;
 }
 
+/**
+ * The training file, plus format's validation file beside it when there is one: then the held-out
+ * split is the one format made by document (and the one export evaluates on), not a second one.
+ */
 async function readConversations(o: QaTrainOptions): Promise<{ items: Conversation[]; bad: number }> {
+  const validFile = siblingPath(o.input, "valid");
+  if (!existsSync(validFile)) return readConversationFile(o, o.input);
+  const train = await readConversationFile(o, o.input, "train");
+  const valid = await readConversationFile(o, validFile, "valid");
+  return { items: [...train.items, ...valid.items], bad: train.bad + valid.bad };
+}
+
+async function readConversationFile(o: QaTrainOptions, file: string, forcedSplit?: "train" | "valid"): Promise<{ items: Conversation[]; bad: number }> {
   const items: Conversation[] = [];
   let bad = 0;
   let lineNo = 0;
-  const rl = createInterface({ input: createReadStream(o.input), crlfDelay: Infinity });
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   try {
     for await (const line of rl) {
       lineNo++;
       if (!line.trim()) continue;
       const fail = (why: string) => {
-        if (!o.skipBadLines) throw new PipelineError("E_BAD_LINE", `${why}; fix the line or pass --skip-bad-lines`, { stage: "qa-train", file: o.input, line: lineNo });
+        if (!o.skipBadLines) throw new PipelineError("E_BAD_LINE", `${why}; fix the line or pass --skip-bad-lines`, { stage: "qa-train", file, line: lineNo });
         bad++;
-        o.onWarn?.(`${o.input}:${lineNo}: ${why} (skipped)`);
+        o.onWarn?.(`${file}:${lineNo}: ${why} (skipped)`);
       };
       let value: unknown;
       try { value = JSON.parse(line); } catch { fail("not valid JSON"); continue; }
@@ -96,11 +109,11 @@ async function readConversations(o: QaTrainOptions): Promise<{ items: Conversati
       const data = asExample.success ? asExample.data.data : (value as Record<string, unknown>);
       const messages = data && typeof data === "object" ? messagesFromData(data) : undefined;
       if (!messages) { fail("not an alpaca, chatml, sharegpt or openai example ending with an assistant answer"); continue; }
-      const split = asExample.success ? asExample.data.split : hashSplit(line, o.validFraction ?? 0.1);
-      items.push({ messages, split, line: lineNo });
+      const split = forcedSplit ?? (asExample.success ? asExample.data.split : hashSplit(line, o.validFraction ?? 0.1));
+      items.push({ messages, split, line: lineNo, file });
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new PipelineError("E_INPUT", "training data not found; run `pipeline format` first", { stage: "qa-train", file: o.input });
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new PipelineError("E_INPUT", "training data not found; run `pipeline format` first", { stage: "qa-train", file });
     throw e;
   }
   return { items, bad };
@@ -126,7 +139,7 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
   const { items, bad } = await readConversations(o);
   if (!items.length) throw new PipelineError("E_INPUT", "no usable training examples; check the format step's output", { stage: "qa-train", file: o.input });
   await mkdir(o.outDir, { recursive: true });
-  const base = resolveBaseModel(o.modelName);
+  const base = await resolveBaseModel(o.modelName);
   let basePath: string;
   if (base.kind === "tiny") {
     // `tiny` learns its vocabulary from the data it will be trained on.
@@ -154,7 +167,7 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
     try {
       ex = tokenizeConversation(tok, info, c.messages, addBos);
     } catch (e) {
-      if (e instanceof PipelineError) throw new PipelineError(e.code, e.message, { stage: "qa-train", file: o.input, line: c.line });
+      if (e instanceof PipelineError) throw new PipelineError(e.code, e.message, { stage: "qa-train", file: c.file, line: c.line });
       throw e;
     }
     (c.split === "valid" ? valid : train).push(ex);

@@ -82,6 +82,17 @@ test("qa-train names the bad line, or counts it with skipBadLines", async () => 
   assert.equal(report.badLines, 2);
 });
 
+test("qa-train takes format's held-out file (<output>.valid.jsonl) as the validation split", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "d2m-qa-train-valid-"));
+  const input = join(dir, "training_data_final.jsonl");
+  const bare = pairs.map((p) => JSON.stringify({ instruction: p.q, input: "", output: p.a }));
+  writeFileSync(input, bare.slice(0, 9).join("\n") + "\n");
+  writeFileSync(join(dir, "training_data_final.valid.jsonl"), bare.slice(9).join("\n") + "\n");
+  const { report } = await qaTrain({ input, outDir: join(dir, "t"), modelName: "tiny", seqLen: 64 });
+  assert.equal(report.train.examples, 9, "every line of the training file is trained on");
+  assert.equal(report.valid.examples, 3, "the validation split is exactly format's held-out file");
+});
+
 test("a packed example sees only itself: its logits equal those of the example alone", async () => {
   await useBackend("cpu");
   const config = testConfig("llama", 64, { dim: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 48 });
