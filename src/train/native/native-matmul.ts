@@ -48,7 +48,8 @@ export function registerNativeMatMul(backendName = tf.getBackend(), threads = 2)
 /**
  * OPENBLAS_NUM_THREADS when set; else 1 on a crowded box (1-minute load average above the core
  * count), where a second BLAS thread mostly waits for a core: measured here at load 12-20 on 2 cores,
- * one thread gave 1.4-1.7x the tokens per CPU-second and a shorter step (bench/RESULTS.md); else `threads`.
+ * one thread gave 1.4-1.7x the tokens per CPU-second, and at load 4.5 a 1.9x shorter tiny LoRA step
+ * (bench/RESULTS.md); else `threads`.
  */
 export function blasThreads(threads: number): number {
   const fromEnv = Number.parseInt(process.env.OPENBLAS_NUM_THREADS ?? "", 10);
