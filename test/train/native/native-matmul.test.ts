@@ -17,7 +17,7 @@ import { TokenRows } from "../../../src/train/qa-train-files.ts";
 import { Trainer } from "../../../src/train/trainer.ts";
 
 const addon = loadNativeMatMul();
-const skip = addon ? false : `OpenBLAS addon not built: ${nativeMatMulUnavailableReason()}`;
+const skip = addon ? false : `native matMul unavailable: ${nativeMatMulUnavailableReason()}`;
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 function randomArray(n: number, seed: number): Float32Array {
