@@ -1,26 +1,29 @@
 // The `pipeline` CLI: commands are data, one file each, loaded only when used so --help is instant.
-import { defineCommand, runCommand, runMain, showUsage, type CommandDef } from "citty";
+import { defineCommand, runCommand, runMain, type CommandDef } from "citty";
 import { PipelineError, redact } from "../errors.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
 
-/** Registered only once they work end to end. */
-export const commands: Record<string, Lazy> = {
-  chunk: lazy(() => import("./chunk.ts")),
-  "generate-qa": lazy(() => import("./generate-qa.ts")),
-  qa: lazy(() => import("./generate-qa.ts")),
-  validate: lazy(() => import("./validate.ts")),
-  format: lazy(() => import("./format.ts")),
-  combine: lazy(() => import("./combine.ts")),
-  pipeline: lazy(() => import("./pipeline.ts")),
-  model: lazy(() => import("./model.ts")),
-  "qa-train": lazy(() => import("./qa-train.ts")),
-  finetune: lazy(() => import("./finetune.ts")),
-  export: lazy(() => import("./export.ts")),
-  verify: lazy(() => import("./verify.ts")),
-  all: lazy(() => import("./all.ts")),
-};
+/** Registered only once they work end to end. The summary is what `pipeline --help` lists, without loading anything. */
+const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Lazy }> = [
+  { name: "chunk", summary: "1. split documents (txt, md, html, pdf, docx, NDJSON) into chunks", load: lazy(() => import("./chunk.ts")) },
+  { name: "generate-qa", alias: "qa", summary: "2. ask an LLM (or the offline extractive mode) for Q&A pairs per chunk", load: lazy(() => import("./generate-qa.ts")) },
+  { name: "validate", summary: "3. score every pair and print the VALIDATION SUMMARY (drops nothing)", load: lazy(() => import("./validate.ts")) },
+  { name: "format", summary: "4. keep pairs ≥ --threshold and write training files (alpaca, chatml, sharegpt, openai)", load: lazy(() => import("./format.ts")) },
+  { name: "qa-train", summary: "5. render pairs with the base model's chat template into packed training tokens", load: lazy(() => import("./qa-train.ts")) },
+  { name: "finetune", summary: "6. LoRA fine-tuning (or `tiny` from scratch) with TensorFlow.js", load: lazy(() => import("./finetune.ts")) },
+  { name: "export", summary: "7. merged GGUF + adapter GGUF + Ollama Modelfile, verified and evaluated", load: lazy(() => import("./export.ts")) },
+  { name: "pipeline", summary: "steps 1-4 in one streaming run", load: lazy(() => import("./pipeline.ts")) },
+  { name: "all", summary: "steps 1-7 in one run; offline by default", load: lazy(() => import("./all.ts")) },
+  { name: "combine", summary: "merge Q&A files (JSON arrays and NDJSON) into one", load: lazy(() => import("./combine.ts")) },
+  { name: "verify", summary: "check an exported model in llama.cpp (loads, stops, matches our model)", load: lazy(() => import("./verify.ts")) },
+  { name: "model", summary: "inspect or convert GGUF files (info, convert)", load: lazy(() => import("./model.ts")) },
+];
+
+export const commands: Record<string, Lazy> = Object.fromEntries(
+  COMMANDS.flatMap((c) => [[c.name, c.load] as const, ...(c.alias ? [[c.alias, c.load] as const] : [])]),
+);
 
 export const main = defineCommand({
   meta: {
@@ -34,14 +37,40 @@ export const main = defineCommand({
   subCommands: commands,
 });
 
+/** `pipeline --help`: one line per command, instantly (citty would load every command to print its whole description). */
+function overview(): string {
+  const names = COMMANDS.map((c) => (c.alias ? `${c.name}, ${c.alias}` : c.name));
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    "pipeline — documents → Q&A dataset → fine-tuned model for Ollama",
+    "",
+    "Usage: pipeline <command> [options]      (pipeline <command> --help for its options and examples)",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c, i) => `  ${names[i]!.padEnd(width)}  ${c.summary}`),
+    "",
+    "Start here:",
+    "  pipeline all -i data/documents        steps 1-7 offline: no key, server or network needed",
+    "  cat notes.md | pipeline chunk | pipeline qa --provider ollama | pipeline validate > scored.ndjson",
+    "",
+    "Every step reads and writes NDJSON records, so steps compose as files or unix pipes.",
+    "Settings: flags > environment > ./config.env > defaults (see config.env.example).",
+  ].join("\n");
+}
+
 async function run(argv: string[]): Promise<void> {
   const wantsHelp = argv.length === 0 || argv.some((a) => a === "--help" || a === "-h") || (argv.length === 1 && argv[0] === "--version");
-  if (wantsHelp) return runMain(main, { rawArgs: argv.length ? argv : ["--help"] });
+  const named = argv.find((a) => !a.startsWith("-"));
+  if (wantsHelp && (!named || !(named in commands)) && argv[0] !== "--version") {
+    process.stdout.write(overview() + "\n");
+    return;
+  }
+  if (wantsHelp) return runMain(main, { rawArgs: argv });
   try {
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
     process.exitCode = report(error);
-    if (error instanceof Error && error.name === "CLIError") await showUsage(main).catch(() => {});
+    if (error instanceof Error && error.name === "CLIError") process.stderr.write("\n" + overview() + "\n");
   }
 }
 
