@@ -17,6 +17,7 @@ import { ProviderError, toProviderError } from "./errors.ts";
 import { parseJsonReply, repairMessages } from "./json-reply.ts";
 import { loadPrices, priceFor, type PriceTable } from "./prices.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { withRequestSignal } from "./request-signal.ts";
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "./retry.ts";
 import { selectProvider, type SelectOptions } from "./select.ts";
 import { estimatePromptTokens } from "./tokens.ts";
@@ -119,9 +120,7 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
         const result = await aimd.limit(async () => {
           checkBudget(); // the budget may have run out while this request queued
           await rate.acquire(estimate);
-          const timeout = AbortSignal.timeout(config.timeoutMs);
-          const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
-          return provider.generate({ ...req, signal });
+          return withRequestSignal(config.timeoutMs, req.signal, (signal) => provider.generate({ ...req, signal }));
         });
         meter.record(provider.model, result.usage);
         void rate.settle(estimate, result.usage.inputTokens + result.usage.outputTokens);
