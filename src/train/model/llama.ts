@@ -2,7 +2,7 @@
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../backend.ts";
 import type { LlamaConfig } from "./config.ts";
-import { attention, embedding, linear, linearFrozen, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, type RopeTables } from "./ops.ts";
+import { attention, embedding, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, transposedMatMulIsFast, type RopeTables } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
 
@@ -74,7 +74,8 @@ export class LlamaModel {
   constructor(config: LlamaConfig, tensors: Iterable<RawTensor>, opts: ModelOptions = {}) {
     this.config = config;
     this.trainable = opts.trainable ?? false;
-    const cache = opts.cacheTransposed ?? !this.trainable;
+    // With a fast transposed matMul the backward pass reads W through the flag: no copy needed.
+    const cache = opts.cacheTransposed ?? (!this.trainable && !transposedMatMulIsFast());
     for (const t of tensors) {
       let w: tf.Tensor;
       if (isMatrix(t.dims)) {
@@ -169,6 +170,7 @@ export class LlamaModel {
       if (!c.tiedOutput) return this.project("output", hN, opts.hook, training);
       const table = this.w("token_embd.weight") as T2;
       // Tied output: logits = h @ E^T; E is [vocab, dim] = the [out, in] layout already.
+      if (transposedMatMulIsFast()) return this.trainable ? linearTransposed(hN, table) : tf.matMul(hN, table, false, true);
       return this.trainable ? linear(hN, tf.transpose(table)) : linearFrozen(hN, this.tiedT ??= tf.keep(tf.transpose(table)), table);
     });
   }

@@ -9,11 +9,16 @@ type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, save
 /** tf.customGrad with the loose typing its overloads need for several inputs. */
 const custom = (fn: CustomFn) => tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
 
-/** y = x @ W with W frozen: only dx flows. `wT` ([out, in]) is W transposed, kept to avoid a per-step transpose. */
+/**
+ * y = x @ W with W frozen: only dx flows. `wT` ([out, in]) is W transposed, kept to avoid a per-step
+ * transpose where transposed matMul is slow (stock wasm); with a fast one the flag does it for free.
+ */
 export function linearFrozen(x: T2, w: T2, wT?: T2): T2 {
   const f = custom((xIn: tf.Tensor) => ({
     value: tf.matMul(xIn as T2, w),
-    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy as T2, wT ?? tf.transpose(w))),
+    gradFunc: (dy: tf.Tensor) => fastTransposedMatMul
+      ? tf.matMul(dy as T2, w, false, true)
+      : tf.tidy(() => tf.matMul(dy as T2, wT ?? tf.transpose(w))),
   }));
   return f(x) as T2;
 }
@@ -26,10 +31,29 @@ export function linear(x: T2, w: T2): T2 {
       value: tf.matMul(xIn as T2, wIn as T2),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [T2, T2];
+        if (fastTransposedMatMul) return [tf.matMul(dy as T2, ws, false, true), tf.matMul(xs, dy as T2, true, false)];
         return [
           tf.tidy(() => tf.matMul(dy as T2, tf.transpose(ws))),
           tf.tidy(() => tf.matMul(tf.transpose(xs), dy as T2)),
         ];
+      },
+    };
+  });
+  return f(x, w) as T2;
+}
+
+/**
+ * y = x @ Wᵀ with W ([out, in]) trainable — the tied output head on the embedding table, without
+ * transposing the table each step. Only used where transposed matMul is fast.
+ */
+export function linearTransposed(x: T2, w: T2): T2 {
+  const f = custom((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xIn, wIn]);
+    return {
+      value: tf.matMul(xIn as T2, wIn as T2, false, true),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [T2, T2];
+        return [tf.matMul(dy as T2, ws), tf.matMul(dy as T2, xs, true, false)];
       },
     };
   });
@@ -256,12 +280,17 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
 }
 
 let batchedAttention = false;
+let fastTransposedMatMul = false;
 /**
  * Batched (3-D, transposed) matmuls are slow on stock tfjs-wasm, so attention defaults to per-head
  * 2-D matmuls. With the native BLAS kernel (src/train/native) they are fast, and one batched matmul per
  * product saves a thousand small kernels per step: backend.ts turns this on when that kernel is active.
+ * The same kernel makes transposeA/transposeB free, so the linear layers then use the flags instead of
+ * explicit transposes (and the model keeps no transposed weight copies).
  */
-export function useBatchedAttention(on: boolean): void { batchedAttention = on; }
+export function useBatchedAttention(on: boolean): void { batchedAttention = on; fastTransposedMatMul = on; }
+/** Whether matMul's transpose flags cost nothing extra (native BLAS or libtensorflow). */
+export function transposedMatMulIsFast(): boolean { return fastTransposedMatMul; }
 
 /** [B*T, nh*hd] → [B*KV, group*T, hd]: the query heads that share a kv head stacked along rows. */
 function toGroups(x: tf.Tensor, batch: number, seq: number, kvHeads: number, group: number, headDim: number): tf.Tensor3D {
