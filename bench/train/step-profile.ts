@@ -1,16 +1,16 @@
 // Per-kernel time of one tiny LoRA (or full) training step (tf.profile), and wall vs CPU time per step.
-// Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu] [lora|full]
+// Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu] [lora|full] [tiny|small]
 import { tf, useBackend } from "../../src/train/backend.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { LlamaModel } from "../../src/train/model/llama.ts";
 await useBackend(process.argv[2] ?? "wasm");
-const c = { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 };
-const cfg = { arch: "llama", ...c, headDim: 64, normEps: 1e-5, ropeBase: 10000, ropeStyle: "norm" as const, qkvBias: false, tiedOutput: false, contextLength: 256 };
+const c = process.argv[4] === "small" ? { vocab: 2048, dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376 } : { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 };
+const cfg = { arch: "llama", ...c, headDim: c.dim / c.heads, normEps: 1e-5, ropeBase: 10000, ropeStyle: "norm" as const, qkvBias: false, tiedOutput: false, contextLength: 256 };
 const full = process.argv[3] === "full";
 const model = LlamaModel.random(cfg, 1, { trainable: full });
 const lora = new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
 const B = 8, T = 256;
-const batch = { batch: B, seq: T, inputs: new Int32Array(B * T).map((_, i) => i % 512), targets: new Int32Array(B * T).map((_, i) => (i * 7) % 512), weights: new Float32Array(B * T).fill(1) };
+const batch = { batch: B, seq: T, inputs: new Int32Array(B * T).map((_, i) => i % c.vocab), targets: new Int32Array(B * T).map((_, i) => (i * 7) % c.vocab), weights: new Float32Array(B * T).fill(1) };
 const vars = full ? model.variables() : lora.variables();
 const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: full ? undefined : lora, training: true }), vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
 step();
@@ -19,6 +19,6 @@ const by = new Map<string, { ms: number; n: number }>();
 for (const k of info.kernels) { const e = by.get(k.name) ?? { ms: 0, n: 0 }; e.ms += Number(k.kernelTimeMs); e.n++; by.set(k.name, e); }
 const total = [...by.values()].reduce((a, b) => a + b.ms, 0);
 console.log("total kernel ms", total.toFixed(0));
-for (const [k, v] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(k.padEnd(20), v.ms.toFixed(0).padStart(7), String(v.n).padStart(6));
+for (const [k, v] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 22)) console.log(k.padEnd(20), v.ms.toFixed(0).padStart(7), String(v.n).padStart(6));
 for (let i = 0; i < 3; i++) { const c0 = process.cpuUsage(); const t0 = performance.now(); step(); const c = process.cpuUsage(c0); console.log("step wall ms", (performance.now() - t0).toFixed(0), "cpu ms", ((c.user + c.system) / 1000).toFixed(0)); }
 process.exit(0);

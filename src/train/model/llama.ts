@@ -2,7 +2,7 @@
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../backend.ts";
 import type { LlamaConfig } from "./config.ts";
-import { attention, embedding, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, transposedMatMulIsFast, type RopeTables } from "./ops.ts";
+import { attention, embedding, gatherRows, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, transposedMatMulIsFast, type RopeTables } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
 
@@ -154,7 +154,7 @@ export class LlamaModel {
         kTables = this.kTables!;
       }
       const emb = this.w("token_embd.weight") as T2;
-      let x = this.trainable ? embedding(emb, tokens) : (tf.gather(emb, tf.tensor1d(tokens, "int32")) as T2);
+      let x = this.trainable ? embedding(emb, tokens) : gatherRows(emb, tokens);
       for (let l = 0; l < c.layers; l++) {
         const p = `blk.${l}.`;
         const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps);
