@@ -157,16 +157,16 @@ export class LlamaModel {
       let x = this.trainable ? embedding(emb, tokens) : gatherRows(emb, tokens);
       for (let l = 0; l < c.layers; l++) {
         const p = `blk.${l}.`;
-        const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps);
+        const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
         const q = rope(this.project(`${p}attn_q`, h, opts.hook, training), qTables, c.headDim, c.ropeStyle);
         const k = rope(this.project(`${p}attn_k`, h, opts.hook, training), kTables, c.headDim, c.ropeStyle);
         const v = this.project(`${p}attn_v`, h, opts.hook, training);
         x = tf.add(x, this.project(`${p}attn_output`, attention(q, k, v, shape), opts.hook, training));
-        const m = rmsNorm(x, this.w(`${p}ffn_norm.weight`) as tf.Tensor1D, c.normEps);
+        const m = rmsNorm(x, this.w(`${p}ffn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
         const act = swiglu(this.project(`${p}ffn_gate`, m, opts.hook, training), this.project(`${p}ffn_up`, m, opts.hook, training));
         x = tf.add(x, this.project(`${p}ffn_down`, act, opts.hook, training));
       }
-      const hN = rmsNorm(x, this.w("output_norm.weight") as tf.Tensor1D, c.normEps);
+      const hN = rmsNorm(x, this.w("output_norm.weight") as tf.Tensor1D, c.normEps, this.trainable);
       if (!c.tiedOutput) return this.project("output", hN, opts.hook, training);
       const table = this.w("token_embd.weight") as T2;
       // Tied output: logits = h @ E^T; E is [vocab, dim] = the [out, in] layout already.

@@ -99,11 +99,42 @@ export function gatherRows(table: T2, ids: Int32Array): T2 {
   return tf.tensor2d(out, [ids.length, dim]);
 }
 
-export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number): T2 {
-  return tf.tidy(() => {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight) as T2;
+/**
+ * y = x * rsqrt(mean(x²) + eps) * w, with a hand-written backward (half the full-size kernels of
+ * tfjs's autodiff through square/mean/rsqrt/mul): dx = r * (g - x * r² * mean(g * x)) with g = dy * w,
+ * dw = Σ_rows dy * x * r. `weightGrad` false (frozen weights) skips dw; the weight is then a
+ * constant of the function, which is safe because model weights outlive every tidy().
+ */
+export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number, weightGrad = true): T2 {
+  const rInv = (xs: tf.Tensor) => tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), eps));
+  const dx = (dy: tf.Tensor, xs: tf.Tensor, w: tf.Tensor, r: tf.Tensor) => {
+    const g = tf.mul(dy, w);
+    return tf.mul(r, tf.sub(g, tf.mul(xs, tf.mul(tf.square(r), tf.mean(tf.mul(g, xs), -1, true)))));
+  };
+  if (!weightGrad) {
+    const f = custom((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xIn]);
+      return {
+        value: tf.tidy(() => tf.mul(tf.mul(xIn, rInv(xIn)), weight)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => dx(dy, saved[0]!, weight, rInv(saved[0]!))),
+      };
+    });
+    return f(x) as T2;
+  }
+  const f = custom((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xIn, wIn]);
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(xIn, rInv(xIn)), wIn)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, w] = saved as [tf.Tensor, tf.Tensor];
+        return tf.tidy(() => {
+          const r = rInv(xs);
+          return [dx(dy, xs, w, r), tf.sum(tf.mul(dy, tf.mul(xs, r)), 0)];
+        });
+      },
+    };
   });
+  return f(x, weight) as T2;
 }
 
 export function swiglu(gate: T2, up: T2): T2 {
@@ -378,7 +409,9 @@ export function maskedCrossEntropy(logits: T2, targets: Int32Array, weights: Flo
     save([lIn]);
     const value = tf.tidy(() => {
       const lse = tf.logSumExp(lIn, 1);
-      const picked = tf.sum(tf.mul(lIn, tf.oneHot(tf.tensor1d(targets, "int32"), vocab)), 1);
+      // The target logits picked by index (bit-identical to Σ logits * onehot, without the [N, V] one-hot).
+      const flat = Int32Array.from(targets, (t, i) => i * vocab + t);
+      const picked = tf.gather(tf.reshape(lIn, [-1]), tf.tensor1d(flat, "int32"));
       return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(weights))), total) as tf.Scalar;
     });
     return {
