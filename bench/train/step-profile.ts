@@ -3,14 +3,15 @@
 import { tf, useBackend } from "../../src/train/backend.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { LlamaModel } from "../../src/train/model/llama.ts";
+import { BENCH_CONFIGS, benchConfigName, benchLlamaConfig, syntheticBatch } from "./configs.ts";
 await useBackend(process.argv[2] ?? "wasm");
-const c = process.argv[4] === "small" ? { vocab: 2048, dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376 } : { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 };
-const cfg = { arch: "llama", ...c, headDim: c.dim / c.heads, normEps: 1e-5, ropeBase: 10000, ropeStyle: "norm" as const, qkvBias: false, tiedOutput: false, contextLength: 256 };
+const c = BENCH_CONFIGS[benchConfigName(process.argv[4])];
+const cfg = benchLlamaConfig(c, 256);
 const full = process.argv[3] === "full";
 const model = LlamaModel.random(cfg, 1, { trainable: full });
 const lora = new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
 const B = 8, T = 256;
-const batch = { batch: B, seq: T, inputs: new Int32Array(B * T).map((_, i) => i % c.vocab), targets: new Int32Array(B * T).map((_, i) => (i * 7) % c.vocab), weights: new Float32Array(B * T).fill(1) };
+const batch = syntheticBatch(c, B, T);
 const vars = full ? model.variables() : lora.variables();
 const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: full ? undefined : lora, training: true }), vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
 step();

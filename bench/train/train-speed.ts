@@ -6,18 +6,15 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { tf, useBackend } from "../../src/train/backend.ts";
-import type { LlamaConfig } from "../../src/train/model/config.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { LlamaModel } from "../../src/train/model/llama.ts";
 import { TokenRows } from "../../src/train/qa-train-files.ts";
 import { Trainer } from "../../src/train/trainer.ts";
+import { BENCH_CONFIGS, benchLlamaConfig, type BenchShape } from "./configs.ts";
 
 const { values: a } = parseArgs({ options: { backend: { type: "string", default: "wasm" }, steps: { type: "string", default: "5" }, warmup: { type: "string", default: "2" }, configs: { type: "string", default: "tiny,small" }, modes: { type: "string", default: "full,lora" }, "no-torch": { type: "boolean" }, threads: { type: "string", default: "2" } } });
 const SEQ = 256, BATCH = 8, RANK = 8;
-const CONFIGS: Record<string, { vocab: number; dim: number; layers: number; heads: number; kvHeads: number; ffn: number }> = {
-  tiny: { vocab: 512, dim: 256, layers: 4, heads: 4, kvHeads: 4, ffn: 688 },
-  small: { vocab: 2048, dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1376 },
-};
+const CONFIGS: Record<string, BenchShape> = BENCH_CONFIGS; // indexed by the --configs names
 
 /** FLOPs per token, the same model as ../shared/anchors/torch_llama.py flop_model(). */
 function flops(c: (typeof CONFIGS)[string], seq: number, r: number) {
@@ -30,10 +27,6 @@ function flops(c: (typeof CONFIGS)[string], seq: number, r: number) {
   return { full: 3 * fwd, lora: fwd + 2 * (nMatmul - qkv) + 2 * attnFwd + 6 * loraParams };
 }
 
-function llamaConfig(c: (typeof CONFIGS)[string]): LlamaConfig {
-  return { arch: "llama", ...c, headDim: c.dim / c.heads, normEps: 1e-5, ropeBase: 10000, ropeStyle: "norm", qkvBias: false, tiedOutput: false, contextLength: SEQ };
-}
-
 const median = (x: number[]) => { const s = [...x].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]!; };
 
 const backend = await useBackend(a.backend, Number(a.threads));
@@ -42,7 +35,7 @@ console.log(`# train-speed: backend ${backend.name} (${backend.detail}), seq ${S
 const rows: string[] = [];
 for (const name of a.configs!.split(",")) {
   const c = CONFIGS[name]!;
-  const cfg = llamaConfig(c);
+  const cfg = benchLlamaConfig(c, SEQ);
   const f = flops(c, SEQ, RANK);
   const data = TokenRows.fromRows(SEQ, Array.from({ length: BATCH }, (_, i) => ({
     inputs: Array.from({ length: SEQ }, (_, j) => (i * 7919 + j * 31) % c.vocab),
