@@ -59,13 +59,13 @@ function overview(): string {
 }
 
 async function run(argv: string[]): Promise<void> {
-  const wantsHelp = argv.length === 0 || argv.some((a) => a === "--help" || a === "-h") || (argv.length === 1 && argv[0] === "--version");
-  const named = argv.find((a) => !a.startsWith("-"));
-  if (wantsHelp && (!named || !(named in commands)) && argv[0] !== "--version") {
+  if (argv.length === 1 && argv[0] === "--version") return runMain(main, { rawArgs: argv });
+  if (argv.length === 0 || argv.some((a) => a === "--help" || a === "-h")) {
+    const named = argv.find((a) => !a.startsWith("-"));
+    if (named && named in commands) return runMain(main, { rawArgs: argv }); // a command's own help
     process.stdout.write(overview() + "\n");
     return;
   }
-  if (wantsHelp) return runMain(main, { rawArgs: argv });
   try {
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
