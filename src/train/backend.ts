@@ -5,7 +5,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { PipelineError } from "../errors.ts";
-import { useBatchedAttention } from "./model/ops.ts";
+import { useBatchedAttention, useFusedOps, type FusedOps } from "./model/ops.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -68,6 +68,7 @@ async function tryBackend(name: BackendName, threads: number): Promise<BackendIn
     if (multithread) wasm.setThreadsCount(threads);
     if (!(await tf.setBackend("wasm"))) return undefined;
     await tf.ready();
+    shareDataOnCopy();
     // getThreadsCount() reports XNNPACK's extra workers, not the total; the pool has `threads`.
     const got = multithread ? threads : 1;
     const native = await nativeMatMul("wasm", threads);
@@ -92,10 +93,40 @@ async function nativeMatMul(backend: "wasm" | "cpu", threads: number): Promise<s
     const status = mod.registerNativeMatMul?.(backend, threads);
     if (!status?.active) return "";
     useBatchedAttention(true);
-    return `, matmul: ${status.detail}`;
+    const fusedSpec = "./native/native-fused.ts";
+    const fused = ((await import(fusedSpec)) as { registerFusedKernels?: (b: string) => FusedOps | undefined }).registerFusedKernels?.(backend);
+    useFusedOps(fused);
+    return `, matmul: ${status.detail}${fused ? ", fused attention" : ""}`;
   } catch {
     return "";
   }
+}
+
+/**
+ * tfjs-backend-wasm's Identity (and Cast to the same dtype) copy the tensor, and tfjs calls Identity for
+ * every tensor a custom gradient saves: ≈ 100 ms of copies per "small" training step. Tensors are
+ * immutable (variables swap their data on assign), so like the cpu backend we share the data and
+ * count a reference instead.
+ */
+function shareDataOnCopy(): void {
+  type Info = tf.TensorInfo;
+  type Backend = { incRef(dataId: object): void };
+  const share = (x: Info, backend: Backend): Info => { backend.incRef(x.dataId); return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }; };
+  const identity = tf.getKernel("Identity", "wasm");
+  const cast = tf.getKernel("Cast", "wasm");
+  if (!identity || !cast || (identity.kernelFunc as { shares?: boolean }).shares) return;
+  const sharedIdentity = Object.assign((args: Parameters<typeof identity.kernelFunc>[0]) => {
+    const x = (args.inputs as { x: Info }).x;
+    return x.dtype === "string" ? identity.kernelFunc(args) : share(x, args.backend as unknown as Backend);
+  }, { shares: true });
+  const sharedCast = (args: Parameters<typeof cast.kernelFunc>[0]) => {
+    const x = (args.inputs as { x: Info }).x;
+    return (args.attrs as { dtype?: string }).dtype === x.dtype && x.dtype !== "string" ? share(x, args.backend as unknown as Backend) : cast.kernelFunc(args);
+  };
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({ ...identity, kernelFunc: sharedIdentity as typeof identity.kernelFunc });
+  tf.unregisterKernel("Cast", "wasm");
+  tf.registerKernel({ ...cast, kernelFunc: sharedCast as typeof cast.kernelFunc });
 }
 
 /**

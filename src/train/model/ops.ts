@@ -261,6 +261,7 @@ function packedMask(positions: Int32Array, row: number, seq: number): T2 {
  * probabilities instead of keeping B*H*T*T of them alive.
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
+  if (fused?.attention) return fused.attention(q, k, v, s);
   if (batchedAttention) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
@@ -327,6 +328,13 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   });
   return f(q, k, v) as T2;
 }
+
+/** Native fused versions of some ops (src/train/native/native-fused.ts), same contracts as the ones here. */
+export interface FusedOps { attention?: (q: T2, k: T2, v: T2, s: AttentionShape) => T2 }
+let fused: FusedOps | undefined;
+/** Installs (or with undefined removes) the fused ops; backend.ts does this when the native addon is active. */
+export function useFusedOps(ops: FusedOps | undefined): void { fused = ops; }
+export function fusedOpsActive(): boolean { return fused !== undefined; }
 
 let batchedAttention = false;
 let fastTransposedMatMul = false;

@@ -8,7 +8,17 @@ export interface NativeMatMulAddon {
   /** For each i: c[i*m*n ..] = op(a[aOffsets[i] ..]) @ op(b[bOffsets[i] ..]), row-major; offsets in elements. */
   sgemm(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transposeA: boolean, transposeB: boolean, aOffsets: Uint32Array, bOffsets: Uint32Array): void;
-  /** Sets OpenBLAS's thread count; returns the count in force. */
+  /**
+   * Fused causal attention on rows q [B*T, H*hd], k/v [B*T, KV*hd] → out [B*T, H*hd] and each row's
+   * log-sum-exp lse [B*H*T]. positions (optional, [B*T]): row i sees keys i - positions[i] .. i.
+   */
+  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+    batch: number, seq: number, heads: number, kvHeads: number, headDim: number, positions: Int32Array | null, scale: number): void;
+  /** Gradients dq, dk, dv of attentionForward from dOut (recomputes the probabilities from lse). */
+  attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array,
+    batch: number, seq: number, heads: number, kvHeads: number, headDim: number, positions: Int32Array | null, scale: number): void;
+  /** Sets the thread count of OpenBLAS and of the fused kernels; returns OpenBLAS's count in force. */
   setThreads(threads: number): number;
   /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */
   info(): string;
@@ -34,6 +44,9 @@ export function nativeMatMulUnavailableReason(path = ADDON_PATH): string {
 
 function tryLoad(path: string): { addon?: NativeMatMulAddon; reason: string } {
   if (!existsSync(path)) return { reason: "addon not built (npm run build:native; needs cc and libopenblas-dev)" };
+  // The fused kernels' OpenMP threads sleep between parallel loops instead of spinning: spinning
+  // threads would take the cores from OpenBLAS and the wasm threads. libgomp reads this when loaded.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   let addon: NativeMatMulAddon;
   try {
     addon = createRequire(import.meta.url)(path) as NativeMatMulAddon;

@@ -1,15 +1,18 @@
-// Builds the optional OpenBLAS matMul addon (matmul.c → build/native_matmul.node) with one cc command.
+// Builds the optional native addon (*.c → build/native_matmul.node: OpenBLAS matMul and fused kernels)
+// with one cc command.
 // Run by `npm install`/`npm ci` with --optional: any missing piece (compiler, Node headers, cblas.h,
 // libopenblas) prints why and exits 0, and training then uses the stock tfjs kernels.
 // Usage: node --import tsx src/train/native/build.ts [--optional] [--force]
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ADDON_PATH, loadNativeMatMul } from "./addon.ts";
 
 const here = import.meta.dirname;
-const source = join(here, "matmul.c");
+const sources = readdirSync(here).filter((f) => f.endsWith(".c")).sort().map((f) => join(here, f));
+/** The newest of the C sources and headers: the addon is rebuilt when any of them changed. */
+const newestSource = Math.max(...readdirSync(here).filter((f) => /\.[ch]$/.test(f)).map((f) => statSync(join(here, f)).mtimeMs));
 const optional = process.argv.includes("--optional");
 const force = process.argv.includes("--force");
 
@@ -26,7 +29,7 @@ function nodeIncludeDir(): string | undefined {
 
 function build(): string {
   if (process.platform === "win32") throw new Error("building on Windows is not supported (no cc/OpenBLAS set-up)");
-  if (!force && existsSync(ADDON_PATH) && statSync(ADDON_PATH).mtimeMs >= statSync(source).mtimeMs && loadNativeMatMul()) {
+  if (!force && existsSync(ADDON_PATH) && statSync(ADDON_PATH).mtimeMs >= newestSource && loadNativeMatMul()) {
     return "up to date";
   }
   const include = nodeIncludeDir();
@@ -34,7 +37,8 @@ function build(): string {
   const cc = process.env.CC ?? "cc";
   mkdirSync(dirname(ADDON_PATH), { recursive: true });
   const tmp = `${ADDON_PATH}.${process.pid}.tmp`;
-  const args = ["-O2", "-fPIC", "-shared", "-std=c11", "-Wall", `-I${include}`, "-I/usr/include/openblas", source, "-o", tmp, "-lopenblas"];
+  // -fopenmp: the fused kernels' own parallel loops (libgomp comes with gcc).
+  const args = ["-O3", "-fPIC", "-shared", "-std=gnu11", "-Wall", "-fopenmp", `-I${include}`, "-I/usr/include/openblas", ...sources, "-o", tmp, "-lopenblas"];
   if (process.platform === "darwin") args.splice(3, 0, "-undefined", "dynamic_lookup");
   try {
     execFileSync(cc, args, { stdio: ["ignore", "pipe", "pipe"] });

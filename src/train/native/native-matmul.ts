@@ -4,22 +4,12 @@
 import { availableParallelism, loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { loadNativeMatMul, nativeMatMulUnavailableReason, type NativeMatMulAddon } from "./addon.ts";
+import { kernelMemory } from "./kernel-memory.ts";
 
 type KernelConfig = ReturnType<typeof tf.getKernel> & {};
 type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
 type Info = tf.TensorInfo;
 type Attrs = { transposeA: boolean; transposeB: boolean };
-
-/** The few members of the wasm backend the kernel touches (tensor bytes live in its heap). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: "float32"): Info;
-  typedArrayFromHeap(t: Info): Float32Array;
-}
-/** The few members of the cpu backend the kernel touches (tensor bytes are JS typed arrays). */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): Info;
-}
 
 export const SUPPORTED_BACKENDS = ["wasm", "cpu"] as const;
 const stock = new Map<string, KernelConfig>();
@@ -77,25 +67,13 @@ function nativeKernel(addon: NativeMatMulAddon, backendName: string, original: K
     if (a.dtype !== "float32" || b.dtype !== "float32") return original.kernelFunc(args);
     const { transposeA, transposeB } = args.attrs as unknown as Attrs;
     const plan = planBatchMatMul(a.shape, b.shape, transposeA, transposeB);
-    const size = tf.util.sizeFromShape(plan.outShape);
-    if (backendName === "wasm") {
-      const backend = args.backend as unknown as WasmBackendLike;
-      const out = backend.makeOutput(plan.outShape, "float32");
-      // Views are taken after makeOutput: its malloc may grow (and so replace) the heap buffer.
-      if (size > 0) addon.sgemm(backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out), plan.m, plan.n, plan.k, transposeA, transposeB, plan.aOffsets, plan.bOffsets);
-      return out;
+    const memory = kernelMemory(backendName, args.backend);
+    const [out] = memory.outputs([plan.outShape]);
+    if (tf.util.sizeFromShape(plan.outShape) > 0) {
+      addon.sgemm(memory.view(a), memory.view(b), memory.view(out!), plan.m, plan.n, plan.k, transposeA, transposeB, plan.aOffsets, plan.bOffsets);
     }
-    const backend = args.backend as unknown as CpuBackendLike;
-    const c = new Float32Array(size);
-    if (size > 0) addon.sgemm(cpuValues(backend, a), cpuValues(backend, b), c, plan.m, plan.n, plan.k, transposeA, transposeB, plan.aOffsets, plan.bOffsets);
-    return backend.makeTensorInfo(plan.outShape, "float32", c);
+    return out!;
   };
-}
-
-function cpuValues(backend: CpuBackendLike, t: Info): Float32Array {
-  const values = backend.data.get(t.dataId).values;
-  if (!(values instanceof Float32Array)) throw new Error("native matMul: cpu tensor data is not a Float32Array");
-  return values;
 }
 
 export interface BatchMatMulPlan { outShape: number[]; m: number; n: number; k: number; aOffsets: Uint32Array; bOffsets: Uint32Array }
