@@ -2,7 +2,7 @@
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../backend.ts";
 import type { LlamaConfig } from "./config.ts";
-import { attention, embedding, gatherRows, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, rope, ropeTables, swiglu, transposedMatMulIsFast, type RopeTables } from "./ops.ts";
+import { attention, embedding, gatherRows, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, ropeTables, rotary, swiglu, transposedMatMulIsFast, type RopeTables, type RotarySpec } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
 
@@ -145,21 +145,30 @@ export class LlamaModel {
     const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined };
     return tf.tidy(() => {
       // Packed rows restart positions at each example: tables per batch (tidied), else the cached ones.
-      let qTables: RopeTables, kTables: RopeTables;
-      if (packed) {
-        qTables = ropeTables(batch, seq, c.heads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
-        kTables = c.kvHeads === c.heads ? qTables : ropeTables(batch, seq, c.kvHeads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
-      } else {
-        qTables = this.tables(batch, seq);
-        kTables = this.kTables!;
-      }
+      // Tables are built only when the tfjs rope runs (the fused kernel takes positions).
+      let qTables: RopeTables | undefined, kTables: RopeTables | undefined;
+      const tables = (): [RopeTables, RopeTables] => {
+        if (!qTables) {
+          if (packed) {
+            qTables = ropeTables(batch, seq, c.heads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
+            kTables = c.kvHeads === c.heads ? qTables : ropeTables(batch, seq, c.kvHeads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
+          } else {
+            qTables = this.tables(batch, seq);
+            kTables = this.kTables!;
+          }
+        }
+        return [qTables, kTables!];
+      };
+      const positions = packed ? opts.positions! : plainPositions(batch, seq);
+      const spec = (heads: number, which: 0 | 1): RotarySpec => ({ heads, headDim: c.headDim, base: c.ropeBase, style: c.ropeStyle, positions, tables: () => tables()[which] });
+      const qSpec = spec(c.heads, 0), kSpec = spec(c.kvHeads, 1);
       const emb = this.w("token_embd.weight") as T2;
       let x = this.trainable ? embedding(emb, tokens) : gatherRows(emb, tokens);
       for (let l = 0; l < c.layers; l++) {
         const p = `blk.${l}.`;
         const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
-        const q = rope(this.project(`${p}attn_q`, h, opts.hook, training), qTables, c.headDim, c.ropeStyle);
-        const k = rope(this.project(`${p}attn_k`, h, opts.hook, training), kTables, c.headDim, c.ropeStyle);
+        const q = rotary(this.project(`${p}attn_q`, h, opts.hook, training), qSpec);
+        const k = rotary(this.project(`${p}attn_k`, h, opts.hook, training), kSpec);
         const v = this.project(`${p}attn_v`, h, opts.hook, training);
         x = tf.add(x, this.project(`${p}attn_output`, attention(q, k, v, shape), opts.hook, training));
         const m = rmsNorm(x, this.w(`${p}ffn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
@@ -211,6 +220,19 @@ export class LlamaModel {
 export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array; positions?: Int32Array }
 
 export interface ForwardOptions { hook?: ProjectionHook; training?: boolean; positions?: Int32Array }
+
+const plainCache = new Map<string, Int32Array>();
+/** Positions 0..seq-1 in every row. */
+function plainPositions(batch: number, seq: number): Int32Array {
+  const key = `${batch}x${seq}`;
+  let p = plainCache.get(key);
+  if (!p) {
+    if (plainCache.size > 16) plainCache.clear();
+    p = Int32Array.from({ length: batch * seq }, (_, i) => i % seq);
+    plainCache.set(key, p);
+  }
+  return p;
+}
 
 function isPlainPositions(p: Int32Array, seq: number): boolean {
   for (let i = 0; i < p.length; i++) if (p[i] !== i % seq) return false;

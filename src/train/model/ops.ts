@@ -106,6 +106,7 @@ export function gatherRows(table: T2, ids: Int32Array): T2 {
  * constant of the function, which is safe because model weights outlive every tidy().
  */
 export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number, weightGrad = true): T2 {
+  if (fused?.rmsNorm) return fused.rmsNorm(x, weight, eps, weightGrad);
   const rInv = (xs: tf.Tensor) => tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), eps));
   const dx = (dy: tf.Tensor, xs: tf.Tensor, w: tf.Tensor, r: tf.Tensor) => {
     const g = tf.mul(dy, w);
@@ -138,6 +139,7 @@ export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number, weightGrad = tr
 }
 
 export function swiglu(gate: T2, up: T2): T2 {
+  if (fused?.swiglu) return fused.swiglu(gate, up);
   return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as T2;
 }
 
@@ -196,6 +198,14 @@ function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
     swapCache.set(key, m);
   }
   return m;
+}
+
+/** What rotary() needs: positions per row ([B*T]), and the tables for the tfjs path (built only if used). */
+export interface RotarySpec { heads: number; headDim: number; base: number; style: RopeStyle; positions: Int32Array; tables: () => RopeTables }
+
+/** llama.cpp's rope on rows [B*T, heads*headDim]: the fused kernel when active, else rope() on tables. */
+export function rotary(x: T2, spec: RotarySpec): T2 {
+  return fused?.rope ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style);
 }
 
 /** x' = x*cos + (x @ R)*|sin| per head: llama.cpp's rope, NORM (adjacent pairs) or NEOX (halves). */
@@ -330,7 +340,13 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
 }
 
 /** Native fused versions of some ops (src/train/native/native-fused.ts), same contracts as the ones here. */
-export interface FusedOps { attention?: (q: T2, k: T2, v: T2, s: AttentionShape) => T2 }
+export interface FusedOps {
+  attention?: (q: T2, k: T2, v: T2, s: AttentionShape) => T2;
+  rmsNorm?: (x: T2, weight: tf.Tensor1D, eps: number, weightGrad: boolean) => T2;
+  swiglu?: (gate: T2, up: T2) => T2;
+  rope?: (x: T2, spec: RotarySpec) => T2;
+  crossEntropy?: (logits: T2, targets: Int32Array, weights: Float32Array) => tf.Scalar;
+}
 let fused: FusedOps | undefined;
 /** Installs (or with undefined removes) the fused ops; backend.ts does this when the native addon is active. */
 export function useFusedOps(ops: FusedOps | undefined): void { fused = ops; }
@@ -411,6 +427,7 @@ function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {
  * by the time the backward pass runs.
  */
 export function maskedCrossEntropy(logits: T2, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  if (fused?.crossEntropy) return fused.crossEntropy(logits, targets, weights);
   const total = Math.max(weights.reduce((a, b) => a + b, 0), 1e-9);
   const vocab = logits.shape[1];
   const f = custom((lIn: tf.Tensor, save: tf.GradSaveFunc) => {

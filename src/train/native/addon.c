@@ -1,4 +1,4 @@
-// Node-API addon: OpenBLAS matrix products and fused training kernels (attention) for tfjs (see
+// Node-API addon: OpenBLAS matrix products and fused training kernels (attention, RMSNorm, SwiGLU, rope, cross-entropy) for tfjs (see
 // native-matmul.ts, native-fused.ts). Plain C against node_api.h so it builds with one cc command
 // and no node-gyp (which would need Python and a download of the Node headers).
 #include <stdio.h>
@@ -37,6 +37,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, native_sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"attentionForward", NULL, native_attention_forward, NULL, NULL, NULL, napi_default, NULL},
       {"attentionBackward", NULL, native_attention_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormForward", NULL, native_rms_norm_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"rmsNormBackward", NULL, native_rms_norm_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"swigluForward", NULL, native_swiglu_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"swigluBackward", NULL, native_swiglu_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"rope", NULL, native_rope, NULL, NULL, NULL, napi_default, NULL},
+      {"crossEntropyForward", NULL, native_cross_entropy_forward, NULL, NULL, NULL, napi_default, NULL},
+      {"crossEntropyBackward", NULL, native_cross_entropy_backward, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -18,6 +18,19 @@ export interface NativeMatMulAddon {
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array,
     batch: number, seq: number, heads: number, kvHeads: number, headDim: number, positions: Int32Array | null, scale: number): void;
+  /** y = x * rinv * w per row, rinv = 1 / sqrt(mean(x²) + eps) (saved for the backward pass). */
+  rmsNormForward(x: Float32Array, w: Float32Array, y: Float32Array, rinv: Float32Array, rows: number, dim: number, eps: number): void;
+  /** dx (and dw unless null) of rmsNormForward. */
+  rmsNormBackward(x: Float32Array, w: Float32Array, rinv: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array | null, rows: number, dim: number): void;
+  /** y = silu(gate) * up. */
+  swigluForward(gate: Float32Array, up: Float32Array, y: Float32Array): void;
+  swigluBackward(gate: Float32Array, up: Float32Array, dy: Float32Array, dgate: Float32Array, dup: Float32Array): void;
+  /** Rotates every head of row r by the angles of positions[r] (tables [positions, headDim / 2]); inverse: back. */
+  rope(x: Float32Array, y: Float32Array, positions: Int32Array, cos: Float32Array, sin: Float32Array, heads: number, headDim: number, neox: boolean, inverse: boolean): void;
+  /** lse[i] = log Σ exp(logits[i]); returns Σ weights[i] * (lse[i] - logits[i, targets[i]]). */
+  crossEntropyForward(logits: Float32Array, targets: Int32Array, weights: Float32Array, lse: Float32Array, vocab: number): number;
+  /** dlogits = (softmax(logits) - onehot(targets)) * weights[i] * scale. */
+  crossEntropyBackward(logits: Float32Array, lse: Float32Array, targets: Int32Array, weights: Float32Array, scale: number, dlogits: Float32Array, vocab: number): void;
   /** Sets the thread count of OpenBLAS and of the fused kernels; returns OpenBLAS's count in force. */
   setThreads(threads: number): number;
   /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */

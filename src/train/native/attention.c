@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
+#include "vector-math.h"
 
 #define BLOCK 64
 
@@ -20,17 +21,6 @@ typedef struct {
   float scale;
 } attention_args;
 
-/** Cephes-style expf (relative error ~1e-7); branch-free so the row loops vectorize. */
-static inline float exp_approx(float x) {
-  x = fminf(fmaxf(x, -87.3f), 88.3f);
-  float n = floorf(x * 1.44269504088896341f + 0.5f);
-  x = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float y = ((((1.9875691500e-4f * x + 1.3981999507e-3f) * x + 8.3334519073e-3f) * x + 4.1665795894e-2f) * x + 1.6666665459e-1f) * x + 5.0000001201e-1f;
-  y = y * x * x + x + 1.0f;
-  union { int32_t i; float f; } bits = {.i = ((int32_t)n + 127) << 23};
-  return y * bits.f;
-}
-
 /** First key row i may see. */
 static inline int first_key(const attention_args *a, int b, int i) {
   return a->positions ? i - a->positions[(size_t)b * a->seq + i] : 0;
@@ -40,7 +30,7 @@ static inline int first_key(const attention_args *a, int b, int i) {
 VECTOR_CLONES
 static float softmax_row(float *s, int n, int lo, int hi, float scale) {
   float m = -INFINITY;
-  for (int j = lo; j <= hi; j++) m = fmaxf(m, s[j] * scale);
+  for (int j = lo; j <= hi; j++) { const float x = s[j] * scale; m = x > m ? x : m; }
   float sum = 0.0f;
   for (int j = lo; j <= hi; j++) { float p = exp_approx(s[j] * scale - m); s[j] = p; sum += p; }
   const float inv = 1.0f / sum;

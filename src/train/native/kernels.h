@@ -6,6 +6,13 @@
 napi_value native_sgemm(napi_env env, napi_callback_info info);
 napi_value native_attention_forward(napi_env env, napi_callback_info info);
 napi_value native_attention_backward(napi_env env, napi_callback_info info);
+napi_value native_rms_norm_forward(napi_env env, napi_callback_info info);
+napi_value native_rms_norm_backward(napi_env env, napi_callback_info info);
+napi_value native_swiglu_forward(napi_env env, napi_callback_info info);
+napi_value native_swiglu_backward(napi_env env, napi_callback_info info);
+napi_value native_rope(napi_env env, napi_callback_info info);
+napi_value native_cross_entropy_forward(napi_env env, napi_callback_info info);
+napi_value native_cross_entropy_backward(napi_env env, napi_callback_info info);
 
 /** Threads for the addon's own parallel loops (set with OpenBLAS's by setThreads). */
 int native_threads(void);

@@ -1,11 +1,16 @@
 // The native fused kernels against the tfjs ops they replace (values and gradients), on the wasm and
-// cpu backends: causal and packed attention with grouped kv heads, and the zero-copy Identity/Cast.
+// cpu backends: causal and packed attention with grouped kv heads, RMSNorm, SwiGLU, rope (both
+// styles, packed positions), the masked cross-entropy, a whole model's loss and gradients; and the
+// zero-copy Identity/Cast.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tf, useBackend } from "../../../src/train/backend.ts";
-import { attention, useFusedOps, type AttentionShape, type FusedOps } from "../../../src/train/model/ops.ts";
+import { Lora } from "../../../src/train/lora.ts";
+import type { LlamaConfig } from "../../../src/train/model/config.ts";
+import { LlamaModel } from "../../../src/train/model/llama.ts";
+import { attention, maskedCrossEntropy, rmsNorm, ropeTables, rotary, swiglu, useFusedOps, type AttentionShape, type FusedOps } from "../../../src/train/model/ops.ts";
 import { loadNativeMatMul, nativeMatMulUnavailableReason } from "../../../src/train/native/addon.ts";
-import { registerFusedKernels } from "../../../src/train/native/native-fused.ts";
+import { FUSED_KERNELS, registerFusedKernels } from "../../../src/train/native/native-fused.ts";
 
 const skip = loadNativeMatMul() ? false : `native addon unavailable: ${nativeMatMulUnavailableReason()}`;
 
@@ -72,6 +77,112 @@ for (const backend of ["wasm", "cpu"] as const) {
       }
     });
   }
+}
+
+/** f's value and gradients (of Σ value * w for a fixed random w, or of a scalar value) under `ops`. */
+function valueAndGrads(ops: FusedOps | undefined, inputs: tf.Tensor[], f: (...x: tf.Tensor[]) => tf.Tensor): Float32Array[] {
+  useFusedOps(ops);
+  try {
+    return tf.tidy(() => {
+      const value = f(...inputs);
+      const w = tf.tensor(randomArray(value.size, 99), value.shape);
+      const objective = (...x: tf.Tensor[]) => (value.rank === 0 ? f(...x) : tf.sum(tf.mul(f(...x), w))) as tf.Scalar;
+      const grads = tf.grads(objective)(inputs);
+      return [value, ...grads].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    });
+  } finally {
+    useFusedOps(undefined);
+  }
+}
+
+function assertClose(native: Float32Array[], stock: Float32Array[], tolerance: number, names: string[]) {
+  assert.equal(native.length, stock.length);
+  for (let i = 0; i < stock.length; i++) {
+    const e = maxRelativeError(native[i]!, stock[i]!);
+    assert.ok(e < tolerance, `${names[i] ?? i} differs by ${e}`);
+  }
+}
+
+for (const backend of ["wasm", "cpu"] as const) {
+  const input = (shape: number[], seed: number, amplitude = 1) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed, amplitude), shape);
+
+  test(`fused RMSNorm equals the tfjs op on ${backend} (trainable and frozen weight)`, { skip }, async () => {
+    await useBackend(backend, 2);
+    const fused = registerFusedKernels(backend)!;
+    const x = input([300, 160], 1, 3), w = input([160], 2);
+    const trainable = (a: tf.Tensor, b: tf.Tensor) => rmsNorm(a as tf.Tensor2D, b as tf.Tensor1D, 1e-5, true);
+    assertClose(valueAndGrads(fused, [x, w], trainable), valueAndGrads(undefined, [x, w], trainable), 1e-5, ["y", "dx", "dw"]);
+    const frozen = (a: tf.Tensor) => rmsNorm(a as tf.Tensor2D, w as tf.Tensor1D, 1e-6, false);
+    assertClose(valueAndGrads(fused, [x], frozen), valueAndGrads(undefined, [x], frozen), 1e-5, ["y", "dx"]);
+    tf.dispose([x, w]);
+  });
+
+  test(`fused SwiGLU equals the tfjs op on ${backend}`, { skip }, async () => {
+    await useBackend(backend, 2);
+    const fused = registerFusedKernels(backend)!;
+    // Gates out to ±12: the sigmoid's tails as well as its middle.
+    const g = input([257, 130], 3, 12), u = input([257, 130], 4, 2);
+    const f = (a: tf.Tensor, b: tf.Tensor) => swiglu(a as tf.Tensor2D, b as tf.Tensor2D);
+    assertClose(valueAndGrads(fused, [g, u], f), valueAndGrads(undefined, [g, u], f), 1e-5, ["y", "dgate", "dup"]);
+    tf.dispose([g, u]);
+  });
+
+  for (const style of ["norm", "neox"] as const) {
+    test(`fused rope equals the tfjs op on ${backend}: ${style}, plain and packed positions`, { skip }, async () => {
+      await useBackend(backend, 2);
+      const fused = registerFusedKernels(backend)!;
+      const batch = 2, seq = 40, heads = 3, headDim = 16, base = 10000;
+      const x = input([batch * seq, heads * headDim], 5, 2);
+      for (const positions of [undefined, packedPositions(batch, [25, 15])]) {
+        const pos = positions ?? Int32Array.from({ length: batch * seq }, (_, i) => i % seq);
+        const f = (a: tf.Tensor) => rotary(a as tf.Tensor2D, { heads, headDim, base, style, positions: pos, tables: () => ropeTables(batch, seq, heads, headDim, base, style, positions, false) });
+        assertClose(valueAndGrads(fused, [x], f), valueAndGrads(undefined, [x], f), 1e-5, ["y", "dx"]);
+      }
+      x.dispose();
+    });
+  }
+
+  test(`fused cross-entropy equals the tfjs op on ${backend}, prompt positions carrying no loss`, { skip }, async () => {
+    await useBackend(backend, 2);
+    const fused = registerFusedKernels(backend)!;
+    const rows = 96, vocab = 300;
+    const logits = input([rows, vocab], 6, 8);
+    const targets = Int32Array.from({ length: rows }, (_, i) => (i * 37) % vocab);
+    const weights = Float32Array.from({ length: rows }, (_, i) => (i % 3 === 0 ? 0 : 1));
+    const f = (l: tf.Tensor) => maskedCrossEntropy(l as tf.Tensor2D, targets, weights);
+    const native = valueAndGrads(fused, [logits], f);
+    assertClose(native, valueAndGrads(undefined, [logits], f), 1e-5, ["loss", "dlogits"]);
+    for (let i = 0; i < rows; i += 3) assert.ok(native[1]!.subarray(i * vocab, (i + 1) * vocab).every((d) => d === 0), `row ${i} (weight 0) gets no gradient`);
+    logits.dispose();
+  });
+
+  test(`a model's loss and gradients with every fused kernel equal the tfjs ops on ${backend} (full and LoRA)`, { skip }, async () => {
+    await useBackend(backend, 2);
+    const fused = registerFusedKernels(backend)!;
+    const cfg: LlamaConfig = { arch: "qwen2", vocab: 97, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffn: 96, normEps: 1e-6, ropeBase: 10000, ropeStyle: "neox", qkvBias: true, tiedOutput: true, contextLength: 64 };
+    const batch = { batch: 2, seq: 24, inputs: Int32Array.from({ length: 48 }, (_, i) => (i * 13) % 97), targets: Int32Array.from({ length: 48 }, (_, i) => (i * 29 + 3) % 97), weights: Float32Array.from({ length: 48 }, (_, i) => (i % 24 < 6 ? 0 : 1)), positions: packedPositions(2, [10, 14]) };
+    for (const mode of ["full", "lora"] as const) {
+      const model = LlamaModel.random(cfg, 3, { trainable: mode === "full", std: 0.2 });
+      const lora = mode === "lora" ? new Lora(cfg, { rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o"], seed: 2 }) : undefined;
+      // LoRA's B starts at zero: give it values so the adapter's path carries gradient to A.
+      lora?.variables().forEach((v, i) => v.assign(tf.mul(tf.randomNormal(v.shape, 0, 0.1, "float32", i), 1)));
+      const vars = mode === "full" ? model.variables() : lora!.variables();
+      const run = (ops: FusedOps | undefined) => {
+        useFusedOps(ops);
+        try {
+          const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: lora, training: true }), vars);
+          const out = [value, ...vars.map((v) => grads[v.name]!)].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+          tf.dispose([value, ...Object.values(grads)]);
+          return out;
+        } finally { useFusedOps(undefined); }
+      };
+      let native: Float32Array[] = [];
+      const used = new Set((await tf.profile(() => { native = run(fused); })).kernels.map((k) => k.name));
+      for (const name of Object.values(FUSED_KERNELS)) assert.ok(used.has(name), `the fused model ran ${name}`);
+      assertClose(native, run(undefined), 2e-4, ["loss", ...vars.map((v) => `d ${v.name}`)]);
+      lora?.dispose(); model.dispose();
+    }
+  });
 }
 
 test("native attention rejects positions that point before the row's start", { skip }, () => {
