@@ -1,10 +1,11 @@
 // Picks the tfjs backend at run time: tfjs-node-gpu › tfjs-node › wasm › cpu (or the one asked for).
 // @tensorflow/tfjs (not tfjs-core alone) is imported because only it registers the gradients.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { PipelineError } from "../errors.ts";
+import { computeThreads } from "./cpu-load.ts";
 import { useBatchedAttention, useFusedOps, type FusedOps } from "./model/ops.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -20,14 +21,9 @@ export interface BackendInfo { name: BackendName; threads: number; detail: strin
 
 let chosen: BackendInfo | undefined;
 
-/**
- * All cores, unless other processes already keep them busy: then 1. Parallel kernels wait at barriers
- * for their slowest thread, and on an oversubscribed machine that thread is usually descheduled —
- * measured here at load average ≈ 10 on 2 cores: tiny full training 133 tokens/s with 2 threads, 849 with 1.
- */
+/** All cores, fewer when other processes keep some busy (see cpu-load.ts). */
 export function defaultThreads(): number {
-  const cores = availableParallelism();
-  return loadavg()[0]! >= cores ? 1 : cores;
+  return computeThreads();
 }
 
 /** Select and initialise a backend once per process; `wanted` (from --backend) overrides the order. */

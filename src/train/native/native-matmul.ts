@@ -1,10 +1,10 @@
 // Registers OpenBLAS (through the optional addon) as the BatchMatMul kernel of the wasm or cpu tfjs
 // backend. Gradients need nothing more: the gradient of BatchMatMul is itself BatchMatMuls.
 // Without the addon nothing changes and the stock kernels stay in place.
-import { availableParallelism, loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { loadNativeMatMul, nativeMatMulUnavailableReason, type NativeMatMulAddon } from "./addon.ts";
 import { kernelMemory } from "./kernel-memory.ts";
+import { computeThreads } from "../cpu-load.ts";
 
 type KernelConfig = ReturnType<typeof tf.getKernel> & {};
 type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
@@ -36,16 +36,14 @@ export function registerNativeMatMul(backendName = tf.getBackend(), threads = 2)
 }
 
 /**
- * OPENBLAS_NUM_THREADS when set; else 1 on a crowded box (1-minute load average above the core
- * count), where a second BLAS thread mostly waits for a core: measured here at load 12-20 on 2 cores,
- * one thread gave 1.4-1.7x the tokens per CPU-second, and at load 4.5 a 1.9x shorter tiny LoRA step
- * (bench/RESULTS.md); else `threads`.
+ * OPENBLAS_NUM_THREADS when set; else `threads`, fewer when other processes keep cores busy
+ * (cpu-load.ts): a second BLAS thread then mostly waits for a core — measured here at load 12-20 on
+ * 2 cores, one thread gave 1.4-1.7x the tokens per CPU-second (bench/RESULTS.md).
  */
 export function blasThreads(threads: number): number {
   const fromEnv = Number.parseInt(process.env.OPENBLAS_NUM_THREADS ?? "", 10);
   if (fromEnv > 0) return fromEnv;
-  const cores = availableParallelism();
-  return loadavg()[0]! > cores ? 1 : Math.max(1, Math.min(threads, cores));
+  return computeThreads(threads);
 }
 
 /** Puts the stock BatchMatMul kernel back (for comparisons and tests). */
