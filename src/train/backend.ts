@@ -6,7 +6,8 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { PipelineError } from "../errors.ts";
 import { computeThreads } from "./cpu-load.ts";
-import { useBatchedAttention, useFusedOps, type FusedOps } from "./model/ops.ts";
+import { useFusedOps, type FusedOps } from "./fused-ops.ts";
+import { useBatchedAttention } from "./model/ops.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -92,7 +93,7 @@ async function nativeMatMul(backend: "wasm" | "cpu", threads: number): Promise<s
     const fusedSpec = "./native/native-fused.ts";
     const fused = ((await import(fusedSpec)) as { registerFusedKernels?: (b: string) => FusedOps | undefined }).registerFusedKernels?.(backend);
     useFusedOps(fused);
-    return `, matmul: ${status.detail}${fused ? ", fused attention" : ""}`;
+    return `, matmul: ${status.detail}${fused ? ", fused kernels" : ""}`;
   } catch {
     return "";
   }

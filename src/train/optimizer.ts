@@ -1,5 +1,6 @@
 // AdamW with decoupled weight decay, a warmup + cosine learning-rate schedule and global-norm clipping.
 import { tf } from "./backend.ts";
+import { fusedOps } from "./fused-ops.ts";
 
 export interface AdamWOptions { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
 
@@ -25,14 +26,29 @@ export class AdamW {
     this.v = vars.map((x) => tf.keep(tf.zerosLike(x)));
   }
 
-  /** One update with `grads[i]` for `vars[i]`. Decay applies to matrices only (not norms or biases). */
-  apply(grads: tf.Tensor[], lr: number): void {
+  /**
+   * One update with `grads[i] * gradScale` for `vars[i]` (the scale carries clipping and accumulation
+   * without another pass over the gradients). Decay applies to matrices only (not norms or biases).
+   */
+  apply(grads: tf.Tensor[], lr: number, gradScale = 1): void {
     this.step++;
     const bc1 = 1 - this.beta1 ** this.step;
     const bc2 = 1 - this.beta2 ** this.step;
+    const fused = fusedOps()?.adamw;
     for (let i = 0; i < this.vars.length; i++) {
       const x = this.vars[i]!;
-      const g = grads[i]!;
+      if (fused) {
+        const decay = this.weightDecay > 0 && x.rank >= 2 ? this.weightDecay : 0;
+        const [p, m, v] = fused(x, grads[i]!, this.m[i]!, this.v[i]!, { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, bc1, bc2, decay, gradScale });
+        x.assign(p);
+        p.dispose();
+        this.m[i]!.dispose();
+        this.v[i]!.dispose();
+        this.m[i] = tf.keep(m);
+        this.v[i] = tf.keep(v);
+        continue;
+      }
+      const g = gradScale === 1 ? grads[i]! : tf.mul(grads[i]!, gradScale);
       const [m, v] = tf.tidy(() => [
         tf.keep(tf.add(tf.mul(this.m[i]!, this.beta1), tf.mul(g, 1 - this.beta1))),
         tf.keep(tf.add(tf.mul(this.v[i]!, this.beta2), tf.mul(tf.square(g), 1 - this.beta2))),
@@ -41,6 +57,7 @@ export class AdamW {
       this.v[i]!.dispose();
       this.m[i] = m!;
       this.v[i] = v!;
+      if (g !== grads[i]) g.dispose();
       tf.tidy(() => {
         const update = tf.div(tf.div(m!, bc1), tf.add(tf.sqrt(tf.div(v!, bc2)), this.eps));
         let next = tf.sub(x, tf.mul(update, lr));
@@ -77,12 +94,13 @@ export function learningRate(step: number, total: number, peak: number, warmup: 
   return peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
 }
 
-/** Scale gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
-  const norm = Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
-  if (!(maxNorm > 0) || norm <= maxNorm) return { grads, norm };
-  const factor = maxNorm / (norm + 1e-6);
-  const clipped = grads.map((g) => tf.mul(g, factor));
-  for (const g of grads) g.dispose();
-  return { grads: clipped, norm };
+/** The global L2 norm of all gradients. */
+export function globalNorm(grads: tf.Tensor[]): number {
+  const squares = fusedOps()?.sumOfSquares ?? ((g: tf.Tensor) => tf.sum(tf.square(g)));
+  return Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => squares(g))).dataSync()[0]!));
+}
+
+/** The factor that brings gradients of global norm `norm` down to at most `maxNorm` (1: no clipping). */
+export function clipFactor(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
 }

@@ -3,7 +3,7 @@
 import { tf } from "./backend.ts";
 import type { Lora } from "./lora.ts";
 import type { Batch, LlamaModel } from "./model/llama.ts";
-import { AdamW, clipByGlobalNorm, learningRate, type AdamWState } from "./optimizer.ts";
+import { AdamW, clipFactor, globalNorm, learningRate, type AdamWState } from "./optimizer.ts";
 import type { TokenRows } from "./qa-train-files.ts";
 
 export interface TrainOptions {
@@ -121,13 +121,13 @@ export class Trainer {
         summed = next;
       }
     }
-    let grads = summed!;
-    if (accum > 1) { const scaled = grads.map((g) => tf.div(g, accum)); for (const g of grads) g.dispose(); grads = scaled; }
-    const clipped = clipByGlobalNorm(grads, this.opts.maxGradNorm);
+    // The mean over accumulated batches and the clipping are one scale applied inside the update.
+    const grads = summed!;
+    const norm = globalNorm(grads) / accum;
     const lr = learningRate(this.step, this.totalSteps, this.opts.lr, this.opts.warmupSteps);
-    this.optimizer.apply(clipped.grads, lr);
-    for (const g of clipped.grads) g.dispose();
-    const rec: StepRecord = { step: this.step + 1, loss: lossSum / accum, lr, gradNorm: clipped.norm, tokens, seconds: (performance.now() - t0) / 1000 };
+    this.optimizer.apply(grads, lr, clipFactor(norm, this.opts.maxGradNorm) / accum);
+    for (const g of grads) g.dispose();
+    const rec: StepRecord = { step: this.step + 1, loss: lossSum / accum, lr, gradNorm: norm, tokens, seconds: (performance.now() - t0) / 1000 };
     this.step++;
     this.history.push(rec);
     return rec;

@@ -2,6 +2,7 @@
 // only plain 2-D matMul (XNNPACK's fast path), explicit transposes in backward passes, attention as
 // per-(batch, head) 2-D matmuls recomputed in the backward pass, temporaries freed inside gradients.
 import { tf } from "../backend.ts";
+import { fusedOps } from "../fused-ops.ts";
 import type { RopeStyle } from "./config.ts";
 
 type T2 = tf.Tensor2D;
@@ -106,6 +107,7 @@ export function gatherRows(table: T2, ids: Int32Array): T2 {
  * constant of the function, which is safe because model weights outlive every tidy().
  */
 export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number, weightGrad = true): T2 {
+  const fused = fusedOps();
   if (fused?.rmsNorm) return fused.rmsNorm(x, weight, eps, weightGrad);
   const rInv = (xs: tf.Tensor) => tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), eps));
   const dx = (dy: tf.Tensor, xs: tf.Tensor, w: tf.Tensor, r: tf.Tensor) => {
@@ -139,6 +141,7 @@ export function rmsNorm(x: T2, weight: tf.Tensor1D, eps: number, weightGrad = tr
 }
 
 export function swiglu(gate: T2, up: T2): T2 {
+  const fused = fusedOps();
   if (fused?.swiglu) return fused.swiglu(gate, up);
   return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as T2;
 }
@@ -205,6 +208,7 @@ export interface RotarySpec { heads: number; headDim: number; base: number; styl
 
 /** llama.cpp's rope on rows [B*T, heads*headDim]: the fused kernel when active, else rope() on tables. */
 export function rotary(x: T2, spec: RotarySpec): T2 {
+  const fused = fusedOps();
   return fused?.rope ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style);
 }
 
@@ -271,6 +275,7 @@ function packedMask(positions: Int32Array, row: number, seq: number): T2 {
  * probabilities instead of keeping B*H*T*T of them alive.
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
+  const fused = fusedOps();
   if (fused?.attention) return fused.attention(q, k, v, s);
   if (batchedAttention) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
@@ -338,19 +343,6 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   });
   return f(q, k, v) as T2;
 }
-
-/** Native fused versions of some ops (src/train/native/native-fused.ts), same contracts as the ones here. */
-export interface FusedOps {
-  attention?: (q: T2, k: T2, v: T2, s: AttentionShape) => T2;
-  rmsNorm?: (x: T2, weight: tf.Tensor1D, eps: number, weightGrad: boolean) => T2;
-  swiglu?: (gate: T2, up: T2) => T2;
-  rope?: (x: T2, spec: RotarySpec) => T2;
-  crossEntropy?: (logits: T2, targets: Int32Array, weights: Float32Array) => tf.Scalar;
-}
-let fused: FusedOps | undefined;
-/** Installs (or with undefined removes) the fused ops; backend.ts does this when the native addon is active. */
-export function useFusedOps(ops: FusedOps | undefined): void { fused = ops; }
-export function fusedOpsActive(): boolean { return fused !== undefined; }
 
 let batchedAttention = false;
 let fastTransposedMatMul = false;
@@ -427,6 +419,7 @@ function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {
  * by the time the backward pass runs.
  */
 export function maskedCrossEntropy(logits: T2, targets: Int32Array, weights: Float32Array): tf.Scalar {
+  const fused = fusedOps();
   if (fused?.crossEntropy) return fused.crossEntropy(logits, targets, weights);
   const total = Math.max(weights.reduce((a, b) => a + b, 0), 1e-9);
   const vocab = logits.shape[1];

@@ -1,4 +1,4 @@
-// Node-API addon: OpenBLAS matrix products and fused training kernels (attention, RMSNorm, SwiGLU, rope, cross-entropy) for tfjs (see
+// Node-API addon: OpenBLAS matrix products and fused training kernels (attention, RMSNorm, SwiGLU, rope, cross-entropy, AdamW) for tfjs (see
 // native-matmul.ts, native-fused.ts). Plain C against node_api.h so it builds with one cc command
 // and no node-gyp (which would need Python and a download of the Node headers).
 #include <stdio.h>
@@ -44,6 +44,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rope", NULL, native_rope, NULL, NULL, NULL, napi_default, NULL},
       {"crossEntropyForward", NULL, native_cross_entropy_forward, NULL, NULL, NULL, napi_default, NULL},
       {"crossEntropyBackward", NULL, native_cross_entropy_backward, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, native_adamw, NULL, NULL, NULL, napi_default, NULL},
+      {"sumOfSquares", NULL, native_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -31,6 +31,11 @@ export interface NativeMatMulAddon {
   crossEntropyForward(logits: Float32Array, targets: Int32Array, weights: Float32Array, lse: Float32Array, vocab: number): number;
   /** dlogits = (softmax(logits) - onehot(targets)) * weights[i] * scale. */
   crossEntropyBackward(logits: Float32Array, lse: Float32Array, targets: Int32Array, weights: Float32Array, scale: number, dlogits: Float32Array, vocab: number): void;
+  /** One AdamW update of every value into paramOut, mOut, vOut (the same float operations as optimizer.ts). */
+  adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, paramOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, decay: number, gradScale: number): void;
+  /** Σ x². */
+  sumOfSquares(x: Float32Array): number;
   /** Sets the thread count of OpenBLAS and of the fused kernels; returns OpenBLAS's count in force. */
   setThreads(threads: number): number;
   /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */

@@ -2,10 +2,11 @@
 // and wrapped as differentiable ops (tf.customGrad) that src/train/model/ops.ts uses when active.
 // Attention: one kernel per direction instead of ~40 small kernels per layer, no head-layout
 // transposes, the causal half skipped and no probabilities kept between forward and backward.
-// RMSNorm, SwiGLU, rope and the masked cross-entropy: one pass over memory each way instead of 4-12
-// kernels (most of them single-threaded on wasm), and no copies of saved tensors.
+// RMSNorm, SwiGLU, rope, the masked cross-entropy and AdamW: one pass over memory each way instead of
+// 4-14 kernels (most of them single-threaded on wasm), and no copies of saved tensors.
 import * as tf from "@tensorflow/tfjs";
-import type { AttentionShape, FusedOps, RotarySpec } from "../model/ops.ts";
+import type { AdamWStep, FusedOps } from "../fused-ops.ts";
+import type { AttentionShape, RotarySpec } from "../model/ops.ts";
 import { loadNativeMatMul, type NativeMatMulAddon } from "./addon.ts";
 import { kernelMemory } from "./kernel-memory.ts";
 
@@ -22,6 +23,7 @@ export const FUSED_KERNELS = {
   swiglu: "Docs2ModelSwiglu", swigluGrad: "Docs2ModelSwigluGrad",
   rope: "Docs2ModelRope",
   crossEntropy: "Docs2ModelCrossEntropy", crossEntropyGrad: "Docs2ModelCrossEntropyGrad",
+  adamw: "Docs2ModelAdamW", sumOfSquares: "Docs2ModelSumOfSquares",
 } as const;
 
 type KernelFunc = (args: KernelArgs) => Info | Info[];
@@ -87,6 +89,21 @@ function kernels(addon: NativeMatMulAddon, backendName: string): Record<string, 
       const [dl] = m.outputs([logits.shape]);
       addon.crossEntropyBackward(m.view(logits), m.view(lse), a.targets, a.weights, m.view(dy)[0]! / a.total, m.view(dl!), logits.shape[1]!);
       return dl!;
+    },
+    [FUSED_KERNELS.adamw]: (args) => {
+      const { param, grad, m, v } = args.inputs as Record<"param" | "grad" | "m" | "v", Info>;
+      const h = args.attrs as unknown as AdamWStep;
+      const mm = mem(args);
+      const [p2, m2, v2] = mm.outputs([param.shape, param.shape, param.shape]);
+      addon.adamw(mm.view(param), mm.view(grad), mm.view(m), mm.view(v), mm.view(p2!), mm.view(m2!), mm.view(v2!), h.lr, h.beta1, h.beta2, h.eps, h.bc1, h.bc2, h.decay, h.gradScale);
+      return [p2!, m2!, v2!];
+    },
+    [FUSED_KERNELS.sumOfSquares]: (args) => {
+      const { x } = args.inputs as { x: Info };
+      const m = mem(args);
+      const [out] = m.outputs([[]]);
+      m.view(out!)[0] = addon.sumOfSquares(m.view(x));
+      return out!;
     },
   };
 }
@@ -211,22 +228,31 @@ export function fusedCrossEntropy(logits: T2, targets: Int32Array, weights: Floa
   return f(logits) as tf.Scalar;
 }
 
+/** One AdamW update: [param', m', v'] (optimizer.ts AdamW contract). */
+export function fusedAdamW(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return run(FUSED_KERNELS.adamw, { param, grad, m, v }, h) as [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+export function fusedSumOfSquares(x: tf.Tensor): tf.Scalar {
+  return run(FUSED_KERNELS.sumOfSquares, { x }, {}) as tf.Scalar;
+}
+
 const registered = new Set<string>();
 
 /**
  * Registers the fused kernels on `backendName` (wasm or cpu) when the addon has them; returns the ops
- * for ops.ts's useFusedOps(), or undefined. Idempotent.
+ * for fused-ops.ts's useFusedOps(), or undefined. Idempotent.
  */
 export function registerFusedKernels(backendName = tf.getBackend()): FusedOps | undefined {
   if (backendName !== "wasm" && backendName !== "cpu") return undefined;
   const addon = loadNativeMatMul();
   // An addon built from older sources lacks the newer kernels: then none are used.
-  if (!addon || typeof addon.crossEntropyBackward !== "function") return undefined;
+  if (!addon || typeof addon.sumOfSquares !== "function") return undefined;
   if (!registered.has(backendName)) {
     for (const [kernelName, kernelFunc] of Object.entries(kernels(addon, backendName))) {
       tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelConfig["kernelFunc"] });
     }
     registered.add(backendName);
   }
-  return { attention: fusedAttention, rmsNorm: fusedRmsNorm, swiglu: fusedSwiglu, rope: fusedRope, crossEntropy: fusedCrossEntropy };
+  return { attention: fusedAttention, rmsNorm: fusedRmsNorm, swiglu: fusedSwiglu, rope: fusedRope, crossEntropy: fusedCrossEntropy, adamw: fusedAdamW, sumOfSquares: fusedSumOfSquares };
 }
