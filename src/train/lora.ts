@@ -50,8 +50,10 @@ export class Lora implements ProjectionHook {
       const [inDim, outDim] = dims as [number, number];
       // PyTorch/PEFT init: A ~ kaiming_uniform(a=√5) = U(±1/√in), B = 0, so training starts at the base model.
       const bound = 1 / Math.sqrt(inDim);
-      const a = tf.variable(tf.randomUniform([inDim, options.rank], -bound, bound, "float32", seed++) as T2, true);
-      const b = tf.variable(tf.zeros([options.rank, outDim]) as T2, true);
+      // tidy: tf.variable copies its initial value, which would otherwise stay allocated.
+      const s = seed++;
+      const a = tf.tidy(() => tf.variable(tf.randomUniform([inDim, options.rank], -bound, bound, "float32", s) as T2, true));
+      const b = tf.tidy(() => tf.variable(tf.zeros([options.rank, outDim]) as T2, true));
       this.pairs.set(name, { a, b, inDim, outDim });
     }
   }

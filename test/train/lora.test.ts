@@ -115,3 +115,12 @@ test("batched attention (used with the native matmul kernel) equals per-head att
   useBatchedAttention(false);
   lora.dispose(); model.dispose();
 });
+
+test("creating and disposing an adapter frees every tensor it made", async () => {
+  await useBackend("cpu");
+  const before = tf.memory().numTensors;
+  const lora = new Lora(config, { rank: 4, alpha: 8, dropout: 0, targets: DEFAULT_TARGETS, seed: 1 });
+  assert.ok(tf.memory().numTensors > before);
+  lora.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
