@@ -65,6 +65,10 @@ function tryLoad(path: string): { addon?: NativeMatMulAddon; reason: string } {
   // The fused kernels' OpenMP threads sleep between parallel loops instead of spinning: spinning
   // threads would take the cores from OpenBLAS and the wasm threads. libgomp reads this when loaded.
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  // Likewise OpenBLAS's workers, which by default spin for 2^28 cycles (~0.1 s) after every product
+  // and so took a core from the fused kernels that follow: attention backward 180 → 93 ms and SwiGLU
+  // backward 51 → 27 ms per "small" step with 2^4. Read by OpenBLAS when it is loaded.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= "4";
   let addon: NativeMatMulAddon;
   try {
     addon = createRequire(import.meta.url)(path) as NativeMatMulAddon;
