@@ -2,7 +2,6 @@
 // native-matmul.ts, native-fused.ts). Plain C against node_api.h so it builds with one cc command
 // and no node-gyp (which would need Python and a download of the Node headers).
 #include <stdio.h>
-#include <omp.h>
 #include "kernels.h"
 
 static int threads = 1;

@@ -37,12 +37,20 @@ function build(): string {
   const cc = process.env.CC ?? "cc";
   mkdirSync(dirname(ADDON_PATH), { recursive: true });
   const tmp = `${ADDON_PATH}.${process.pid}.tmp`;
-  // -fopenmp: the fused kernels' own parallel loops (libgomp comes with gcc). The math flags let
-  // sums and dot products vectorize (reordered additions) while keeping infinities and NaNs.
-  const args = ["-O3", "-fPIC", "-shared", "-std=gnu11", "-Wall", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros", `-I${include}`, "-I/usr/include/openblas", ...sources, "-o", tmp, "-lopenblas"];
-  if (process.platform === "darwin") args.splice(3, 0, "-undefined", "dynamic_lookup");
+  // The math flags let sums and dot products vectorize (reordered additions) while keeping infinities
+  // and NaNs. -fopenmp gives the fused kernels their own parallel loops (libgomp comes with gcc); a
+  // compiler without OpenMP (clang without libomp) gets a second try, single-threaded kernels.
+  const args = (openmp: boolean) => ["-O3", "-fPIC", "-shared", "-std=gnu11", "-Wall", ...(openmp ? ["-fopenmp"] : ["-Wno-unknown-pragmas"]), "-fno-math-errno", "-fno-trapping-math", "-fassociative-math", "-fno-signed-zeros",
+    ...(process.platform === "darwin" ? ["-undefined", "dynamic_lookup"] : []), `-I${include}`, "-I/usr/include/openblas", ...sources, "-o", tmp, "-lopenblas"];
+  let openmp = true;
   try {
-    execFileSync(cc, args, { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      execFileSync(cc, args(true), { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") throw error;
+      openmp = false;
+      execFileSync(cc, args(false), { stdio: ["ignore", "pipe", "pipe"] });
+    }
   } catch (error) {
     rmSync(tmp, { force: true });
     const e = error as { code?: string; stderr?: Buffer };
@@ -56,7 +64,7 @@ function build(): string {
     rmSync(ADDON_PATH, { force: true });
     throw new Error("the built addon does not load or computes a wrong product");
   }
-  return `built ${ADDON_PATH} (${addon.info()})`;
+  return `built ${ADDON_PATH} (${addon.info()}${openmp ? "" : "; without OpenMP: fused kernels single-threaded"})`;
 }
 
 try {

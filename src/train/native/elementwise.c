@@ -3,7 +3,11 @@
 // them single-threaded on wasm). Rows are split across the addon's threads; the per-row loops are
 // VECTOR_CLONES functions (AVX2 or baseline, picked at load) called from the OpenMP loops.
 #include <math.h>
+#ifdef _OPENMP
 #include <omp.h>
+#else
+static inline int omp_get_thread_num(void) { return 0; } // built without OpenMP: one thread
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
