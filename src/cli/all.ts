@@ -34,11 +34,13 @@ const COMMANDS: Record<Exclude<StepName, "export">, () => Promise<CommandDef<any
 };
 
 export interface AllFlags extends CommonFlags {
-  "input-dir"?: string; resume?: boolean; provider?: string; "valid-split"?: string; name?: string; quant?: string; ollama?: boolean;
+  "input-dir"?: string; resume?: boolean; provider?: string; model?: string; base?: string; "valid-split"?: string; name?: string; quant?: string; ollama?: boolean;
 }
 
 export async function runAll(args: AllFlags): Promise<{ settings: Settings; timings: StepTiming[] }> {
-  const settings = settingsFromArgs(args, { inputDir: args["input-dir"], exportModelName: args.name, exportQuant: args.quant });
+  const settings = settingsFromArgs(args, {
+    inputDir: args["input-dir"], model: args.model, finetuneModelName: args.base, exportModelName: args.name, exportQuant: args.quant,
+  });
   // Offline unless a provider is configured on purpose: the run must work with no key, server or network.
   const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
   const tiny = settings.finetuneModelName === "tiny";
@@ -52,7 +54,10 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
     finetuned: join(settings.finetuneOutputDir, finetuneNameFor(settings.finetuneModelName)),
   };
   const common = [...(args.config ? ["--config", args.config] : []), ...(args.verbose ? ["--verbose"] : []), ...(args.quiet ? ["--quiet"] : []), ...(args["skip-bad-lines"] ? ["--skip-bad-lines"] : [])];
-  const providerArgs = ["--provider", provider];
+  const providerArgs = ["--provider", provider, ...(args.model ? ["--model", args.model] : [])];
+  // qa-train, finetune and export must agree on the base: qa-train renders its chat template, export names and
+  // merges from it (export gets it through `settings`).
+  const baseArgs = args.base ? ["--model", args.base] : [];
   const validSplit = args["valid-split"] ?? "0.2";
 
   const statePath = join(qaDir, "pipeline_all.json");
@@ -65,6 +70,8 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
     }
     state = old;
   }
+  // A base that does not resolve must stop the run now, not after chunking and Q&A.
+  await checkBase(settings);
   await mkdir(qaDir, { recursive: true });
   const save = async () => { await writeFile(statePath + ".partial", JSON.stringify(state, null, 2) + "\n"); await rename(statePath + ".partial", statePath); };
   await save();
@@ -110,8 +117,8 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
         "generate-qa": ["-i", files.chunks, "-o", qaDir, ...providerArgs, ...resume],
         validate: ["-i", files.qa, "-o", files.report, ...providerArgs, ...resume],
         format: ["-i", files.report, "-o", files.final, "--valid-split", validSplit],
-        "qa-train": ["-i", files.final, "-o", files.tokens],
-        finetune: ["-i", files.tokens, ...(await finetuneArgs(settings, files.tokens, tiny)), ...(args.resume && existsSync(join(files.finetuned, "checkpoint")) ? ["--resume"] : [])],
+        "qa-train": ["-i", files.final, "-o", files.tokens, ...baseArgs],
+        finetune: ["-i", files.tokens, ...baseArgs, ...(await finetuneArgs(settings, files.tokens, tiny)), ...(args.resume && existsSync(join(files.finetuned, "checkpoint")) ? ["--resume"] : [])],
       };
       await runCommand(await COMMANDS[step](), { rawArgs: [...rawArgs[step], ...common] });
     }
@@ -135,7 +142,7 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
         : ["  Run it in Ollama:", `    cd ${dir} && ollama create ${modelName} -f Modelfile && ollama run ${modelName}`]),
       "  or in llama.cpp:",
       `    llama-cli -m ${join(dir, "model.gguf")} -cnv`,
-      ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME to a real provider and base model.)"] : []),
+      ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   --provider/--model and --base (or PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME) to a real provider and base model.)"] : []),
     ].join("\n"),
   );
   return { settings, timings: state.timings };
@@ -162,6 +169,17 @@ async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean
   return out;
 }
 
+/** Resolve the base model once up front; an error from --base names the flag rather than FINETUNE_MODEL_NAME. */
+async function checkBase(settings: Settings): Promise<void> {
+  const { resolveBaseModel } = await import("../train/base-model.ts");
+  try {
+    await resolveBaseModel(settings.finetuneModelName);
+  } catch (e) {
+    if (!(e instanceof PipelineError) || settings.origin.finetuneModelName !== "flag") throw e;
+    throw new PipelineError(e.code, e.message.replaceAll("FINETUNE_MODEL_NAME", "--base"), {}, { cause: e });
+  }
+}
+
 function hashSettings(s: Settings, extra: Record<string, unknown>): string {
   const { env: _env, origin: _origin, configFile: _configFile, ...values } = s;
   return createHash("sha256").update(JSON.stringify({ values, extra })).digest("hex").slice(0, 16);
@@ -174,14 +192,17 @@ export default defineCommand({
       "Steps 1–7 in one go on the configured folders: chunk → generate-qa → validate → format (--valid-split 0.2)\n" +
       "  → qa-train → finetune → export. Offline by default: the extractive provider, the heuristic judge and the\n" +
       "  `tiny` base model trained from scratch (10–80 epochs, sized to ~250k training tokens, unless FINETUNE_EPOCHS\n" +
-      "  is set) — no key, server or network needed. Set PIPELINE_LLM_PROVIDER and\n" +
-      "  FINETUNE_MODEL_NAME for the real thing. --resume skips the steps an earlier run finished and continues the\n" +
-      "  interrupted one. Ends with where every file is and how to run the model.\n" +
-      "  Example: pipeline all -i data/documents",
+      "  is set) — no key, server or network needed. Set --provider/--model (PIPELINE_LLM_PROVIDER/_MODEL) and\n" +
+      "  --base (FINETUNE_MODEL_NAME) for the real thing. --resume skips the steps an earlier run finished and\n" +
+      "  continues the interrupted one. Ends with where every file is and how to run the model.\n" +
+      "  Examples: pipeline all -i data/documents\n" +
+      "            pipeline all --provider openai --model gpt-4o-mini --base qwen2.5:0.5b",
   },
   args: {
     "input-dir": { type: "string", alias: "i", description: "Documents folder (PIPELINE_INPUT_DIR; default data/documents)", valueHint: "DIR" },
     provider: { type: "string", description: "LLM provider for generate-qa and validate (default: PIPELINE_LLM_PROVIDER when set, else extractive)", valueHint: "NAME" },
+    model: { type: "string", description: "LLM model for generate-qa and validate (PIPELINE_LLM_MODEL; default: the provider's)", valueHint: "NAME" },
+    base: { type: "string", description: "Base model to fine-tune: tiny | a .gguf path | an Ollama name | hf:user/repo:QUANT (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME" },
     "valid-split": { type: "string", description: "Share of documents held out for evaluation (default 0.2)", valueHint: "F" },
     name: { type: "string", description: "Model name in Ollama (EXPORT_MODEL_NAME; default docs-<base name>)", valueHint: "NAME" },
     quant: { type: "string", description: "f16 | q8_0 (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
