@@ -1,15 +1,15 @@
 // Base-model resolution: tiny, GGUF paths, an Ollama store laid out here, hf: offline, bare HF repos.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import http from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseOllamaName, resolveBaseModel } from "../../src/train/base-model.ts";
 import { createTinyBase } from "../../src/train/tiny-model.ts";
 import { openGguf } from "../../src/train/gguf/reader.ts";
 import { trainingText } from "../fixtures/gguf/text.ts";
+import { layOutOllamaStore } from "./ollama-store-fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "base-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,28 +17,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const modelPath = join(dir, "tiny.gguf");
 const tiny = await createTinyBase(modelPath, trainingText(1, 2000), { config: { vocab: 400, dim: 32, layers: 1, heads: 2, kvHeads: 2, ffn: 32 } });
 
-/** An Ollama store as `ollama pull` leaves it: manifest → layers → content-addressed blobs. */
-function layOutStore(root: string, host: string, ns: string, model: string, tag: string) {
-  mkdirSync(join(root, "blobs"), { recursive: true });
-  const put = (bytes: Buffer, mediaType: string) => {
-    const hex = createHash("sha256").update(bytes).digest("hex");
-    writeFileSync(join(root, "blobs", `sha256-${hex}`), bytes);
-    return { mediaType, digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const layers = [
-    put(readFileSync(modelPath), "application/vnd.ollama.image.model"),
-    put(Buffer.from("{{ .Prompt }}"), "application/vnd.ollama.image.template"),
-    put(Buffer.from(JSON.stringify({ stop: ["<|im_end|>"] })), "application/vnd.ollama.image.params"),
-  ];
-  const config = put(Buffer.from("{}"), "application/vnd.docker.container.image.v1+json");
-  mkdirSync(join(root, "manifests", host, ns, model), { recursive: true });
-  writeFileSync(join(root, "manifests", host, ns, model, tag), JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config, layers }));
-  return layers;
-}
-
 const store = join(dir, "ollama");
-const layers = layOutStore(store, "registry.ollama.ai", "library", "qwen2.5", "0.5b");
-layOutStore(store, "registry.ollama.ai", "someone", "mymodel", "latest");
+const layers = layOutOllamaStore(store, modelPath, "registry.ollama.ai", "library", "qwen2.5", "0.5b");
+layOutOllamaStore(store, modelPath, "registry.ollama.ai", "someone", "mymodel", "latest");
 const env = { OLLAMA_MODELS: store };
 
 test("tiny is the default and is built from the training text", async () => {
@@ -76,7 +57,7 @@ test("Ollama: a missing tag lists the tags there are; a missing model says ollam
   await assert.rejects(resolveBaseModel("qwen2.5:7b", { env }), /Ollama has "qwen2.5" but not the tag "7b" \(have: 0.5b\); run `ollama pull qwen2.5:7b`/);
   await assert.rejects(resolveBaseModel("llama3.2:1b", { env }), /no Ollama model "llama3.2:1b" in .*ollama; run `ollama pull llama3.2:1b`/);
   const broken = join(dir, "broken");
-  const l = layOutStore(broken, "registry.ollama.ai", "library", "m", "latest");
+  const l = layOutOllamaStore(broken, modelPath, "registry.ollama.ai", "library", "m", "latest");
   rmSync(join(broken, "blobs", l[0]!.digest.replace(":", "-")));
   await assert.rejects(resolveBaseModel("m", { env: { OLLAMA_MODELS: broken } }), /Ollama model blob sha256:[0-9a-f]+ is missing; re-pull with `ollama pull m`/);
 });
