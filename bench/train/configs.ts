@@ -1,5 +1,7 @@
 // The two benchmark models of issue 7 ("tiny", "small"; same as ../shared/anchors/torch_llama.py) and a synthetic batch.
+import { Lora } from "../../src/train/lora.ts";
 import type { LlamaConfig } from "../../src/train/model/config.ts";
+import { LlamaModel } from "../../src/train/model/llama.ts";
 
 export type BenchShape = { vocab: number; dim: number; layers: number; heads: number; kvHeads: number; ffn: number };
 
@@ -25,4 +27,18 @@ export function syntheticBatch(c: BenchShape, batch: number, seq: number) {
     targets: new Int32Array(n).map((_, i) => (i * 7) % c.vocab),
     weights: new Float32Array(n).fill(1),
   };
+}
+
+/**
+ * One benchmark model (random weights; all trainable for full, else a LoRA r=8 on q,k,v,o), its
+ * synthetic batch [8, 256], the trainable variables and the training loss.
+ */
+export function benchSetup(name: string | undefined, full: boolean) {
+  const c = BENCH_CONFIGS[benchConfigName(name)];
+  const cfg = benchLlamaConfig(c, 256);
+  const model = LlamaModel.random(cfg, 1, { trainable: full });
+  const lora = full ? undefined : new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
+  const batch = syntheticBatch(c, 8, 256);
+  const vars = full ? model.variables() : lora!.variables();
+  return { model, lora, batch, vars, loss: () => model.loss(batch, { hook: lora, training: true }) };
 }

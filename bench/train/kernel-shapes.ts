@@ -1,19 +1,11 @@
 // Per-kernel time of one training step grouped by kernel name and input shapes (tf.profile), to see
 // which products and copies dominate. Usage: node --import tsx bench/train/kernel-shapes.ts [lora|full] [tiny|small] [name-filter]
 import { tf, useBackend } from "../../src/train/backend.ts";
-import { Lora } from "../../src/train/lora.ts";
-import { LlamaModel } from "../../src/train/model/llama.ts";
-import { BENCH_CONFIGS, benchConfigName, benchLlamaConfig, syntheticBatch } from "./configs.ts";
+import { benchSetup } from "./configs.ts";
 await useBackend("wasm");
-const c = BENCH_CONFIGS[benchConfigName(process.argv[3])];
-const cfg = benchLlamaConfig(c, 256);
-const full = process.argv[2] === "full";
 const filter = process.argv[4];
-const model = LlamaModel.random(cfg, 1, { trainable: full });
-const lora = new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
-const batch = syntheticBatch(c, 8, 256);
-const vars = full ? model.variables() : lora.variables();
-const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: full ? undefined : lora, training: true }), vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+const { vars, loss } = benchSetup(process.argv[3], process.argv[2] === "full");
+const step = () => { const { value, grads } = tf.variableGrads(loss, vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
 step();
 const info = await tf.profile(() => { step(); });
 const by = new Map<string, { ms: number; n: number }>();

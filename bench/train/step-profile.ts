@@ -1,19 +1,10 @@
 // Per-kernel time of one tiny LoRA (or full) training step (tf.profile), and wall vs CPU time per step.
 // Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu] [lora|full] [tiny|small]
 import { tf, useBackend } from "../../src/train/backend.ts";
-import { Lora } from "../../src/train/lora.ts";
-import { LlamaModel } from "../../src/train/model/llama.ts";
-import { BENCH_CONFIGS, benchConfigName, benchLlamaConfig, syntheticBatch } from "./configs.ts";
+import { benchSetup } from "./configs.ts";
 await useBackend(process.argv[2] ?? "wasm");
-const c = BENCH_CONFIGS[benchConfigName(process.argv[4])];
-const cfg = benchLlamaConfig(c, 256);
-const full = process.argv[3] === "full";
-const model = LlamaModel.random(cfg, 1, { trainable: full });
-const lora = new Lora(cfg, { rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"], seed: 1 });
-const B = 8, T = 256;
-const batch = syntheticBatch(c, B, T);
-const vars = full ? model.variables() : lora.variables();
-const step = () => { const { value, grads } = tf.variableGrads(() => model.loss(batch, { hook: full ? undefined : lora, training: true }), vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+const { vars, loss } = benchSetup(process.argv[4], process.argv[3] === "full");
+const step = () => { const { value, grads } = tf.variableGrads(loss, vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
 step();
 const info = await tf.profile(() => { step(); });
 const by = new Map<string, { ms: number; n: number }>();

@@ -7,6 +7,7 @@
 // without positions, every earlier key). Query head h reads kv head h / (H / KV).
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -155,7 +156,7 @@ static int run_parallel(const attention_args *a, int count, int backward) {
   return !failed;
 }
 
-/** Reads and checks the dims and positions shared by forward and backward (argv from index `at`). */
+/** Reads and checks the dims, positions and scale shared by forward and backward. */
 static int read_dims(napi_env env, napi_value *argv, attention_args *a) {
   int32_t d[5];
   double scale;
@@ -176,39 +177,43 @@ static int read_dims(napi_env env, napi_value *argv, attention_args *a) {
   return 1;
 }
 
-/** Float32Array argument i with exactly `want` elements. */
-static int f32_of(napi_env env, napi_value value, float **data, size_t want) {
-  size_t len;
-  return get_f32(env, value, data, &len) && len == want;
+/**
+ * Reads forward's arrays (q k v out lse) or backward's (the same, then dOut dq dk dv), then the dims.
+ * Returns 0 when all is well, 1 for bad dims or positions, 2 for arrays of the wrong type or size.
+ */
+static int read_attention_args(napi_env env, napi_callback_info info, int backward, attention_args *a) {
+  const size_t arrays = backward ? 9 : 5;
+  size_t argc = 16;
+  napi_value argv[16];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != arrays + 7 || !read_dims(env, argv + arrays, a)) return 1;
+  const size_t rows = (size_t)a->batch * a->seq, qs = rows * a->heads * a->head_dim, kvs = rows * a->kv_heads * a->head_dim;
+  float **slots[9] = {&a->q, &a->k, &a->v, &a->out, &a->lse, &a->dout, &a->dq, &a->dk, &a->dv};
+  const size_t sizes[9] = {qs, kvs, kvs, qs, rows * a->heads, qs, qs, kvs, kvs};
+  for (size_t i = 0; i < arrays; i++) {
+    size_t len;
+    if (!get_f32(env, argv[i], slots[i], &len) || len != sizes[i]) return 2;
+  }
+  return 0;
+}
+
+static napi_value attention_entry(napi_env env, napi_callback_info info, int backward) {
+  const char *name = backward ? "attentionBackward" : "attentionForward";
+  char message[160];
+  attention_args a;
+  const int bad = read_attention_args(env, info, backward, &a);
+  if (bad) {
+    snprintf(message, sizeof message, bad == 1 ? "%s: bad dims or positions (0 <= positions[i] <= i)" : "%s: tensors must be Float32Arrays of the sizes the dims give", name);
+    return native_fail(env, message);
+  }
+  if (!run_parallel(&a, backward ? a.batch * a.kv_heads : a.batch * a.heads, backward)) {
+    snprintf(message, sizeof message, "%s: out of memory", name);
+    return native_fail(env, message);
+  }
+  return NULL;
 }
 
 /** attentionForward(q, k, v, out, lse, batch, seq, heads, kvHeads, headDim, positions | null, scale) */
-napi_value native_attention_forward(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  NAPI_CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  attention_args a;
-  if (argc != 12 || !read_dims(env, argv + 5, &a)) return native_fail(env, "attentionForward: bad dims or positions (0 <= positions[i] <= i)");
-  const size_t rows = (size_t)a.batch * a.seq, qs = rows * a.heads * a.head_dim, kvs = rows * a.kv_heads * a.head_dim;
-  if (!f32_of(env, argv[0], &a.q, qs) || !f32_of(env, argv[1], &a.k, kvs) || !f32_of(env, argv[2], &a.v, kvs) ||
-      !f32_of(env, argv[3], &a.out, qs) || !f32_of(env, argv[4], &a.lse, rows * a.heads))
-    return native_fail(env, "attentionForward: q, k, v, out and lse must be Float32Arrays of the sizes the dims give");
-  if (!run_parallel(&a, a.batch * a.heads, 0)) return native_fail(env, "attentionForward: out of memory");
-  return NULL;
-}
+napi_value native_attention_forward(napi_env env, napi_callback_info info) { return attention_entry(env, info, 0); }
 
 /** attentionBackward(q, k, v, out, lse, dOut, dq, dk, dv, batch, seq, heads, kvHeads, headDim, positions | null, scale) */
-napi_value native_attention_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
-  NAPI_CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  attention_args a;
-  if (argc != 16 || !read_dims(env, argv + 9, &a)) return native_fail(env, "attentionBackward: bad dims or positions (0 <= positions[i] <= i)");
-  const size_t rows = (size_t)a.batch * a.seq, qs = rows * a.heads * a.head_dim, kvs = rows * a.kv_heads * a.head_dim;
-  if (!f32_of(env, argv[0], &a.q, qs) || !f32_of(env, argv[1], &a.k, kvs) || !f32_of(env, argv[2], &a.v, kvs) ||
-      !f32_of(env, argv[3], &a.out, qs) || !f32_of(env, argv[4], &a.lse, rows * a.heads) || !f32_of(env, argv[5], &a.dout, qs) ||
-      !f32_of(env, argv[6], &a.dq, qs) || !f32_of(env, argv[7], &a.dk, kvs) || !f32_of(env, argv[8], &a.dv, kvs))
-    return native_fail(env, "attentionBackward: tensors must be Float32Arrays of the sizes the dims give");
-  if (!run_parallel(&a, a.batch * a.kv_heads, 1)) return native_fail(env, "attentionBackward: out of memory");
-  return NULL;
-}
+napi_value native_attention_backward(napi_env env, napi_callback_info info) { return attention_entry(env, info, 1); }
