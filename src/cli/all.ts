@@ -176,7 +176,8 @@ async function checkBase(settings: Settings): Promise<void> {
     await resolveBaseModel(settings.finetuneModelName);
   } catch (e) {
     if (!(e instanceof PipelineError) || settings.origin.finetuneModelName !== "flag") throw e;
-    throw new PipelineError(e.code, e.message.replaceAll("FINETUNE_MODEL_NAME", "--base"), {}, { cause: e });
+    const message = e.message.replaceAll("FINETUNE_MODEL_NAME", "--base");
+    throw new PipelineError(e.code, message.includes("--base") ? message : `--base ${settings.finetuneModelName}: ${message}`, {}, { cause: e });
   }
 }
 
