@@ -27,10 +27,19 @@ export function defaultThreads(): number {
   return computeThreads();
 }
 
+export interface BackendChoice {
+  /**
+   * The model needs more memory than the wasm heap (4 GiB) holds: skip wasm when the native kernels can
+   * serve the cpu backend, whose tensors live in ordinary memory (up to the 24 GiB budget).
+   */
+  pastWasmHeap?: boolean;
+}
+
 /** Select and initialise a backend once per process; `wanted` (from --backend) overrides the order. */
-export async function useBackend(wanted?: string, threads = defaultThreads()): Promise<BackendInfo> {
-  if (chosen && (!wanted || ALIASES[wanted] === chosen.name)) return chosen;
-  const order: readonly BackendName[] = wanted ? [resolveName(wanted)] : BACKEND_ORDER;
+export async function useBackend(wanted?: string, threads = defaultThreads(), choice: BackendChoice = {}): Promise<BackendInfo> {
+  const avoidWasm = !wanted && choice.pastWasmHeap === true && (await nativeKernelsAvailable());
+  if (chosen && (!wanted || ALIASES[wanted] === chosen.name) && !(avoidWasm && chosen.name === "wasm")) return chosen;
+  const order: readonly BackendName[] = wanted ? [resolveName(wanted)] : backendOrder(avoidWasm);
   const failures: string[] = [];
   for (const name of order) {
     try {
@@ -42,6 +51,22 @@ export async function useBackend(wanted?: string, threads = defaultThreads()): P
     }
   }
   throw new PipelineError("E_CONFIG", `no usable tfjs backend (${failures.join("; ")}); try --backend cpu`, { field: "--backend" });
+}
+
+/** The order tried without --backend; `avoidWasm`: a model past the wasm heap with native kernels present. */
+export function backendOrder(avoidWasm: boolean): readonly BackendName[] {
+  return avoidWasm ? BACKEND_ORDER.filter((b) => b !== "wasm") : BACKEND_ORDER;
+}
+
+/** Whether the optional native addon (src/train/native) is built and loads. */
+async function nativeKernelsAvailable(): Promise<boolean> {
+  if (process.env.DOCS2MODEL_NO_NATIVE) return false;
+  try {
+    const spec = "./native/addon.ts"; // computed: the native module is optional
+    return Boolean(((await import(spec)) as { loadNativeMatMul?: () => unknown }).loadNativeMatMul?.());
+  } catch {
+    return false;
+  }
 }
 
 function resolveName(wanted: string): BackendName {

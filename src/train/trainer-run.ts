@@ -21,7 +21,7 @@ import type { GgufValue } from "./gguf/types.ts";
 import { DEFAULT_TARGETS, Lora } from "./lora.ts";
 import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
 import { parameterCount } from "./model/config.ts";
-import { loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes } from "./model/load.ts";
+import { estimateTrainingBytes, loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes, readGgufConfig, WASM_HEAP_BYTES } from "./model/load.ts";
 import { readTokenRows } from "./qa-train-files.ts";
 import type { TokensMeta } from "./qa-train.ts";
 import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
@@ -85,7 +85,9 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
   if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
 
-  const backend = await useBackend(o.backend, o.threads);
+  // A base past the wasm heap trains on the cpu backend with the native kernels, when they are built.
+  const pastWasmHeap = estimateTrainingBytes(await readGgufConfig(meta.basePath), meta.tiny) > WASM_HEAP_BYTES;
+  const backend = await useBackend(o.backend, o.threads, { pastWasmHeap });
   o.onBackend?.(backend);
   const { model, config } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
   const lora = meta.tiny ? undefined : new Lora(config, { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, seed: o.seed });

@@ -21,7 +21,8 @@ export function estimateTrainingBytes(c: LlamaConfig, full: boolean): number {
 
 /**
  * Largest base model we accept: on wasm, the 4 GiB heap (≈ 0.4 B parameters for LoRA); on the
- * native tfjs-node backends, the 24 GiB budget (≈ 2.4 B parameters) or this machine's RAM if smaller.
+ * native tfjs-node backends and on cpu (with the native kernels it is picked for models past the wasm
+ * heap), the 24 GiB budget (≈ 2.4 B parameters) or this machine's RAM if smaller.
  */
 export function memoryLimitBytes(backend: string): number {
   if (backend === "wasm") return WASM_HEAP_BYTES;
@@ -38,10 +39,24 @@ export function checkFits(c: LlamaConfig, backend: string, full: boolean, file: 
       "E_MODEL",
       `model has ${(parameterCount(c) / 1e9).toFixed(2)} B parameters and needs about ${gib(need)} GiB to train on the ${backend} backend, ` +
         `over its ${gib(limit)} GiB limit (largest that fits: about ${(maxParams / 1e9).toFixed(2)} B parameters). ` +
-        `Pick a smaller base model${backend === "wasm" ? " or install @tensorflow/tfjs-node for the 24 GiB budget" : ""}.`,
+        `Pick a smaller base model${backend === "wasm" ? " or build the native kernels (apt-get install -y build-essential libopenblas-dev && npm run build:native) or install @tensorflow/tfjs-node for the 24 GiB budget" : ""}.`,
       { file },
     );
   }
+}
+
+/** The model's shape from its GGUF metadata, without reading any weights. */
+export async function readGgufConfig(path: string): Promise<LlamaConfig> {
+  const gguf = await openGguf(path);
+  try {
+    return configOf(gguf, path);
+  } finally {
+    await gguf.close();
+  }
+}
+
+function configOf(gguf: Awaited<ReturnType<typeof openGguf>>, path: string): LlamaConfig {
+  return configFromGguf(Object.fromEntries([...gguf.metadata.keys()].map((k) => [k, gguf.meta(k)])), gguf.tensors.map((t) => t.name), path);
 }
 
 export interface LoadedModel { model: LlamaModel; config: LlamaConfig; metadata: Map<string, unknown> }
@@ -49,7 +64,7 @@ export interface LoadedModel { model: LlamaModel; config: LlamaConfig; metadata:
 export async function loadGgufModel(path: string, opts: ModelOptions & { backend?: string } = {}): Promise<LoadedModel> {
   const gguf = await openGguf(path);
   try {
-    const config = configFromGguf(Object.fromEntries([...gguf.metadata.keys()].map((k) => [k, gguf.meta(k)])), gguf.tensors.map((t) => t.name), path);
+    const config = configOf(gguf, path);
     if (opts.backend) checkFits(config, opts.backend, opts.trainable ?? false, path);
     const raw: RawTensor[] = [];
     for (const { name } of tensorLayout(config)) {

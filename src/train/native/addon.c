@@ -45,6 +45,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"crossEntropyBackward", NULL, native_cross_entropy_backward, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, native_adamw, NULL, NULL, NULL, napi_default, NULL},
       {"sumOfSquares", NULL, native_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"binary", NULL, native_binary, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -36,6 +36,8 @@ export interface NativeMatMulAddon {
     lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, decay: number, gradScale: number): void;
   /** Σ x². */
   sumOfSquares(x: Float32Array): number;
+  /** out = big op small (op 0 add, 1 sub, 2 mul; small repeats along big; swap: small op big). */
+  binary(op: 0 | 1 | 2, big: Float32Array, small: Float32Array, out: Float32Array, swap: boolean): void;
   /** Sets the thread count of OpenBLAS and of the fused kernels; returns OpenBLAS's count in force. */
   setThreads(threads: number): number;
   /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */

@@ -9,6 +9,7 @@ import type { AdamWStep, FusedOps } from "../fused-ops.ts";
 import type { AttentionShape, RotarySpec } from "../model/ops.ts";
 import { loadNativeMatMul, type NativeMatMulAddon } from "./addon.ts";
 import { kernelMemory } from "./kernel-memory.ts";
+import { registerNativeBinary } from "./native-binary.ts";
 
 type T2 = tf.Tensor2D;
 type Info = tf.TensorInfo;
@@ -252,6 +253,7 @@ export function registerFusedKernels(backendName = tf.getBackend()): FusedOps | 
     for (const [kernelName, kernelFunc] of Object.entries(kernels(addon, backendName))) {
       tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as KernelConfig["kernelFunc"] });
     }
+    if (backendName === "cpu") registerNativeBinary();
     registered.add(backendName);
   }
   return { attention: fusedAttention, rmsNorm: fusedRmsNorm, swiglu: fusedSwiglu, rope: fusedRope, crossEntropy: fusedCrossEntropy, adamw: fusedAdamW, sumOfSquares: fusedSumOfSquares };

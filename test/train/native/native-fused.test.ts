@@ -243,3 +243,36 @@ test("wasm Identity and same-dtype Cast share the data instead of copying it", a
   assert.deepEqual([...i.dataSync()], [1, 2, 3, 4]);
   tf.dispose([y, z, i]);
 });
+
+test("native Add, Sub and Multiply on the cpu backend equal the stock kernels; other broadcasts keep the stock ones", { skip }, async () => {
+  await useBackend("cpu", 2);
+  const { registerNativeBinary, unregisterNativeBinary, tiles } = await import("../../../src/train/native/native-binary.ts");
+  assert.equal(tiles([4, 5, 6], [5, 6]), true);
+  assert.equal(tiles([4, 5, 6], [1, 1, 6]), true);
+  assert.equal(tiles([4, 5, 6], []), true);
+  assert.equal(tiles([4, 5, 6], [4, 1, 1]), false);
+  const t = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed, 3), shape);
+  // Large enough (≥ 4 × 16384 values) that the addon splits the work across threads.
+  const big = t([300, 260], 1), same = t([300, 260], 2), row = t([260], 3), scalar = tf.scalar(1.75), column = t([300, 1], 4);
+  const cases: Array<[string, () => tf.Tensor]> = [
+    ["a + b", () => tf.add(big, same)], ["a - b", () => tf.sub(big, same)], ["a * b", () => tf.mul(big, same)],
+    ["a + bias row", () => tf.add(big, row)], ["bias row - a", () => tf.sub(row, big)], ["a * scalar", () => tf.mul(big, scalar)],
+    ["scalar - a", () => tf.sub(scalar, big)], ["a * column (stock broadcast)", () => tf.mul(big, column)],
+    ["a + [1, 1, 260] (output gains a dim: stock)", () => tf.add(big, tf.reshape(row, [1, 1, 260]))],
+  ];
+  unregisterNativeBinary();
+  const stock = cases.map(([, f]) => tf.tidy(() => Float32Array.from(f().dataSync() as Float32Array)));
+  assert.equal(registerNativeBinary(), true);
+  const native = cases.map(([, f]) => tf.tidy(() => Float32Array.from(f().dataSync() as Float32Array)));
+  cases.forEach(([name], i) => assert.deepEqual(native[i], stock[i], name));
+  assert.deepEqual(tf.tidy(() => tf.add(big, tf.reshape(row, [1, 1, 260])).shape), [1, 300, 260]);
+  const ints = tf.add(tf.tensor1d([1, 2], "int32"), tf.tensor1d([3, 4], "int32"));
+  assert.deepEqual([...ints.dataSync()], [4, 6], "int32 keeps the stock kernel");
+  tf.dispose([big, same, row, scalar, column, ints]);
+});
+
+test("without --backend, a base past the wasm heap skips wasm when the native kernels are built", async () => {
+  const { backendOrder, BACKEND_ORDER } = await import("../../../src/train/backend.ts");
+  assert.deepEqual(backendOrder(false), BACKEND_ORDER);
+  assert.deepEqual(backendOrder(true), ["tensorflow-gpu", "tensorflow", "cpu"]);
+});
