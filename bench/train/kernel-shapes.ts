@@ -1,8 +1,8 @@
 // Per-kernel time of one training step grouped by kernel name and input shapes (tf.profile), to see
-// which products and copies dominate. Usage: node --import tsx bench/train/kernel-shapes.ts [lora|full] [tiny|small] [name-filter]
+// which products and copies dominate. Usage: [BACKEND=cpu] node --import tsx bench/train/kernel-shapes.ts [lora|full] [tiny|small] [name-filter]
 import { tf, useBackend } from "../../src/train/backend.ts";
 import { benchSetup } from "./configs.ts";
-await useBackend("wasm");
+await useBackend(process.env.BACKEND ?? "wasm");
 const filter = process.argv[4];
 const { vars, loss } = benchSetup(process.argv[3], process.argv[2] === "full");
 const step = () => { const { value, grads } = tf.variableGrads(loss, vars); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
