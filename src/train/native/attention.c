@@ -145,7 +145,10 @@ static int run_parallel(const attention_args *a, int count, int backward) {
     }
 #pragma omp for schedule(dynamic)
     for (int t = 0; t < count; t++) {
-      if (failed) continue;
+      int stop;
+#pragma omp atomic read
+      stop = failed;
+      if (stop) continue;
       if (backward) backward_task(a, t / a->kv_heads, t % a->kv_heads, s1, s2);
       else forward_task(a, t / a->heads, t % a->heads, s1);
     }
