@@ -46,6 +46,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adamw", NULL, native_adamw, NULL, NULL, NULL, napi_default, NULL},
       {"sumOfSquares", NULL, native_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
       {"binary", NULL, native_binary, NULL, NULL, NULL, napi_default, NULL},
+      {"f32ToF16", NULL, native_f32_to_f16, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -38,6 +38,8 @@ export interface NativeMatMulAddon {
   sumOfSquares(x: Float32Array): number;
   /** out = big op small (op 0 add, 1 sub, 2 mul; small repeats along big; swap: small op big). */
   binary(op: 0 | 1 | 2, big: Float32Array, small: Float32Array, out: Float32Array, swap: boolean): void;
+  /** IEEE half bits of every value, round to nearest even (F16C where the CPU has it). */
+  f32ToF16(src: Float32Array, dst: Uint16Array): void;
   /** Sets the thread count of OpenBLAS and of the fused kernels; returns OpenBLAS's count in force. */
   setThreads(threads: number): number;
   /** OpenBLAS configuration and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... Haswell MAX_THREADS=64, 2 thread(s)". */

@@ -16,6 +16,7 @@ napi_value native_cross_entropy_backward(napi_env env, napi_callback_info info);
 napi_value native_adamw(napi_env env, napi_callback_info info);
 napi_value native_sum_of_squares(napi_env env, napi_callback_info info);
 napi_value native_binary(napi_env env, napi_callback_info info);
+napi_value native_f32_to_f16(napi_env env, napi_callback_info info);
 
 /** Threads for the addon's own parallel loops (set with OpenBLAS's by setThreads). */
 int native_threads(void);
