@@ -18,6 +18,7 @@
 //   Rope is NORM (arch "llama"): within each head, the ADJACENT pair (x[2i], x[2i+1]) rotates by angle
 //   pos * ropeTheta^(-2i/hd):  x'[2i] = x[2i]cos − x[2i+1]sin,  x'[2i+1] = x[2i]sin + x[2i+1]cos.
 //   (No q/k permutation: our files define the layout; HF checkpoints need permuting, ours do not.)
+import { mulberry32 } from "../random.ts";
 import { writeGguf, type GgufTensorInput } from "./gguf/writer.ts";
 import { GGML_BLOCK, type GgufValue, type WritableTensorType } from "./gguf/types.ts";
 import type { SpmVocab } from "./tokenizer-spm.ts";
@@ -111,14 +112,7 @@ export function tensorTypeFor(dims: number[], type: WritableTensorType): Writabl
 
 /** mulberry32 + Box–Muller: reproducible weights from a seed. */
 export function seededNormal(seed: number): () => number {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

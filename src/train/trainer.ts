@@ -1,5 +1,6 @@
 // The training loop: micro-batches with gradient accumulation, clipping, AdamW on a warmup + cosine
 // schedule, periodic eval on the validation rows, and a state that checkpoints and resumes exactly.
+import { mulberry32 } from "../random.ts";
 import { tf } from "./backend.ts";
 import type { Lora } from "./lora.ts";
 import type { Batch, LlamaModel } from "./model/llama.ts";
@@ -204,14 +205,7 @@ export class Trainer {
 /** Deterministic Fisher–Yates shuffle of 0..n-1 (mulberry32 PRNG). */
 export function shuffled(n: number, seed: number): number[] {
   const out = Array.from({ length: n }, (_, i) => i);
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
