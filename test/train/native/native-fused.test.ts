@@ -13,44 +13,9 @@ import { useFusedOps, type FusedOps } from "../../../src/train/fused-ops.ts";
 import { attention, maskedCrossEntropy, rmsNorm, ropeTables, rotary, swiglu, type AttentionShape } from "../../../src/train/model/ops.ts";
 import { loadNativeMatMul, nativeMatMulUnavailableReason } from "../../../src/train/native/addon.ts";
 import { FUSED_KERNELS, registerFusedKernels } from "../../../src/train/native/native-fused.ts";
+import { maxRelativeError, randomArray } from "./compare.ts";
 
 const skip = loadNativeMatMul() ? false : `native addon unavailable: ${nativeMatMulUnavailableReason()}`;
-
-function randomArray(n: number, seed: number, amplitude = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = (s / 2 ** 31 - 1) * amplitude; }
-  return out;
-}
-
-function maxRelativeError(x: Float32Array, y: Float32Array): number {
-  assert.equal(x.length, y.length);
-  let diff = 0, scale = 1e-30;
-  for (let i = 0; i < x.length; i++) {
-    assert.ok(Number.isFinite(x[i]!), `non-finite value at ${i}`);
-    diff = Math.max(diff, Math.abs(x[i]! - y[i]!)); scale = Math.max(scale, Math.abs(y[i]!));
-  }
-  return diff / scale;
-}
-
-/** Output and the gradients of Σ out * w (a fixed random weighting) for q, k, v, under `ops`. */
-function attentionWithGrads(ops: FusedOps | undefined, s: AttentionShape, seed: number) {
-  useFusedOps(ops);
-  try {
-    const rows = s.batch * s.seq;
-    const q = tf.tensor2d(randomArray(rows * s.heads * s.headDim, seed, 2), [rows, s.heads * s.headDim]);
-    const k = tf.tensor2d(randomArray(rows * s.kvHeads * s.headDim, seed + 1, 2), [rows, s.kvHeads * s.headDim]);
-    const v = tf.tensor2d(randomArray(rows * s.kvHeads * s.headDim, seed + 2), [rows, s.kvHeads * s.headDim]);
-    const w = tf.tensor2d(randomArray(rows * s.heads * s.headDim, seed + 3), [rows, s.heads * s.headDim]);
-    const out = attention(q, k, v, s).dataSync() as Float32Array;
-    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(attention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, s), w)))([q, k, v]);
-    const result = { out: Float32Array.from(out), grads: grads.map((g) => Float32Array.from(g.dataSync() as Float32Array)) };
-    tf.dispose([q, k, v, w, ...grads]);
-    return result;
-  } finally {
-    useFusedOps(undefined);
-  }
-}
 
 /** Positions of packed rows: examples of the given lengths, each restarting at 0. */
 function packedPositions(batch: number, lengths: number[]): Int32Array {
@@ -70,13 +35,16 @@ for (const backend of ["wasm", "cpu"] as const) {
       await useBackend(backend, 2);
       const fused = registerFusedKernels(backend);
       assert.ok(fused?.attention, "fused attention registered");
-      const stock = attentionWithGrads(undefined, shape, 11);
-      const native = attentionWithGrads(fused, shape, 11);
-      assert.ok(maxRelativeError(native.out, stock.out) < 1e-5, `output differs: ${maxRelativeError(native.out, stock.out)}`);
-      for (const [i, g] of ["dq", "dk", "dv"].entries()) {
-        const e = maxRelativeError(native.grads[i]!, stock.grads[i]!);
-        assert.ok(e < 1e-4, `${g} differs: ${e}`);
-      }
+      const rows = shape.batch * shape.seq;
+      const q = tf.tensor2d(randomArray(rows * shape.heads * shape.headDim, 11, 2), [rows, shape.heads * shape.headDim]);
+      const k = tf.tensor2d(randomArray(rows * shape.kvHeads * shape.headDim, 12, 2), [rows, shape.kvHeads * shape.headDim]);
+      const v = tf.tensor2d(randomArray(rows * shape.kvHeads * shape.headDim, 13), [rows, shape.kvHeads * shape.headDim]);
+      const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => attention(a as tf.Tensor2D, b as tf.Tensor2D, c as tf.Tensor2D, shape);
+      const [stockOut, ...stockGrads] = valueAndGrads(undefined, [q, k, v], f);
+      const [nativeOut, ...nativeGrads] = valueAndGrads(fused, [q, k, v], f);
+      assertClose([nativeOut!], [stockOut!], 1e-5, ["output"]);
+      assertClose(nativeGrads, stockGrads, 1e-4, ["dq", "dk", "dv"]);
+      tf.dispose([q, k, v]);
     });
   }
 }

@@ -15,26 +15,12 @@ import { loadNativeMatMul, nativeMatMulUnavailableReason } from "../../../src/tr
 import { nativeMatMulActive, planBatchMatMul, registerNativeMatMul, unregisterNativeMatMul } from "../../../src/train/native/native-matmul.ts";
 import { TokenRows } from "../../../src/train/qa-train-files.ts";
 import { Trainer } from "../../../src/train/trainer.ts";
+import { maxRelativeError, randomArray } from "./compare.ts";
 
 const addon = loadNativeMatMul();
 const skip = addon ? false : `native matMul unavailable: ${nativeMatMulUnavailableReason()}`;
 
-/** Deterministic pseudo-random floats in [-1, 1). */
-function randomArray(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = s / 2 ** 31 - 1; }
-  return out;
-}
 const rand = (shape: number[], seed: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed), shape);
-
-/** Largest |x - y| relative to the largest |y| (matmul errors scale with the size of the result). */
-function relativeError(x: Float32Array, y: Float32Array): number {
-  assert.equal(x.length, y.length);
-  let diff = 0, scale = 1e-30;
-  for (let i = 0; i < x.length; i++) { diff = Math.max(diff, Math.abs(x[i]! - y[i]!)); scale = Math.max(scale, Math.abs(y[i]!)); }
-  return diff / scale;
-}
 
 /** Runs `f` under the stock kernel and under the native one on the current backend. */
 function stockAndNative<T>(f: () => T): { stock: T; native: T } {
@@ -120,8 +106,8 @@ for (const backend of ["wasm", "cpu"] as const) {
           assert.deepEqual(native.shape, stock.shape, `case ${i} shape`);
           // k = 0: the product is zeros (the stock wasm kernel leaves its output uninitialised there).
           if (a.shape.at(c.tA ? -2 : -1) === 0) return assert.ok(native.data.every((v) => v === 0), `case ${i}: zeros`);
-          assert.ok(relativeError(native.data, stock.tiled) <= 1e-4, `case ${i} ${JSON.stringify(c)}: native vs stock`);
-          assert.ok(relativeError(native.tiled, stock.tiled) <= 1e-4, `case ${i} tiled`);
+          assert.ok(maxRelativeError(native.data, stock.tiled) <= 1e-4, `case ${i} ${JSON.stringify(c)}: native vs stock`);
+          assert.ok(maxRelativeError(native.tiled, stock.tiled) <= 1e-4, `case ${i} tiled`);
         });
       });
       assert.throws(() => tf.matMul(rand([2, 3], 1), rand([4, 5], 2)), /inner shapes/);
@@ -138,7 +124,7 @@ test("wasm: gradients through native matMul equal the stock ones", { skip }, asy
     const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, false, true), w)))([a, b]);
     return g.map((t) => t.dataSync() as Float32Array);
   });
-  for (let i = 0; i < 2; i++) assert.ok(relativeError(native[i]!, stock[i]!) <= 1e-4, `gradient ${i}`);
+  for (let i = 0; i < 2; i++) assert.ok(maxRelativeError(native[i]!, stock[i]!) <= 1e-4, `gradient ${i}`);
 });
 
 test("wasm: two training steps (full and LoRA) give the same losses with and without native matMul", { skip }, async () => {
