@@ -86,7 +86,8 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
 
   // A base past the wasm heap trains on the cpu backend with the native kernels, when they are built.
-  const pastWasmHeap = estimateTrainingBytes(await readGgufConfig(meta.basePath), meta.tiny) > WASM_HEAP_BYTES;
+  // (Only asked when no backend is named: --backend decides by itself.)
+  const pastWasmHeap = !o.backend && estimateTrainingBytes(await readGgufConfig(meta.basePath), meta.tiny) > WASM_HEAP_BYTES;
   const backend = await useBackend(o.backend, o.threads, { pastWasmHeap });
   o.onBackend?.(backend);
   const { model, config } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });

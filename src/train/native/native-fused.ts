@@ -32,8 +32,23 @@ type KernelFunc = (args: KernelArgs) => Info | Info[];
 function kernels(addon: NativeMatMulAddon, backendName: string): Record<string, KernelFunc> {
   const mem = (args: KernelArgs) => kernelMemory(backendName, args.backend);
   return {
-    [FUSED_KERNELS.attention]: attentionKernel(addon, backendName),
-    [FUSED_KERNELS.attentionGrad]: attentionGradKernel(addon, backendName),
+    [FUSED_KERNELS.attention]: (args) => {
+      const { q, k, v } = args.inputs as Record<"q" | "k" | "v", Info>;
+      const a = args.attrs as unknown as AttentionAttrs;
+      const m = mem(args);
+      const [out, lse] = m.outputs([q.shape, [a.batch * a.heads * a.seq]]);
+      addon.attentionForward(m.view(q), m.view(k), m.view(v), m.view(out!), m.view(lse!), a.batch, a.seq, a.heads, a.kvHeads, a.headDim, a.positions, a.scale);
+      return [out!, lse!];
+    },
+    [FUSED_KERNELS.attentionGrad]: (args) => {
+      const { q, k, v, out, lse, dy } = args.inputs as Record<"q" | "k" | "v" | "out" | "lse" | "dy", Info>;
+      const a = args.attrs as unknown as AttentionAttrs;
+      const m = mem(args);
+      const [dq, dk, dv] = m.outputs([q.shape, k.shape, v.shape]);
+      addon.attentionBackward(m.view(q), m.view(k), m.view(v), m.view(out), m.view(lse), m.view(dy), m.view(dq!), m.view(dk!), m.view(dv!),
+        a.batch, a.seq, a.heads, a.kvHeads, a.headDim, a.positions, a.scale);
+      return [dq!, dk!, dv!];
+    },
     [FUSED_KERNELS.rmsNorm]: (args) => {
       const { x, w } = args.inputs as Record<"x" | "w", Info>;
       const { eps } = args.attrs as { eps: number };
@@ -116,30 +131,6 @@ const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) =>
   tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor | tf.Tensor[];
 
 interface AttentionAttrs { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; scale: number; positions: Int32Array | null }
-
-function attentionKernel(addon: NativeMatMulAddon, backendName: string) {
-  return (args: KernelArgs): Info[] => {
-    const { q, k, v } = args.inputs as { q: Info; k: Info; v: Info };
-    const a = args.attrs as unknown as AttentionAttrs;
-    const memory = kernelMemory(backendName, args.backend);
-    const [out, lse] = memory.outputs([q.shape, [a.batch * a.heads * a.seq]]);
-    addon.attentionForward(memory.view(q), memory.view(k), memory.view(v), memory.view(out!), memory.view(lse!),
-      a.batch, a.seq, a.heads, a.kvHeads, a.headDim, a.positions, a.scale);
-    return [out!, lse!];
-  };
-}
-
-function attentionGradKernel(addon: NativeMatMulAddon, backendName: string) {
-  return (args: KernelArgs): Info[] => {
-    const { q, k, v, out, lse, dy } = args.inputs as Record<"q" | "k" | "v" | "out" | "lse" | "dy", Info>;
-    const a = args.attrs as unknown as AttentionAttrs;
-    const memory = kernelMemory(backendName, args.backend);
-    const [dq, dk, dv] = memory.outputs([q.shape, k.shape, v.shape]);
-    addon.attentionBackward(memory.view(q), memory.view(k), memory.view(v), memory.view(out), memory.view(lse), memory.view(dy),
-      memory.view(dq!), memory.view(dk!), memory.view(dv!), a.batch, a.seq, a.heads, a.kvHeads, a.headDim, a.positions, a.scale);
-    return [dq!, dk!, dv!];
-  };
-}
 
 /** Causal grouped-query attention through the native kernels (same contract as ops.ts attention()). */
 export function fusedAttention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
