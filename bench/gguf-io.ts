@@ -7,9 +7,9 @@ import { copyFile, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { openGguf } from "../src/train/gguf/reader.ts";
-import { writeGguf } from "../src/train/gguf/writer.ts";
-import { dequantize, quantize } from "../src/train/gguf/quant.ts";
+import { openGguf } from "../src/gguf/reader.ts";
+import { writeGguf } from "../src/gguf/writer.ts";
+import { dequantize, quantize } from "../src/gguf/quant.ts";
 
 const MB = Number(process.argv[2] ?? 256);
 const dir = await mkdtemp(join(tmpdir(), "gguf-bench-"));

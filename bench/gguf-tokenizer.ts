@@ -2,8 +2,8 @@
 // Run: node --import tsx bench/gguf-tokenizer.ts [MB]   (corpus: the Markdown files under node_modules, local)
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { trainSpmVocab } from "../src/train/tokenizer-spm.ts";
-import { spmTokenizer } from "../src/train/tokenizer.ts";
+import { trainSpmVocab } from "../src/tokenizer/spm.ts";
+import { spmTokenizer } from "../src/tokenizer/load.ts";
 
 const MB = Number(process.argv[2] ?? 2);
 function* markdown(dir: string, depth = 0): Generator<string> {

@@ -1,7 +1,7 @@
 // The two benchmark models of issue 7 ("tiny", "small"; same as ../shared/anchors/torch_llama.py) and a synthetic batch.
 import { Lora } from "../../src/train/lora.ts";
-import type { LlamaConfig } from "../../src/train/model/config.ts";
-import { LlamaModel } from "../../src/train/model/llama.ts";
+import type { LlamaConfig } from "../../src/model/config.ts";
+import { LlamaModel } from "../../src/model/llama.ts";
 
 export type BenchShape = { vocab: number; dim: number; layers: number; heads: number; kvHeads: number; ffn: number };
 

@@ -1,6 +1,6 @@
 // Per-kernel time of one training step grouped by kernel name and input shapes (tf.profile), to see
 // which products and copies dominate. Usage: [BACKEND=cpu] node --import tsx bench/train/kernel-shapes.ts [lora|full] [tiny|small] [name-filter]
-import { tf, useBackend } from "../../src/train/backend.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { benchSetup } from "./configs.ts";
 await useBackend(process.env.BACKEND ?? "wasm");
 const filter = process.argv[4];

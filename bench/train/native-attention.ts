@@ -1,10 +1,10 @@
 // Time of the native fused attention kernels alone (forward, backward) on the benchmark shapes, with
 // achieved GFLOP/s counting only the causal half that is computed.
 // Usage: node --import tsx bench/train/native-attention.ts [tiny|small] [threads]
-import { loadNativeMatMul } from "../../src/train/native/addon.ts";
+import { loadKernelAddon } from "../../src/kernels/native/addon.ts";
 import { BENCH_CONFIGS, benchConfigName } from "./configs.ts";
 
-const addon = loadNativeMatMul();
+const addon = loadKernelAddon();
 if (!addon) throw new Error("native addon not built");
 const c = BENCH_CONFIGS[benchConfigName(process.argv[2])];
 addon.setThreads(Number(process.argv[3] ?? 2));

@@ -4,8 +4,8 @@
 // Usage: node --import tsx bench/train/native-matmul.ts [--threads 2] [--seconds 0.4]
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { tf, useBackend } from "../../src/train/backend.ts";
-import { registerNativeMatMul, unregisterNativeMatMul } from "../../src/train/native/native-matmul.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { registerNativeMatMul, unregisterNativeMatMul } from "../../src/kernels/native/native-matmul.ts";
 
 const { values: a } = parseArgs({ options: { threads: { type: "string", default: "2" }, seconds: { type: "string", default: "0.4" } } });
 const threads = Number(a.threads), budget = Number(a.seconds) * 1000;

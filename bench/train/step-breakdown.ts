@@ -1,6 +1,6 @@
 // Where a trainer step's wall time goes: forward+backward (variableGrads), gradient norm, AdamW update.
 // Usage: node --import tsx bench/train/step-breakdown.ts [tiny|small] [full|lora]
-import { tf, useBackend } from "../../src/train/backend.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { AdamW, globalNorm } from "../../src/train/optimizer.ts";
 import { benchSetup } from "./configs.ts";
 const info = await useBackend("wasm", 2);

@@ -1,6 +1,6 @@
 // Per-kernel time of one tiny LoRA (or full) training step (tf.profile), and wall vs CPU time per step.
 // Usage: node --import tsx bench/train/step-profile.ts [wasm|cpu] [lora|full] [tiny|small]
-import { tf, useBackend } from "../../src/train/backend.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { benchSetup } from "./configs.ts";
 await useBackend(process.argv[2] ?? "wasm");
 const { vars, loss } = benchSetup(process.argv[4], process.argv[3] === "full");

@@ -9,7 +9,7 @@ import type { Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
-import type { ExportResult } from "../train/export.ts";
+import type { ExportResult } from "../export/export.ts";
 import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
 import { tokensDirFor } from "./qa-train.ts";
 
@@ -171,7 +171,7 @@ async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean
 
 /** Resolve the base model once up front; an error from --base names the flag rather than FINETUNE_MODEL_NAME. */
 async function checkBase(settings: Settings): Promise<void> {
-  const { resolveBaseModel } = await import("../train/base-model.ts");
+  const { resolveBaseModel } = await import("../model/base-model.ts");
   try {
     await resolveBaseModel(settings.finetuneModelName);
   } catch (e) {

@@ -8,8 +8,8 @@ import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { ollamaBaseUrl } from "../ollama/host.ts";
 import { openStepClient } from "../transforms/generate-qa-client.ts";
-import type { ExportQuant } from "../train/merge.ts";
-import { exportModel, type ExportResult } from "../train/export.ts";
+import type { ExportQuant } from "../export/merge.ts";
+import { exportModel, type ExportResult } from "../export/export.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { tokensDirFor } from "./qa-train.ts";
 

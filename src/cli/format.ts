@@ -12,7 +12,7 @@ import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.t
 import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
 import { TEMPLATES, type TemplateName } from "../transforms/format-templates.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { siblingPath } from "../sinks/sibling-path.ts";
+import { siblingPath } from "../layout.ts";
 
 export const FINAL_FILE = "training_data_final.jsonl";
 

@@ -18,7 +18,7 @@ const info = defineCommand({
   },
   async run({ args }) {
     settingsFromArgs(args);
-    const { ggufInfo, formatGgufInfo } = await import("../train/gguf/info.ts");
+    const { ggufInfo, formatGgufInfo } = await import("../gguf/info.ts");
     const i = await ggufInfo(args.file);
     process.stdout.write(args.json ? JSON.stringify(i, null, 2) + "\n" : formatGgufInfo(i, { allTensors: args["all-tensors"] }));
   },
@@ -40,7 +40,7 @@ const convert = defineCommand({
   },
   async run({ args }) {
     settingsFromArgs(args);
-    const { convertGguf, parseTensorType } = await import("../train/gguf/convert.ts");
+    const { convertGguf, parseTensorType } = await import("../gguf/convert.ts");
     const type = parseTensorType(args.type);
     const t0 = Date.now();
     const r = await convertGguf(args.input, args.output, type);

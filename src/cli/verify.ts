@@ -6,10 +6,10 @@ import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
-import { evalItemFromExample } from "../train/eval.ts";
-import { openGguf } from "../train/gguf/reader.ts";
-import { readExamples } from "../train/export.ts";
-import { modelfileStops, verifyExport, verifyMarkdown } from "../train/verify.ts";
+import { evalItemFromExample } from "../export/eval.ts";
+import { openGguf } from "../gguf/reader.ts";
+import { readExamples } from "../export/export.ts";
+import { modelfileStops, verifyExport, verifyMarkdown } from "../export/verify.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { finetuneNameFor } from "./export.ts";
 

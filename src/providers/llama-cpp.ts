@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import pLimit from "p-limit";
 import { PipelineError } from "../errors.ts";
-import { getLlamaCpp } from "../train/tokenizer-llamacpp.ts";
+import { getLlamaCpp } from "../llama-cpp/runtime.ts";
 import { ProviderError, toProviderError, type ErrorContext } from "./errors.ts";
 import type { GenerateRequest, GenerateResult, Provider } from "./types.ts";
 

@@ -1,8 +1,8 @@
 // LoRA adapters on the llama projections: y = x W + (alpha / r) * dropout(x) A B, with A random and B zero.
-import { tf } from "./backend.ts";
-import type { LlamaConfig } from "./model/config.ts";
-import { linear } from "./model/ops.ts";
-import { LINEAR_SUFFIXES, tensorLayout, type ProjectionHook, type RawTensor } from "./model/llama.ts";
+import { tf } from "../kernels/backend.ts";
+import type { LlamaConfig } from "../model/config.ts";
+import { linear } from "../model/ops.ts";
+import { LINEAR_SUFFIXES, tensorLayout, type ProjectionHook, type RawTensor } from "../model/llama.ts";
 import { PipelineError } from "../errors.ts";
 
 type T2 = tf.Tensor2D;

@@ -1,6 +1,6 @@
 // AdamW with decoupled weight decay, a warmup + cosine learning-rate schedule and global-norm clipping.
-import { tf } from "./backend.ts";
-import { fusedOps } from "./fused-ops.ts";
+import { tf } from "../kernels/backend.ts";
+import { fusedOps } from "../kernels/fused-ops.ts";
 
 export interface AdamWOptions { beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
 

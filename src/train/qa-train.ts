@@ -12,15 +12,15 @@ import { createInterface } from "node:readline";
 import { createHash } from "node:crypto";
 import { PipelineError } from "../errors.ts";
 import { ExampleRecord } from "../records.ts";
-import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, type ChatTemplateInfo } from "./chat-template.ts";
-import { openGguf } from "./gguf/reader.ts";
-import { resolveBaseModel } from "./base-model.ts";
-import { siblingPath } from "../sinks/sibling-path.ts";
+import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, type ChatTemplateInfo } from "../chat/template.ts";
+import { openGguf } from "../gguf/reader.ts";
+import { resolveBaseModel } from "../model/base-model.ts";
+import { siblingPath } from "../layout.ts";
 import { packExamples, type PackStats, type TokenizedExample } from "./qa-train-pack.ts";
 import { writeTokenRows } from "./qa-train-files.ts";
-import { buildTinyModel, TINY_CONFIG } from "./tiny-model.ts";
-import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
-import { trainSpmVocab } from "./tokenizer-spm.ts";
+import { buildTinyModel, TINY_CONFIG } from "../model/tiny.ts";
+import { loadTokenizer, type Tokenizer } from "../tokenizer/load.ts";
+import { trainSpmVocab } from "../tokenizer/spm.ts";
 
 export interface QaTrainOptions {
   input: string;

@@ -1,9 +1,9 @@
 // The training loop: micro-batches with gradient accumulation, clipping, AdamW on a warmup + cosine
 // schedule, periodic eval on the validation rows, and a state that checkpoints and resumes exactly.
 import { mulberry32 } from "../random.ts";
-import { tf } from "./backend.ts";
+import { tf } from "../kernels/backend.ts";
 import type { Lora } from "./lora.ts";
-import type { Batch, LlamaModel } from "./model/llama.ts";
+import type { Batch, LlamaModel } from "../model/llama.ts";
 import { AdamW, clipFactor, globalNorm, learningRate, type AdamWState } from "./optimizer.ts";
 import type { TokenRows } from "./qa-train-files.ts";
 

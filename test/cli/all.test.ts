@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { openLlamaRunner } from "../../src/train/verify-llamacpp.ts";
+import { openLlamaRunner } from "../../src/llama-cpp/runner.ts";
 import { startLoopbackOllama } from "../ollama/loopback-ollama.ts";
 
 const bin = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));

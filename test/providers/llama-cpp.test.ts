@@ -6,7 +6,7 @@ import { createClient } from "../../src/providers/client.ts";
 import { llamaCppProvider } from "../../src/providers/llama-cpp.ts";
 import { DEFAULT_PRICES } from "../../src/providers/prices.ts";
 import type { Provider } from "../../src/providers/types.ts";
-import { writeTestModel } from "../train/model/fixture.ts";
+import { writeTestModel } from "../model/fixture.ts";
 
 // Bounded strings and enums: random weights would otherwise fill a string until max tokens.
 const SCHEMA = {

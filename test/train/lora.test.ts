@@ -1,11 +1,11 @@
 // LoRA layers: gradients against finite differences, zero-init identity, adapter tensors round trip.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { tf, useBackend } from "../../src/train/backend.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { DEFAULT_TARGETS, Lora } from "../../src/train/lora.ts";
-import { LlamaModel, type Batch } from "../../src/train/model/llama.ts";
-import { useBatchedAttention } from "../../src/train/model/ops.ts";
-import { testConfig } from "./model/fixture.ts";
+import { LlamaModel, type Batch } from "../../src/model/llama.ts";
+import { useFastBatchedMatMul as useBatchedAttention } from "../../src/kernels/fused-ops.ts";
+import { testConfig } from "../model/fixture.ts";
 
 const config = testConfig("llama", 64, { dim: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 48 });
 

@@ -6,10 +6,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { openGguf } from "../../src/train/gguf/reader.ts";
+import { openGguf } from "../../src/gguf/reader.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
 import { finetune } from "../../src/train/trainer-run.ts";
-import { writeTestModel } from "./model/fixture.ts";
+import { writeTestModel } from "../model/fixture.ts";
 import { blobPath, layOutOllamaStore } from "./ollama-store-fixture.ts";
 
 const previous = process.env.OLLAMA_MODELS;

@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { tf, useBackend } from "../../src/train/backend.ts";
-import { LlamaModel } from "../../src/train/model/llama.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { LlamaModel } from "../../src/model/llama.ts";
 import { messagesFromData, qaTrain } from "../../src/train/qa-train.ts";
 import { readTokenRows } from "../../src/train/qa-train-files.ts";
 import { packExamples } from "../../src/train/qa-train-pack.ts";
-import { loadTokenizer } from "../../src/train/tokenizer.ts";
-import { testConfig } from "./model/fixture.ts";
+import { loadTokenizer } from "../../src/tokenizer/load.ts";
+import { testConfig } from "../model/fixture.ts";
 
 const pairs = Array.from({ length: 12 }, (_, i) => ({ q: `Which river feeds mill number ${i}?`, a: `The Alder river feeds mill ${i}, north of the bridge.` }));
 

@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { tf, useBackend } from "../../src/train/backend.ts";
-import { openGguf } from "../../src/train/gguf/reader.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { openGguf } from "../../src/gguf/reader.ts";
 import { Lora } from "../../src/train/lora.ts";
-import { loadGgufModel } from "../../src/train/model/load.ts";
+import { loadGgufModel } from "../../src/model/load.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
 import { finetune, writeAdapter, type FinetuneOptions } from "../../src/train/trainer-run.ts";
-import { SAMPLE_TEXT, writeTestModel } from "./model/fixture.ts";
+import { SAMPLE_TEXT, writeTestModel } from "../model/fixture.ts";
 
 const lines = Array.from({ length: 16 }, (_, i) => JSON.stringify({ instruction: `Where is mill ${i}?`, input: "", output: `Mill ${i} stands by the river.` })).join("\n");
 

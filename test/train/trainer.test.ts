@@ -4,19 +4,19 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { tf, useBackend } from "../../src/train/backend.ts";
-import { CHATML_TEMPLATE, type ChatTemplateInfo } from "../../src/train/chat-template.ts";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { CHATML_TEMPLATE, type ChatTemplateInfo } from "../../src/chat/template.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.ts";
 import { Lora } from "../../src/train/lora.ts";
-import { greedy } from "../../src/train/model/generate.ts";
-import { LlamaModel } from "../../src/train/model/llama.ts";
+import { greedy } from "../../src/model/generate.ts";
+import { LlamaModel } from "../../src/model/llama.ts";
 import { learningRate } from "../../src/train/optimizer.ts";
 import { packExamples } from "../../src/train/qa-train-pack.ts";
 import { tokenizeConversation } from "../../src/train/qa-train.ts";
 import { Trainer, type TrainOptions } from "../../src/train/trainer.ts";
-import { spmTokenizer } from "../../src/train/tokenizer.ts";
-import { trainSpmVocab } from "../../src/train/tokenizer-spm.ts";
-import { testConfig } from "./model/fixture.ts";
+import { spmTokenizer } from "../../src/tokenizer/load.ts";
+import { trainSpmVocab } from "../../src/tokenizer/spm.ts";
+import { testConfig } from "../model/fixture.ts";
 
 const COLORS = ["red", "blue", "green", "gold", "gray", "pink", "teal", "navy", "plum", "mint"];
 const PAIRS = Array.from({ length: 20 }, (_, i) => ({

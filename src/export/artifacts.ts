@@ -1,0 +1,96 @@
+// Finds what fine-tuning left behind: a full model GGUF (`tiny` trained from scratch) or a LoRA adapter GGUF,
+// the base model the adapter belongs to, and the training report — from a directory or a single .gguf path.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { PipelineError } from "../errors.ts";
+import { openGguf } from "../gguf/reader.ts";
+
+export interface FinetuneArtifacts {
+  dir: string;
+  /** A complete model (no adapter): exported as is, requantized. */
+  modelPath?: string;
+  adapterPath?: string;
+  /** The base the adapter applies to (or the untrained base of a from-scratch model, for the eval's "base" column). */
+  basePath?: string;
+  baseSource?: string;
+  report?: Record<string, unknown>;
+  reportPath?: string;
+  /** Loss curve picture(s) beside the adapter. */
+  pictures: string[];
+}
+
+const REPORT_NAMES = ["training_report.json", "train_report.json", "report.json"];
+/** Metadata keys a trainer may use to record the base model path. */
+const BASE_KEYS = ["docs2model.base_model_path", "docs2model.base_model", "general.base_model.0.path", "general.base_model.0.name"];
+
+export async function findFinetuneArtifacts(path: string, o: { base?: string } = {}): Promise<FinetuneArtifacts> {
+  const p = resolve(path);
+  if (!existsSync(p)) {
+    throw new PipelineError("E_CONFIG", `no fine-tuned model at ${p}; run \`pipeline finetune\` first or set EXPORT_MODEL_PATH / --model to its directory`, { field: "EXPORT_MODEL_PATH" });
+  }
+  const dir = statSync(p).isDirectory() ? p : dirname(p);
+  const ggufs = statSync(p).isDirectory() ? readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().map((f) => join(dir, f)) : [p];
+  const out: FinetuneArtifacts = { dir, pictures: readdirSync(dir).filter((f) => /loss.*\.(svg|png)$/i.test(f)).map((f) => join(dir, f)) };
+
+  for (const name of REPORT_NAMES) {
+    const rp = join(dir, name);
+    if (existsSync(rp)) {
+      try {
+        out.report = JSON.parse(await readFile(rp, "utf8"));
+        out.reportPath = rp;
+      } catch (e) {
+        throw new PipelineError("E_INPUT", `training report is not valid JSON: ${(e as Error).message}`, { file: rp });
+      }
+      break;
+    }
+  }
+
+  let recordedBase: string | undefined;
+  for (const g of ggufs) {
+    if (/\.partial$|checkpoint/i.test(g)) continue;
+    const f = await openGguf(g);
+    try {
+      const isAdapter = f.meta("general.type") === "adapter";
+      if (isAdapter && !out.adapterPath) {
+        out.adapterPath = g;
+        // Any file path: a base from the Ollama store is a blob named sha256-…, with no .gguf.
+        recordedBase = BASE_KEYS.map((k) => f.meta<string>(k)).find((v) => typeof v === "string" && /[\\/]|\.gguf$/.test(v));
+      } else if (!isAdapter && /^(base|base[-_]model)\.gguf$/.test(basename(g))) {
+        out.basePath ??= g;
+        out.baseSource ??= "beside the adapter";
+      } else if (!isAdapter && !out.modelPath) {
+        out.modelPath = g;
+      }
+    } finally {
+      await f.close();
+    }
+  }
+  const fromReport = reportBase(out.report);
+  const candidates: Array<[string | undefined, string]> = [[o.base, "--base"], [recordedBase, "adapter metadata"], [fromReport, "training report"]];
+  for (const [cand, source] of candidates) {
+    if (!cand) continue;
+    const abs = resolve(dir, cand);
+    if (existsSync(abs) && statSync(abs).isFile()) { out.basePath = abs; out.baseSource = source; break; }
+    if (source === "--base") throw new PipelineError("E_CONFIG", `base model ${abs} does not exist`, { field: "--base" });
+  }
+  if (!out.modelPath && !out.adapterPath) {
+    throw new PipelineError("E_INPUT", `no model or LoRA adapter GGUF in ${dir}; run \`pipeline finetune\` first`, { file: dir });
+  }
+  if (out.adapterPath && !out.modelPath && !out.basePath) {
+    throw new PipelineError("E_CONFIG", `found the adapter ${out.adapterPath} but not its base model; pass --base PATH.gguf (the FINETUNE_MODEL_NAME it was trained on)`, { field: "--base" });
+  }
+  return out;
+}
+
+function reportBase(report: Record<string, unknown> | undefined): string | undefined {
+  if (!report) return undefined;
+  const model = report.model as { base?: unknown } | undefined;
+  if (model && typeof model.base === "string") return model.base; // finetune's training_report.json
+  for (const k of ["basePath", "base_path", "baseModelPath", "base", "baseModel", "base_model"]) {
+    const v = report[k];
+    if (typeof v === "string") return v;
+    if (v && typeof v === "object" && typeof (v as { path?: unknown }).path === "string") return (v as { path: string }).path;
+  }
+  return undefined;
+}

@@ -1,0 +1,120 @@
+// A GGUF (optionally with a LoRA adapter) running in llama.cpp through node-llama-cpp, as verify and eval use it:
+// chat prompts rendered with the model's own template, greedy generation that reports why it stopped,
+// and llama.cpp's next-token choice at every position of a token sequence.
+import { Template } from "@huggingface/jinja";
+import type { LlamaContext, LlamaModel } from "node-llama-cpp";
+import { PipelineError } from "../errors.ts";
+import { getLlamaCpp, llamaThreads } from "./runtime.ts";
+
+export interface ChatTurn { role: "system" | "user" | "assistant"; content: string }
+
+export interface Generation {
+  tokens: number[];
+  /** The answer text, control tokens removed, cut at the first stop string. */
+  text: string;
+  /** eog: an end-of-generation token; stop: a stop string appeared; length: hit maxTokens. */
+  stoppedBy: "eog" | "stop" | "length";
+  /** Text of the token or stop string that ended generation. */
+  stopText?: string;
+}
+
+export interface LlamaRunner {
+  model: LlamaModel;
+  chatTemplate?: string;
+  /** Prompt tokens for a conversation, with BOS when the model wants it, exactly as llama.cpp tokenizes. */
+  promptTokens(messages: ChatTurn[]): number[];
+  generate(messages: ChatTurn[], o?: { maxTokens?: number; stop?: string[] }): Promise<Generation>;
+  /** llama.cpp's greedy next token after each prefix tokens[0..i]. */
+  nextTokens(tokens: number[]): Promise<number[]>;
+  dispose(): Promise<void>;
+}
+
+export interface OpenRunnerOptions { lora?: string; contextSize?: number; chatTemplate?: string }
+
+export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = {}): Promise<LlamaRunner> {
+  const llama = await getLlamaCpp();
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath });
+  } catch (e) {
+    throw new PipelineError("E_MODEL", `llama.cpp could not load the model: ${(e as Error).message}`, { file: modelPath }, { cause: e });
+  }
+  let context: LlamaContext;
+  try {
+    context = await model.createContext({
+      contextSize: Math.min(o.contextSize ?? 1024, model.trainContextSize),
+      // Small models: one thread. ggml threads spin at barriers, and on a busy machine a descheduled peer
+      // costs a time slice per op — far more than a tiny matmul gains from a second core.
+      threads: model.size < 64 * 2 ** 20 ? 1 : llamaThreads(),
+      // f32 KV cache: the comparison with our f32 tfjs forward should not hinge on f16 rounding.
+      experimentalKvCacheKeyType: "F32",
+      experimentalKvCacheValueType: "F32",
+      ...(o.lora ? { lora: { adapters: [{ filePath: o.lora }] } } : {}),
+    });
+  } catch (e) {
+    await model.dispose();
+    const what = o.lora ? `the LoRA adapter ${o.lora}` : "a context";
+    throw new PipelineError("E_MODEL", `llama.cpp could not create ${what}: ${(e as Error).message}`, { file: modelPath }, { cause: e });
+  }
+  const chatTemplate = o.chatTemplate ?? (model.fileInfo.metadata as any)?.tokenizer?.chat_template as string | undefined;
+  const bosText = model.tokens.bosString ?? "";
+  const eosText = model.tokens.eosString ?? "";
+  const compiled = chatTemplate ? new Template(chatTemplate) : undefined;
+
+  const promptTokens = (messages: ChatTurn[]): number[] => {
+    if (!compiled) throw new PipelineError("E_MODEL", "the model has no tokenizer.chat_template; cannot build a chat prompt", { file: modelPath });
+    let text = compiled.render({ messages, add_generation_prompt: true, bos_token: bosText, eos_token: eosText });
+    // Templates that write the BOS text themselves must not get a second one from the tokenizer.
+    const wroteBos = !!bosText && text.startsWith(bosText);
+    if (wroteBos) text = text.slice(bosText.length);
+    const ids = [...model.tokenize(text, true)] as number[];
+    const bos = model.tokens.bos;
+    return (wroteBos || model.tokens.shouldPrependBosToken) && bos !== null ? [bos as number, ...ids] : ids;
+  };
+
+  return {
+    model,
+    chatTemplate,
+    promptTokens,
+    async generate(messages, g = {}) {
+      const maxTokens = g.maxTokens ?? 64;
+      const stops = (g.stop ?? []).filter(Boolean);
+      const seq = context.getSequence();
+      const out: number[] = [];
+      let stoppedBy: Generation["stoppedBy"] = "length";
+      let stopText: string | undefined;
+      try {
+        for await (const token of seq.evaluate(promptTokens(messages) as never, { temperature: 0, yieldEogToken: true })) {
+          if (model.isEogToken(token)) { stoppedBy = "eog"; stopText = model.detokenize([token], true); break; }
+          out.push(token as number);
+          const sofar = model.detokenize(out as never, true);
+          const hit = stops.find((s) => sofar.includes(s));
+          if (hit) { stoppedBy = "stop"; stopText = hit; break; }
+          if (out.length >= maxTokens) break;
+        }
+      } finally {
+        seq.dispose();
+      }
+      let text = model.detokenize(out as never, false);
+      if (stoppedBy === "stop" && stopText) {
+        const raw = model.detokenize(out as never, true);
+        text = raw.slice(0, raw.indexOf(stopText));
+      }
+      return { tokens: out, text: text.trim(), stoppedBy, ...(stopText !== undefined ? { stopText } : {}) };
+    },
+    async nextTokens(tokens) {
+      const seq = context.getSequence();
+      try {
+        const items = tokens.map((t) => [t, { generateNext: { token: true, options: { temperature: 0 } } }] as const);
+        const res = await seq.controlledEvaluate(items as never);
+        return res.map((r) => Number(r?.next?.token));
+      } finally {
+        seq.dispose();
+      }
+    },
+    async dispose() {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+// Which model to fine-tune: FINETUNE_MODEL_NAME / --base resolved to a GGUF file on disk, or `tiny`.
+//
+// CONTRACT: resolveBaseModel(spec, opts?) → ResolvedBaseModel
+//   "tiny" | "" | undefined → { kind: "tiny" }        (build it with createTinyBase() in tiny-model.ts)
+//   a path (ends in .gguf, or an existing file) → { kind: "gguf", path }   (magic/version checked)
+//   an Ollama name "qwen2.5:0.5b", "user/model:tag", "host/ns/model:tag" → { kind: "ollama", path: blob,
+//       ollama: { template?, system?, params? } } through $OLLAMA_MODELS or ~/.ollama/models
+//       (manifests/<host>/<ns>/<model>/<tag> → layer application/vnd.ollama.image.model → blobs/sha256-<hex>)
+//   "hf:user/repo:Q8_0" (or hf.co/… URLs) → { kind: "hf", path } via node-llama-cpp's resolveModelFile
+//       (downloads into opts.cacheDir; offline → E_MODEL saying how to get the file)
+//   a bare Hugging Face repo "org/Repo-Name" → E_MODEL explaining how to get a GGUF of it
+import { existsSync, statSync } from "node:fs";
+import { readFile, readdir } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { PipelineError } from "../errors.ts";
+import { openGguf } from "../gguf/reader.ts";
+
+export type ResolvedBaseModel =
+  | { kind: "tiny"; spec: string }
+  | { kind: "gguf" | "hf"; spec: string; path: string }
+  | { kind: "ollama"; spec: string; path: string; ollama: OllamaModelInfo };
+
+export interface OllamaModelInfo {
+  manifest: string;
+  /** Go TEMPLATE of the model, when the manifest has one. */
+  template?: string;
+  system?: string;
+  /** Modelfile PARAMETERs (stop, temperature…) as Ollama stores them. */
+  params?: Record<string, unknown>;
+}
+
+export interface ResolveOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where hf: downloads go (default: node-llama-cpp's models directory). */
+  cacheDir?: string;
+  /** Test hook: a Hugging Face endpoint other than huggingface.co. */
+  hfEndpoint?: string;
+}
+
+const FIELD = "FINETUNE_MODEL_NAME";
+
+export async function resolveBaseModel(spec: string | undefined, opts: ResolveOptions = {}): Promise<ResolvedBaseModel> {
+  const s = (spec ?? "").trim();
+  if (s === "" || s === "tiny") return { kind: "tiny", spec: "tiny" };
+  if (/^(hf:|huggingface:|https?:\/\/(huggingface\.co|hf\.co)\/)/.test(s)) return resolveHf(s, opts);
+  if (s.endsWith(".gguf") || s.startsWith(".") || s.startsWith("/") || s.startsWith("~") || existsSync(s)) return resolveFile(s);
+  const ollama = await resolveOllama(s, opts.env ?? process.env);
+  if (ollama) return ollama;
+  if (/^[\w.-]+\/[\w.-]+$/.test(s) && /[A-Z]/.test(s)) throw hfRepoAdvice(s);
+  const dirs = ollamaDirs(opts.env ?? process.env);
+  throw new PipelineError("E_MODEL",
+    `no Ollama model "${s}" in ${dirs.join(" or ")}; run \`ollama pull ${s}\` (or set OLLAMA_MODELS to your Ollama models directory), ` +
+    `or set ${FIELD} to a .gguf path, an hf: URI, or "tiny"`, { field: FIELD });
+}
+
+async function resolveFile(s: string): Promise<ResolvedBaseModel> {
+  const path = resolve(s.startsWith("~/") ? join(homedir(), s.slice(2)) : s);
+  if (!existsSync(path)) throw new PipelineError("E_MODEL", `model file not found; check ${FIELD}`, { file: path, field: FIELD });
+  if (!statSync(path).isFile()) throw new PipelineError("E_MODEL", `not a file; point ${FIELD} at a .gguf model file`, { file: path, field: FIELD });
+  const f = await openGguf(path); // throws E_GGUF with the reason when it is not a usable GGUF
+  await f.close();
+  return { kind: "gguf", spec: s, path };
+}
+
+function hfRepoAdvice(repo: string): PipelineError {
+  return new PipelineError("E_MODEL",
+    `"${repo}" looks like a Hugging Face repository of PyTorch/safetensors weights; this tool fine-tunes GGUF files. ` +
+    `Get a GGUF of it: use a GGUF repository through an hf: URI (e.g. ${FIELD}=hf:<user>/${repo.split("/")[1]}-GGUF:Q8_0), ` +
+    `or convert it with llama.cpp's convert_hf_to_gguf.py and set ${FIELD}=/path/to/model.gguf, ` +
+    `or use the Ollama name of the same model after \`ollama pull\`, or "tiny" to train the built-in small model`, { field: FIELD });
+}
+
+/** OLLAMA_MODELS, else the per-user store, else the Linux service's store. */
+export function ollamaDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.OLLAMA_MODELS) return [env.OLLAMA_MODELS];
+  return [join(env.HOME ?? homedir(), ".ollama", "models"), "/usr/share/ollama/.ollama/models"];
+}
+
+/** "model", "model:tag", "ns/model:tag", "host/ns/model:tag" → the manifest path parts. */
+export function parseOllamaName(name: string): { host: string; namespace: string; model: string; tag: string } | undefined {
+  const m = /^(?:([\w.-]+(?::\d+)?)\/)?(?:([\w.-]+)\/)?([\w.-]+)(?::([\w.-]+))?$/.exec(name);
+  if (!m) return undefined;
+  let host: string | undefined = m[1], namespace: string | undefined = m[2];
+  const model = m[3], tag = m[4];
+  if (host && !namespace) { namespace = host; host = undefined; }
+  return { host: host ?? "registry.ollama.ai", namespace: namespace ?? "library", model: model!, tag: tag ?? "latest" };
+}
+
+interface ManifestLayer { mediaType: string; digest: string; size?: number }
+
+async function resolveOllama(name: string, env: NodeJS.ProcessEnv): Promise<ResolvedBaseModel | undefined> {
+  const n = parseOllamaName(name);
+  if (!n) return undefined;
+  for (const dir of ollamaDirs(env)) {
+    const modelDir = join(dir, "manifests", n.host, n.namespace, n.model);
+    const manifestPath = join(modelDir, n.tag);
+    if (!existsSync(manifestPath)) {
+      if (existsSync(modelDir)) {
+        const tags = await readdir(modelDir).catch(() => []);
+        throw new PipelineError("E_MODEL", `Ollama has "${n.model}" but not the tag "${n.tag}" (have: ${tags.join(", ") || "none"}); run \`ollama pull ${name}\``, { file: modelDir, field: FIELD });
+      }
+      continue;
+    }
+    let manifest: { layers?: ManifestLayer[] };
+    try {
+      manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    } catch (e) {
+      throw new PipelineError("E_MODEL", `unreadable Ollama manifest (${(e as Error).message}); re-pull the model with \`ollama pull ${name}\``, { file: manifestPath }, { cause: e });
+    }
+    const layers = manifest.layers ?? [];
+    const blob = (l: ManifestLayer) => join(dir, "blobs", l.digest.replace(":", "-"));
+    const model = layers.find((l) => l.mediaType === "application/vnd.ollama.image.model");
+    if (!model) throw new PipelineError("E_MODEL", `Ollama manifest has no model layer (application/vnd.ollama.image.model); is "${name}" a model?`, { file: manifestPath });
+    const path = blob(model);
+    if (!existsSync(path)) throw new PipelineError("E_MODEL", `Ollama model blob ${model.digest} is missing; re-pull with \`ollama pull ${name}\``, { file: path });
+    if (model.size !== undefined && statSync(path).size !== model.size) {
+      throw new PipelineError("E_MODEL", `Ollama model blob has ${statSync(path).size} bytes, the manifest says ${model.size}; re-pull with \`ollama pull ${name}\``, { file: path });
+    }
+    const text = async (mediaType: string) => {
+      const l = layers.find((x) => x.mediaType === mediaType);
+      return l && existsSync(blob(l)) ? readFile(blob(l), "utf8") : undefined;
+    };
+    const info: OllamaModelInfo = { manifest: manifestPath };
+    const template = await text("application/vnd.ollama.image.template");
+    if (template !== undefined) info.template = template;
+    const system = await text("application/vnd.ollama.image.system");
+    if (system !== undefined) info.system = system;
+    const params = await text("application/vnd.ollama.image.params");
+    if (params !== undefined) { try { info.params = JSON.parse(params); } catch { /* params are optional */ } }
+    const f = await openGguf(path);
+    await f.close();
+    return { kind: "ollama", spec: name, path, ollama: info };
+  }
+  return undefined;
+}
+
+async function resolveHf(uri: string, opts: ResolveOptions): Promise<ResolvedBaseModel> {
+  const { resolveModelFile } = await import("node-llama-cpp");
+  try {
+    const path = await resolveModelFile(uri, {
+      directory: opts.cacheDir, download: "auto", cli: false,
+      ...(opts.hfEndpoint ? { endpoints: { huggingFace: opts.hfEndpoint } } : {}),
+    });
+    const f = await openGguf(path).catch((e: unknown) => e as Error); // a broken download must not pass as a model
+    if (f instanceof Error) throw f;
+    await f.close();
+    return { kind: "hf", spec: uri, path };
+  } catch (e) {
+    if (e instanceof PipelineError) throw e;
+    const why = (e as Error).message;
+    throw new PipelineError("E_MODEL",
+      `cannot resolve ${uri}: ${why}. Without network access, download the GGUF elsewhere and set ${FIELD}=/path/to/model.gguf ` +
+      `(or put it in ${opts.cacheDir ?? "node-llama-cpp's models directory (~/.node-llama-cpp/models)"}); or use an Ollama name after \`ollama pull\`, or "tiny"`,
+      { field: FIELD }, { cause: e });
+  }
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { exportModel } from "../../src/export/export.ts";
+import { openGguf } from "../../src/gguf/reader.ts";
+import { startLoopbackOllama } from "../ollama/loopback-ollama.ts";
+import { writeTinyLoraFixture } from "./export-fixture.ts";
+
+const root = mkdtempSync(join(tmpdir(), "export-test-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function dataset(path: string) {
+  const ex = (i: number, split: string, q: string, a: string) => JSON.stringify({ type: "example", id: `ex${i}`, qaId: `qa${i}`, docId: "d", chunkId: "c", source: "doc.md", template: "chatml", split, data: { messages: [{ role: "user", content: q }, { role: "assistant", content: a }] } });
+  writeFileSync(path, [
+    ex(1, "train", "How long is the warranty?", "Two years from the date of purchase."),
+    ex(2, "train", "Who pays shipping for returns?", "The seller pays shipping for returns."),
+    ex(3, "valid", "How fast does support answer?", "Within one business day."),
+  ].join("\n") + "\n");
+}
+
+test("export: LoRA adapter + base → merged GGUF, adapter GGUF, Modelfiles, card; created in a loopback Ollama", async () => {
+  const ft = join(root, "fine_tuned_models", "docs");
+  mkdirSync(ft, { recursive: true });
+  const f = await writeTinyLoraFixture(ft);
+  writeFileSync(join(ft, "training_report.json"), JSON.stringify({ baseModel: "tiny", steps: 40, finalLoss: 0.0812, examples: 2 }));
+  const data = join(root, "training_data_final.jsonl");
+  dataset(data);
+  const srv = await startLoopbackOllama();
+  try {
+    const r = await exportModel({
+      modelPath: ft, name: "docs-test", outputDir: join(root, "merged_models"), quant: "f16", datasetPath: data,
+      ollamaBaseUrl: srv.baseUrl, backend: "cpu", now: new Date("2026-01-02T03:04:05Z"),
+    });
+    // Merged model: f16 matrices, the base's tokenizer and chat template, provenance.
+    const g = await openGguf(r.modelGguf);
+    try {
+      assert.equal(g.tensor("blk.0.attn_q.weight")!.type, "F16");
+      assert.equal(g.tensor("blk.0.attn_norm.weight")!.type, "F32");
+      assert.ok((g.meta<string>("tokenizer.chat_template") ?? "").includes("<|im_start|>"));
+      assert.equal(g.meta("general.name"), "docs-test");
+      assert.equal(g.meta("docs2model.dataset_sha256"), createHash("sha256").update(readFileSync(data)).digest("hex"));
+      assert.equal(g.meta("docs2model.created_at"), "2026-01-02T03:04:05.000Z");
+    } finally {
+      await g.close();
+    }
+    const mf = readFileSync(r.modelfile, "utf8");
+    assert.match(mf, /^# docs-test: fine-tuned from tiny by docs2model on 2026-01-02T03:04:05.000Z\n/);
+    assert.match(mf, /\nFROM \.\/model\.gguf\nTEMPLATE """\{\{ if \.System \}\}<\|im_start\|>system\n/);
+    assert.match(mf, /\nPARAMETER stop "<\|im_end\|>"\n/);
+    assert.match(mf, /\nPARAMETER num_ctx 256\n/);
+    assert.equal(r.template.verified, true);
+    assert.match(readFileSync(r.modelfileAdapter!, "utf8"), new RegExp(`\\nFROM ${f.base.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\nADAPTER \\./adapter\\.gguf\\n`));
+    const ad = await openGguf(r.adapterGguf!);
+    assert.equal(ad.meta("general.type"), "adapter");
+    assert.equal(ad.meta("adapter.lora.alpha"), 8);
+    await ad.close();
+    // Verification ran in llama.cpp: merged f16 = base + adapter, parity with tfjs.
+    const merged = r.verify!.checks.find((c) => /base \+ adapter/.test(c.name))!;
+    assert.equal(merged.ok, true, merged.detail);
+    // Eval: the valid split, base vs fine-tuned, F1.
+    assert.deepEqual(r.eval!.models, ["base", "fine-tuned"]);
+    assert.equal(r.eval!.rows.length, 1);
+    assert.equal(r.eval!.rows[0]!.question, "How fast does support answer?");
+    const card = readFileSync(r.card, "utf8");
+    assert.match(card, /## Evaluation\n\nScored by token-overlap F1 vs reference on 1 held-out question/);
+    assert.match(card, /\| finalLoss \| 0\.0812 \|/);
+    assert.match(card, /\| merged model = base \+ adapter \(greedy\) \| pass \|/);
+    // Ollama: the exact bytes of model.gguf arrived under their sha256, then the create request.
+    const digest = `sha256:${createHash("sha256").update(readFileSync(r.modelGguf)).digest("hex")}`;
+    assert.ok(srv.blobs.has(digest));
+    assert.equal(r.ollama.installed, true);
+    const create = srv.creates[0]!;
+    assert.deepEqual(create.files, { "model.gguf": digest });
+    assert.equal(create.model, "docs-test");
+    assert.equal(create.template, r.template.template);
+    assert.deepEqual(create.parameters, { stop: r.template.stop, num_ctx: 256 });
+  } finally {
+    await srv.close();
+  }
+});
+
+test("export without a server prints the ollama create command; an adapter without its base is refused", async () => {
+  const ft = join(root, "ft2");
+  mkdirSync(ft, { recursive: true });
+  await writeTinyLoraFixture(ft, { seed: 9 });
+  const srv = await startLoopbackOllama();
+  await srv.close(); // a port nobody listens on
+  const r = await exportModel({ modelPath: ft, name: "offline", outputDir: join(root, "out2"), quant: "q8_0", ollamaBaseUrl: srv.baseUrl, verify: false, eval: false });
+  assert.equal(r.ollama.installed, false);
+  assert.deepEqual(r.ollama.commands.slice(1), ["ollama create offline -f Modelfile", "ollama run offline"]);
+  renameSync(join(ft, "base.gguf"), join(ft, "elsewhere.gguf.bak"));
+  await assert.rejects(exportModel({ modelPath: ft, name: "x", outputDir: join(root, "out3"), quant: "q8_0", ollamaBaseUrl: srv.baseUrl, install: "never" }), /found the adapter .* but not its base model; pass --base/);
+});
+
+test("an adapter on a base from the Ollama store: found through the blob path, Modelfile.adapter names the Ollama model", async () => {
+  const ft = join(root, "ft-ollama");
+  const blobs = join(root, "ollama-models", "blobs");
+  mkdirSync(ft, { recursive: true });
+  mkdirSync(blobs, { recursive: true });
+  const f = await writeTinyLoraFixture(ft, { seed: 13 });
+  const blob = join(blobs, "sha256-" + "ab".repeat(32));
+  renameSync(f.base, blob);
+  writeFileSync(join(ft, "training_report.json"), JSON.stringify({ model: { name: "tinyllama:latest", base: blob, arch: "llama", tiny: false } }));
+  const r = await exportModel({ modelPath: ft, name: "from-store", outputDir: join(root, "out4"), quant: "f16", ollamaBaseUrl: "http://127.0.0.1:9", install: "never", verify: false, eval: false });
+  assert.match(readFileSync(r.modelfileAdapter!, "utf8"), /\nFROM tinyllama:latest\nADAPTER \.\/adapter\.gguf\n/);
+  assert.match(readFileSync(r.card, "utf8"), /Fine-tuned from \*\*tinyllama:latest\*\*/);
+});
