@@ -1,14 +1,25 @@
 // Proof that an exported model works: llama.cpp loads it, greedy generation ends on one of the Modelfile's stops,
-// llama.cpp's next-token choice equals our tfjs model's, and the merged model answers like base + adapter.
+// llama.cpp's next-token distribution matches our tfjs model's (top-1 and KL), a quantized export stays close to
+// the f16 merge, and the merged model answers like base + adapter.
 import { readFile } from "node:fs/promises";
+import type { LlamaModel } from "../model/llama.ts";
 import { log } from "../log.ts";
 import { configFromGguf, parameterCount } from "../model/config.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { openLlamaRunner, type ChatTurn, type Generation, type LlamaRunner } from "../llama-cpp/runner.ts";
+import { argmaxRow, describeParity, klBetween, klToLogits, PARITY_GATES, ParityTally, QUANT_KL_WARN, weightClass, type ParityStats, type WeightClass } from "./parity.ts";
 
 export interface VerifyCheck { name: string; ok: boolean; detail: string; /** A failed required check fails verify. */ required: boolean }
 export interface VerifySample { question: string; expected?: string; answer: string; stoppedBy: Generation["stoppedBy"]; stopText?: string }
-export interface VerifyReport { ok: boolean; checks: VerifyCheck[]; samples: VerifySample[] }
+export interface VerifyReport {
+  ok: boolean;
+  checks: VerifyCheck[];
+  samples: VerifySample[];
+  /** Our tfjs forward against llama.cpp on the exported file. */
+  parity?: ParityStats;
+  /** The exported (quantized) file against the f16 merge, both in llama.cpp. */
+  quantization?: ParityStats;
+}
 
 export interface VerifyProbe { question: string; answer?: string; system?: string }
 
@@ -27,6 +38,8 @@ export interface VerifyOptions {
   maxTokens?: number;
   /** tfjs backend for the parity check (default: the fastest available). */
   backend?: string;
+  /** The f16 merge of the same model: the quantized export's mean KL divergence against it is reported. */
+  referencePath?: string;
 }
 
 /** The `PARAMETER stop "…"` values of a Modelfile. */
@@ -36,11 +49,12 @@ export async function modelfileStops(path: string): Promise<string[]> {
 }
 
 const PARITY_MAX_PARAMS = 400e6;
-const PARITY_MIN_AGREEMENT = 0.95;
 
 export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
   const checks: VerifyCheck[] = [];
   const samples: VerifySample[] = [];
+  let parity: ParityStats | undefined;
+  let quantization: ParityStats | undefined;
   const probes = o.probes.slice(0, 3);
   const maxTokens = o.maxTokens ?? 96;
   let merged: LlamaRunner;
@@ -74,8 +88,16 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
       });
     }
 
-    if (o.parity !== false && probes.length) {
-      checks.push(await parityCheck(o, merged, probes, messagesOf));
+    const tokens = probes.length ? parityTokens(merged, probes, messagesOf, Math.min(PARITY_POSITIONS, merged.model.trainContextSize)) : [];
+    if (o.parity !== false && tokens.length) {
+      const r = await parityCheck(o, merged, tokens);
+      checks.push(r.check);
+      if (r.stats) parity = r.stats;
+    }
+    if (o.referencePath && tokens.length) {
+      const r = await quantKlCheck({ ...o, referencePath: o.referencePath }, merged, tokens);
+      checks.push(r.check);
+      quantization = r.stats;
     }
 
     if (o.basePath && o.adapterPath && probes.length) {
@@ -102,42 +124,106 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
   } finally {
     await merged.dispose();
   }
-  return { ok: checks.every((c) => c.ok || !c.required), checks, samples };
+  return { ok: checks.every((c) => c.ok || !c.required), checks, samples, ...(parity ? { parity } : {}), ...(quantization ? { quantization } : {}) };
 }
 
-async function parityCheck(o: VerifyOptions, runner: LlamaRunner, probes: VerifyProbe[], messagesOf: (p: VerifyProbe) => ChatTurn[]): Promise<VerifyCheck> {
-  const name = "llama.cpp next token = our tfjs model's";
-  const p = probes[0]!;
-  // Teacher-forced over the prompt and the reference answer: every position is compared.
-  let tokens = runner.promptTokens(messagesOf(p));
-  if (p.answer) tokens = [...tokens, ...([...runner.model.tokenize(p.answer, false)] as number[])];
-  tokens = tokens.slice(0, 256);
-  const file = await openGguf(o.modelPath);
-  let params: number;
+/** Positions the parity checks compare (≥ 200: fewer lets a wrong rope hide behind a few lucky agreements). */
+export const PARITY_POSITIONS = 256;
+
+/**
+ * One teacher-forced token sequence from the probes: each conversation's prompt and reference answer in turn,
+ * repeated until it fills `length` positions (repeats sit at later positions, where rope errors show most).
+ */
+export function parityTokens(runner: LlamaRunner, probes: VerifyProbe[], messagesOf: (p: VerifyProbe) => ChatTurn[], length: number): number[] {
+  const pieces = probes.map((p) => [...runner.promptTokens(messagesOf(p)), ...(p.answer ? ([...runner.model.tokenize(p.answer, false)] as number[]) : [])]);
+  const out: number[] = [];
+  while (out.length < length && pieces.some((x) => x.length)) for (const x of pieces) out.push(...x);
+  return out.slice(0, length);
+}
+
+/** Our forward's logits for `tokens` against llama.cpp's distributions at every position. */
+export async function measureParity(runner: LlamaRunner, ours: Pick<LlamaModel, "forward">, tokens: number[]): Promise<ParityStats> {
+  const { tf } = await import("../kernels/backend.ts");
+  const out = tf.tidy(() => ours.forward(Int32Array.from(tokens), 1, tokens.length));
+  const vocab = out.shape[1];
+  const logits = out.dataSync() as Float32Array;
+  out.dispose();
+  const tally = new ParityTally();
+  await runner.nextTokenDistributions(tokens, (i, probs, top) => {
+    tally.add(top, argmaxRow(logits, i * vocab, vocab), klToLogits(probs, logits, i * vocab, vocab));
+  });
+  return tally.stats();
+}
+
+/** The same token sequence through two llama.cpp models: KL(reference ‖ candidate) and top-1 agreement. */
+export async function measureLlamaParity(reference: LlamaRunner, candidate: LlamaRunner, tokens: number[]): Promise<ParityStats> {
+  const ref: Array<{ probs: Map<number, number>; top: number }> = [];
+  const tally = new ParityTally();
+  // Chunks of positions: at most one chunk of full distributions per model is held at a time.
+  const CHUNK = 32;
+  for (let start = 0; start < tokens.length; start += CHUNK) {
+    const piece = tokens.slice(0, Math.min(tokens.length, start + CHUNK));
+    ref.length = 0;
+    await reference.nextTokenDistributions(piece, (i, probs, top) => { if (i >= start) ref.push({ probs, top }); });
+    await candidate.nextTokenDistributions(piece, (i, probs, top) => {
+      if (i < start) return;
+      const r = ref[i - start]!;
+      tally.add(r.top, top, klBetween(r.probs, probs));
+    });
+  }
+  return tally.stats();
+}
+
+async function fileWeightClass(path: string): Promise<{ cls: WeightClass; params?: number; error?: string }> {
+  const file = await openGguf(path);
   try {
-    params = parameterCount(configFromGguf(Object.fromEntries([...file.metadata.keys()].map((k) => [k, file.meta(k)])), file.tensors.map((t) => t.name), o.modelPath));
-  } catch (e) {
-    return { name, ok: true, required: false, detail: `skipped: ${(e as Error).message}` };
+    const cls = weightClass(file.tensors.filter((t) => t.dims.length >= 2).map((t) => t.type));
+    try {
+      const params = parameterCount(configFromGguf(Object.fromEntries([...file.metadata.keys()].map((k) => [k, file.meta(k)])), file.tensors.map((t) => t.name), path));
+      return { cls, params };
+    } catch (e) {
+      return { cls, error: (e as Error).message };
+    }
   } finally {
     await file.close();
   }
+}
+
+async function parityCheck(o: VerifyOptions, runner: LlamaRunner, tokens: number[]): Promise<{ check: VerifyCheck; stats?: ParityStats }> {
+  const name = "llama.cpp next token and distribution = our tfjs model's";
+  const { cls, params, error } = await fileWeightClass(o.modelPath);
+  if (params === undefined) return { check: { name, ok: true, required: false, detail: `skipped: ${error}` } };
   if (params > PARITY_MAX_PARAMS) {
-    return { name, ok: true, required: false, detail: `skipped: ${(params / 1e6).toFixed(0)}M parameters is too many to run twice here` };
+    return { check: { name, ok: true, required: false, detail: `skipped: ${(params / 1e6).toFixed(0)}M parameters is too many to run twice here` } };
   }
   // tfjs is slow to import: only this check needs it.
-  const { useBackend, tf } = await import("../kernels/backend.ts");
+  const { useBackend } = await import("../kernels/backend.ts");
   const { loadGgufModel } = await import("../model/load.ts");
   const backend = await useBackend(o.backend);
   const loaded = await loadGgufModel(o.modelPath);
   try {
-    const ref = await runner.nextTokens(tokens);
-    const ours = tf.tidy(() => Array.from(tf.argMax(loaded.model.forward(Int32Array.from(tokens), 1, tokens.length), 1).dataSync()));
-    const agree = ours.filter((t, i) => t === ref[i]).length;
-    const frac = agree / tokens.length;
-    log.debug(`parity on ${backend.name}: ${agree}/${tokens.length}`);
-    return { name, ok: frac >= PARITY_MIN_AGREEMENT, required: true, detail: `${agree}/${tokens.length} positions agree (${(frac * 100).toFixed(1)}%, need ≥ ${PARITY_MIN_AGREEMENT * 100}%)` };
+    const stats = await measureParity(runner, loaded.model, tokens);
+    log.debug(`parity on ${backend.name}: ${describeParity(stats)}`);
+    const gate = PARITY_GATES[cls];
+    const ok = stats.top1 >= gate.minTop1 && stats.meanKl <= gate.maxMeanKl && stats.positions >= Math.min(200, tokens.length);
+    return { check: { name, ok, required: true, detail: `${describeParity(stats)}; ${cls} weights need ≥ ${gate.minTop1 * 100}% and ≤ ${gate.maxMeanKl}` }, stats };
   } finally {
     loaded.model.dispose();
+  }
+}
+
+async function quantKlCheck(o: VerifyOptions & { referencePath: string }, merged: LlamaRunner, tokens: number[]): Promise<{ check: VerifyCheck; stats: ParityStats }> {
+  const { cls } = await fileWeightClass(o.modelPath);
+  const reference = await openLlamaRunner(o.referencePath);
+  try {
+    const stats = await measureLlamaParity(reference, merged, tokens);
+    const warnAt = QUANT_KL_WARN[cls];
+    return {
+      check: { name: "quantized model vs the f16 merge (llama.cpp)", ok: stats.meanKl <= warnAt, required: false, detail: `${describeParity(stats)}; expected ≤ ${warnAt} for ${cls} weights` },
+      stats,
+    };
+  } finally {
+    await reference.dispose();
   }
 }
 

@@ -26,6 +26,12 @@ export interface LlamaRunner {
   generate(messages: ChatTurn[], o?: { maxTokens?: number; stop?: string[] }): Promise<Generation>;
   /** llama.cpp's greedy next token after each prefix tokens[0..i]. */
   nextTokens(tokens: number[]): Promise<number[]>;
+  /**
+   * llama.cpp's full next-token distribution after each prefix tokens[0..i] (softmax of its logits, every
+   * vocabulary entry), handed to `visit` position by position so a 150k-token vocabulary is never held
+   * for all positions at once.
+   */
+  nextTokenDistributions(tokens: number[], visit: (position: number, probs: Map<number, number>, top: number) => void): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -108,6 +114,24 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
         const items = tokens.map((t) => [t, { generateNext: { token: true, options: { temperature: 0 } } }] as const);
         const res = await seq.controlledEvaluate(items as never);
         return res.map((r) => Number(r?.next?.token));
+      } finally {
+        seq.dispose();
+      }
+    },
+    async nextTokenDistributions(tokens, visit) {
+      const seq = context.getSequence();
+      try {
+        // Greedy sampling leaves every candidate in place, so the probabilities are the softmax of the raw logits.
+        const CHUNK = 32;
+        for (let start = 0; start < tokens.length; start += CHUNK) {
+          const items = tokens.slice(start, start + CHUNK).map((t) => [t, { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } }] as const);
+          const res = await seq.controlledEvaluate(items as never);
+          res.forEach((r, i) => {
+            const probs = r?.next?.probabilities;
+            if (!probs) throw new PipelineError("E_MODEL", `llama.cpp returned no probabilities at position ${start + i}`);
+            visit(start + i, probs as Map<number, number>, Number(r!.next.token));
+          });
+        }
       } finally {
         seq.dispose();
       }

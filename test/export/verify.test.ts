@@ -22,6 +22,7 @@ test("a LoRA on a tiny base: merged (f32) and base + adapter give the same greed
   assert.equal(check(/base \+ adapter/).ok, true, check(/base \+ adapter/).detail);
   assert.equal(check(/base \+ adapter/).required, true);
   assert.equal(check(/next token/).ok, true, check(/next token/).detail);
+  console.log(check(/next token/).detail);
   // The check means something: the adapter changes what the model says.
   const base = await openLlamaRunner(f.base);
   try {

@@ -1,0 +1,99 @@
+// How close two next-token predictors are: top-1 agreement and mean KL divergence over a token sequence,
+// and the gates verify applies to them for each kind of weights (thresholds measured in bench/verify-gate.ts).
+import type { GgmlTypeName } from "../gguf/types.ts";
+
+export interface ParityStats {
+  positions: number;
+  /** Fraction of positions where both pick the same next token. */
+  top1: number;
+  /** Mean over positions of KL(reference ‖ candidate), in nats. */
+  meanKl: number;
+  maxKl: number;
+}
+
+/** Smallest probability a candidate is taken to give a token (llama.cpp's f32 softmax underflows to 0 past ~1e-45). */
+const FLOOR = 1e-30;
+
+/** Collects per-position results into ParityStats. */
+export class ParityTally {
+  private n = 0;
+  private same = 0;
+  private klSum = 0;
+  private klMax = 0;
+  add(refTop: number, candTop: number, kl: number): void {
+    this.n++;
+    if (refTop === candTop) this.same++;
+    this.klSum += kl;
+    if (kl > this.klMax) this.klMax = kl;
+  }
+  stats(): ParityStats {
+    return { positions: this.n, top1: this.n ? this.same / this.n : 0, meanKl: this.n ? this.klSum / this.n : 0, maxKl: this.klMax };
+  }
+}
+
+/** KL(P ‖ softmax(logits[offset .. offset+vocab])) with P as llama.cpp gives it (token → probability). */
+export function klToLogits(p: Map<number, number>, logits: Float32Array, offset: number, vocab: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < vocab; i++) if (logits[offset + i]! > max) max = logits[offset + i]!;
+  let sum = 0;
+  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i]! - max);
+  const logZ = max + Math.log(sum);
+  let kl = 0;
+  for (const [token, pi] of p) {
+    if (pi <= 0) continue;
+    const lq = token < vocab ? logits[offset + token]! - logZ : Math.log(FLOOR);
+    kl += pi * (Math.log(pi) - lq);
+  }
+  return Math.max(0, kl);
+}
+
+/** KL(P ‖ Q) for two llama.cpp distributions over the same vocabulary. */
+export function klBetween(p: Map<number, number>, q: Map<number, number>): number {
+  let kl = 0;
+  for (const [token, pi] of p) {
+    if (pi <= 0) continue;
+    kl += pi * (Math.log(pi) - Math.log(Math.max(q.get(token) ?? 0, FLOOR)));
+  }
+  return Math.max(0, kl);
+}
+
+/** Index of the largest logit in a row. */
+export function argmaxRow(logits: Float32Array, offset: number, vocab: number): number {
+  let best = 0;
+  for (let i = 1; i < vocab; i++) if (logits[offset + i]! > logits[offset + best]!) best = i;
+  return best;
+}
+
+/** What the weights of a file are, for choosing a gate: float (f32/f16/bf16), q8_0, or smaller quants. */
+export type WeightClass = "float" | "q8_0" | "smaller";
+
+export function weightClass(types: Iterable<GgmlTypeName | string>): WeightClass {
+  let cls: WeightClass = "float";
+  for (const t of types) {
+    if (t === "F32" || t === "F16" || t === "BF16") continue;
+    if (t === "Q8_0") cls = cls === "float" ? "q8_0" : cls;
+    else return "smaller";
+  }
+  return cls;
+}
+
+export interface ParityGate { minTop1: number; maxMeanKl: number }
+
+/**
+ * Our tfjs forward (f32 on the dequantized weights) against llama.cpp on the same file. The only honest
+ * differences are llama.cpp's arithmetic: f16 activations in f16 matmuls, activations rounded to 8 bits
+ * for quantized dot products. Thresholds come from bench/verify-gate.ts (bench/RESULTS.md): correct models
+ * stay far below maxMeanKl, models with a wrong rope (base, style, Llama-3 factors) land far above it.
+ */
+export const PARITY_GATES: Record<WeightClass, ParityGate> = {
+  float: { minTop1: 0.99, maxMeanKl: 0.005 },
+  q8_0: { minTop1: 0.97, maxMeanKl: 0.01 },
+  smaller: { minTop1: 0.95, maxMeanKl: 0.02 },
+};
+
+/** Exported quantized model against the f16 merge, both in llama.cpp: how much the rounding costs. */
+export const QUANT_KL_WARN: Record<WeightClass, number> = { float: 0.001, q8_0: 0.01, smaller: 0.1 };
+
+export function describeParity(s: ParityStats): string {
+  return `${(s.top1 * 100).toFixed(1)}% top-1 agreement, mean KL ${s.meanKl.toExponential(2)} nats (max ${s.maxKl.toExponential(2)}) over ${s.positions} positions`;
+}
