@@ -228,7 +228,11 @@ async function quantKlCheck(o: VerifyOptions & { referencePath: string }, merged
 }
 
 export function verifyMarkdown(r: VerifyReport): string {
-  const lines = ["| check | result | detail |", "|---|---|---|"];
+  const lines: string[] = [];
+  if (r.parity) lines.push(`- Training forward (tfjs) vs llama.cpp: top-1 agreement **${(r.parity.top1 * 100).toFixed(1)}%**, mean KL divergence **${r.parity.meanKl.toExponential(2)}** nats over ${r.parity.positions} positions.`);
+  if (r.quantization) lines.push(`- Exported model vs the f16 merge, both in llama.cpp: top-1 agreement **${(r.quantization.top1 * 100).toFixed(1)}%**, mean KL divergence **${r.quantization.meanKl.toExponential(2)}** nats over ${r.quantization.positions} positions.`);
+  if (lines.length) lines.push("");
+  lines.push("| check | result | detail |", "|---|---|---|");
   for (const c of r.checks) lines.push(`| ${c.name} | ${c.ok ? "pass" : c.required ? "**FAIL**" : "warn"} | ${c.detail.replace(/\|/g, "\\|").replace(/\n/g, " ")} |`);
   if (r.samples.length) {
     lines.push("", "| question | expected | llama.cpp answer | ended by |", "|---|---|---|---|");
