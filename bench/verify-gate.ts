@@ -126,16 +126,15 @@ const group = <T extends { stats: ParityStats }>(xs: T[], key: (x: T) => string)
   for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
   return m;
 };
-console.log(`| case | arch | weights | std | top-1 min | top-1 mean | mean KL min | mean KL max |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
+const range = (xs: number[], f: (x: number) => string) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
+console.log(`| case | arch | weights | std | top-1 | top-1 with near ties | mean KL (nats) |`);
+console.log(`|---|---|---|---|---|---|---|`);
 for (const [k, xs] of group(rows, (r) => `${r.case}|${r.arch}|${r.type}|${r.std}`)) {
-  const t = xs.map((x) => x.stats.top1), kl = xs.map((x) => x.stats.meanKl);
-  console.log(`| ${k.split("|").join(" | ")} | ${pct(Math.min(...t))} | ${pct(t.reduce((a, b) => a + b) / t.length)} | ${sci(Math.min(...kl))} | ${sci(Math.max(...kl))} |`);
+  console.log(`| ${k.split("|").join(" | ")} | ${range(xs.map((x) => x.stats.top1), pct)} | ${range(xs.map((x) => x.stats.top1Ties), pct)} | ${range(xs.map((x) => x.stats.meanKl), sci)} |`);
 }
-console.log(`\n| quantized vs f16 (llama.cpp) | arch | std | top-1 min | mean KL min | mean KL max |`);
-console.log(`|---|---|---|---|---|---|`);
+console.log(`\n| quantized vs f16 (llama.cpp) | arch | std | top-1 | mean KL (nats) |`);
+console.log(`|---|---|---|---|---|`);
 for (const [k, xs] of group(quantRows, (r) => `${r.type}|${r.arch}|${r.std}`)) {
-  const kl = xs.map((x) => x.stats.meanKl);
-  console.log(`| ${k.split("|").join(" | ")} | ${pct(Math.min(...xs.map((x) => x.stats.top1)))} | ${sci(Math.min(...kl))} | ${sci(Math.max(...kl))} |`);
+  console.log(`| ${k.split("|").join(" | ")} | ${range(xs.map((x) => x.stats.top1), pct)} | ${range(xs.map((x) => x.stats.meanKl), sci)} |`);
 }
 console.error(`example: ${describeParity(rows[0]!.stats)}`);

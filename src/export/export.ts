@@ -21,6 +21,7 @@ import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
 import { siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
+import { weightClass } from "./parity.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -142,11 +143,12 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     const probes: VerifyProbe[] = trainItems.slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
     if (!probes.length) probes.push({ question: "What is this document about?" });
     log.info(`export: verifying ${rel(modelGguf)} in llama.cpp`);
-    // A quantized export is measured against the f16 merge of the same weights (mean KL, in llama.cpp).
+    // An export with quantized weights (asked for, or kept from a quantized base) is measured against its all-f16
+    // twin — the weights as trained — and our forward is held to the float gate on that twin.
     const quantized = o.quant !== "f16" && o.quant !== "f32";
-    const reference = quantized ? join(dir, ".verify-f16.gguf") : undefined;
+    const reference = weightClass(Object.values(merged.tensorTypes)) !== "float" ? join(dir, ".verify-f16.gguf") : undefined;
     try {
-      if (reference) await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: reference, quant: "f16", extraMetadata: metadata });
+      if (reference) await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: reference, quant: "f16", dequantize: true, extraMetadata: metadata });
       verify = await verifyExport({
         modelPath: modelGguf, stop: template.stop, probes,
         ...(adapterGguf && art.basePath ? { basePath: art.basePath, adapterPath: adapterGguf } : {}),

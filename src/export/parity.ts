@@ -6,6 +6,11 @@ export interface ParityStats {
   positions: number;
   /** Fraction of positions where both pick the same next token. */
   top1: number;
+  /**
+   * The same, counting as agreement a different pick that the reference rates within NEAR_TIE nats of its own
+   * (a near tie that f16 or 8-bit activation rounding decides either way).
+   */
+  top1Ties: number;
   /** Mean over positions of KL(reference ‖ candidate), in nats. */
   meanKl: number;
   maxKl: number;
@@ -14,20 +19,26 @@ export interface ParityStats {
 /** Smallest probability a candidate is taken to give a token (llama.cpp's f32 softmax underflows to 0 past ~1e-45). */
 const FLOOR = 1e-30;
 
+/** Log-probability gap (nats) under which two picks are a tie that llama.cpp's own rounding can flip. */
+export const NEAR_TIE = 0.01;
+
 /** Collects per-position results into ParityStats. */
 export class ParityTally {
   private n = 0;
   private same = 0;
+  private tied = 0;
   private klSum = 0;
   private klMax = 0;
-  add(refTop: number, candTop: number, kl: number): void {
+  /** `gap`: the reference's log-probability of its own pick minus that of the candidate's pick (0 when equal). */
+  add(refTop: number, candTop: number, kl: number, gap: number): void {
     this.n++;
     if (refTop === candTop) this.same++;
+    if (refTop === candTop || gap <= NEAR_TIE) this.tied++;
     this.klSum += kl;
     if (kl > this.klMax) this.klMax = kl;
   }
   stats(): ParityStats {
-    return { positions: this.n, top1: this.n ? this.same / this.n : 0, meanKl: this.n ? this.klSum / this.n : 0, maxKl: this.klMax };
+    return { positions: this.n, top1: this.n ? this.same / this.n : 0, top1Ties: this.n ? this.tied / this.n : 0, meanKl: this.n ? this.klSum / this.n : 0, maxKl: this.klMax };
   }
 }
 
@@ -45,6 +56,12 @@ export function klToLogits(p: Map<number, number>, logits: Float32Array, offset:
     kl += pi * (Math.log(pi) - lq);
   }
   return Math.max(0, kl);
+}
+
+/** log P(a) − log P(b): how much the reference prefers its pick `a` over `b`. */
+export function gapOf(p: Map<number, number>, a: number, b: number): number {
+  if (a === b) return 0;
+  return Math.log(Math.max(p.get(a) ?? 0, FLOOR)) - Math.log(Math.max(p.get(b) ?? 0, FLOOR));
 }
 
 /** KL(P ‖ Q) for two llama.cpp distributions over the same vocabulary. */
@@ -94,6 +111,13 @@ export const PARITY_GATES: Record<WeightClass, ParityGate> = {
 /** Exported quantized model against the f16 merge, both in llama.cpp: how much the rounding costs. */
 export const QUANT_KL_WARN: Record<WeightClass, number> = { float: 0.001, q8_0: 0.01, smaller: 0.1 };
 
+/** Does our forward pass the gate for this kind of weights? The detail names both numbers and both limits. */
+export function gateParity(s: ParityStats, cls: WeightClass): { ok: boolean; detail: string } {
+  const g = PARITY_GATES[cls];
+  const ok = s.positions > 0 && s.top1Ties >= g.minTop1 && s.meanKl <= g.maxMeanKl;
+  return { ok, detail: `${describeParity(s)}; ${cls === "float" ? "float" : cls} weights need top-1 ≥ ${+(g.minTop1 * 100).toFixed(1)}% and mean KL ≤ ${g.maxMeanKl}` };
+}
+
 export function describeParity(s: ParityStats): string {
-  return `${(s.top1 * 100).toFixed(1)}% top-1 agreement, mean KL ${s.meanKl.toExponential(2)} nats (max ${s.maxKl.toExponential(2)}) over ${s.positions} positions`;
+  return `${(s.top1 * 100).toFixed(1)}% top-1 agreement (${(s.top1Ties * 100).toFixed(1)}% counting near ties), mean KL ${s.meanKl.toExponential(2)} nats (max ${s.maxKl.toExponential(2)}) over ${s.positions} positions`;
 }
