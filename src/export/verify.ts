@@ -1,7 +1,9 @@
 // Proof that an exported model works: llama.cpp loads it, greedy generation ends on one of the Modelfile's stops,
 // llama.cpp's next-token distribution matches our tfjs model's (top-1 and KL), a quantized export stays close to
 // the f16 merge, and the merged model answers like base + adapter.
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { mergeToGguf } from "./merge.ts";
 import type { LlamaModel } from "../model/llama.ts";
 import { log } from "../log.ts";
 import { configFromGguf, parameterCount } from "../model/config.ts";
@@ -59,6 +61,7 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
   let parity: ParityStats | undefined;
   let quantization: ParityStats | undefined;
   let parityF16: ParityStats | undefined;
+  let ownTwin: string | undefined;
   const probes = o.probes.slice(0, 3);
   const maxTokens = o.maxTokens ?? 96;
   let merged: LlamaRunner;
@@ -98,15 +101,21 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
       checks.push(r.check);
       if (r.stats) parity = r.stats;
     }
-    if (o.referencePath && tokens.length) {
-      const r = await quantKlCheck({ ...o, referencePath: o.referencePath }, merged, tokens);
+    // Without a twin from the caller (`pipeline verify` on an export directory), base + adapter make one.
+    let referencePath = o.referencePath;
+    if (!referencePath && o.basePath && o.adapterPath && tokens.length && (await fileWeightClass(o.modelPath)).cls !== "float") {
+      referencePath = ownTwin = join(dirname(o.modelPath), ".verify-f16.gguf");
+      await mergeToGguf({ basePath: o.basePath, adapterPath: o.adapterPath, outPath: ownTwin, quant: "f16", dequantize: true });
+    }
+    if (referencePath && tokens.length) {
+      const r = await quantKlCheck({ ...o, referencePath }, merged, tokens);
       checks.push(r.check);
       quantization = r.stats;
       if (o.parity !== false) {
         // Quantized dot products in llama.cpp blur small errors; on the float twin our forward must match tightly.
-        const twin = await openLlamaRunner(o.referencePath);
+        const twin = await openLlamaRunner(referencePath);
         try {
-          const t = await parityCheck({ ...o, modelPath: o.referencePath }, twin, tokens, "on the f16 merge");
+          const t = await parityCheck({ ...o, modelPath: referencePath }, twin, tokens, "on the f16 merge");
           checks.push(t.check);
           if (t.stats) parityF16 = t.stats;
         } finally {
@@ -138,6 +147,7 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
     }
   } finally {
     await merged.dispose();
+    if (ownTwin) await rm(ownTwin, { force: true });
   }
   return { ok: checks.every((c) => c.ok || !c.required), checks, samples, ...(parity ? { parity } : {}), ...(quantization ? { quantization } : {}), ...(parityF16 ? { parityF16 } : {}) };
 }
