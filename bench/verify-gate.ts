@@ -127,10 +127,10 @@ const group = <T extends { stats: ParityStats }>(xs: T[], key: (x: T) => string)
   return m;
 };
 const range = (xs: number[], f: (x: number) => string) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
-console.log(`| case | arch | weights | std | top-1 | top-1 with near ties | mean KL (nats) |`);
-console.log(`|---|---|---|---|---|---|---|`);
+console.log(`| case | arch | weights | std | top-1 | top-1 with near ties | mean KL (nats) | largest gap where picks differ (nats) |`);
+console.log(`|---|---|---|---|---|---|---|---|`);
 for (const [k, xs] of group(rows, (r) => `${r.case}|${r.arch}|${r.type}|${r.std}`)) {
-  console.log(`| ${k.split("|").join(" | ")} | ${range(xs.map((x) => x.stats.top1), pct)} | ${range(xs.map((x) => x.stats.top1Ties), pct)} | ${range(xs.map((x) => x.stats.meanKl), sci)} |`);
+  console.log(`| ${k.split("|").join(" | ")} | ${range(xs.map((x) => x.stats.top1), pct)} | ${range(xs.map((x) => x.stats.top1Ties), pct)} | ${range(xs.map((x) => x.stats.meanKl), sci)} | ${Math.max(...xs.map((x) => x.stats.maxGap)).toFixed(3)} |`);
 }
 console.log(`\n| quantized vs f16 (llama.cpp) | arch | std | top-1 | mean KL (nats) |`);
 console.log(`|---|---|---|---|---|`);

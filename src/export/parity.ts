@@ -14,13 +14,18 @@ export interface ParityStats {
   /** Mean over positions of KL(reference ‖ candidate), in nats. */
   meanKl: number;
   maxKl: number;
+  /** Largest gap (nats, under the reference) between the two picks where they differ; 0 when they never do. */
+  maxGap: number;
 }
 
 /** Smallest probability a candidate is taken to give a token (llama.cpp's f32 softmax underflows to 0 past ~1e-45). */
 const FLOOR = 1e-30;
 
-/** Log-probability gap (nats) under which two picks are a tie that llama.cpp's own rounding can flip. */
-export const NEAR_TIE = 0.01;
+/**
+ * Log-probability gap (nats) under which two picks are a tie that llama.cpp's own rounding can flip: on correct
+ * f16 models the picks that differed were at most 0.051 nats apart (bench/verify-gate.ts); a wrong rope's are not.
+ */
+export const NEAR_TIE = 0.06;
 
 /** Collects per-position results into ParityStats. */
 export class ParityTally {
@@ -29,16 +34,18 @@ export class ParityTally {
   private tied = 0;
   private klSum = 0;
   private klMax = 0;
+  private gapMax = 0;
   /** `gap`: the reference's log-probability of its own pick minus that of the candidate's pick (0 when equal). */
   add(refTop: number, candTop: number, kl: number, gap: number): void {
     this.n++;
     if (refTop === candTop) this.same++;
     if (refTop === candTop || gap <= NEAR_TIE) this.tied++;
+    if (refTop !== candTop && gap > this.gapMax) this.gapMax = gap;
     this.klSum += kl;
     if (kl > this.klMax) this.klMax = kl;
   }
   stats(): ParityStats {
-    return { positions: this.n, top1: this.n ? this.same / this.n : 0, top1Ties: this.n ? this.tied / this.n : 0, meanKl: this.n ? this.klSum / this.n : 0, maxKl: this.klMax };
+    return { positions: this.n, top1: this.n ? this.same / this.n : 0, top1Ties: this.n ? this.tied / this.n : 0, meanKl: this.n ? this.klSum / this.n : 0, maxKl: this.klMax, maxGap: this.gapMax };
   }
 }
 
@@ -98,18 +105,25 @@ export interface ParityGate { minTop1: number; maxMeanKl: number }
 
 /**
  * Our tfjs forward (f32 on the dequantized weights) against llama.cpp on the same file. The only honest
- * differences are llama.cpp's arithmetic: f16 activations in f16 matmuls, activations rounded to 8 bits
- * for quantized dot products. Thresholds come from bench/verify-gate.ts (bench/RESULTS.md): correct models
- * stay far below maxMeanKl, models with a wrong rope (base, style, Llama-3 factors) land far above it.
+ * differences are llama.cpp's arithmetic: f16 activations in f16 matmuls, activations rounded to 8 bits for
+ * quantized dot products. From bench/verify-gate.ts (bench/RESULTS.md, 18 random models per row):
+ * - float: correct models ≤ 1.4e-4 nats and ≥ 98.4% raw top-1; a rope base or linear scaling we would ignore
+ *   ≥ 4.7e-2, Llama-3 rope factors we would ignore ≥ 9.7e-3 (on models whose attention depends on position).
+ * - q8_0: correct ≤ 8.7e-3 and ≥ 92.6% (ties counted); a wrong base or scaling ≥ 4.7e-2 and ≤ 59%.
+ * - 4–6-bit: correct reach 8.0e-2 and 78%, so only gross errors (≤ 64.5% top-1) are caught on the file itself;
+ *   export therefore also holds our forward to the float gate on the all-f16 twin of every quantized export.
  */
 export const PARITY_GATES: Record<WeightClass, ParityGate> = {
-  float: { minTop1: 0.99, maxMeanKl: 0.005 },
-  q8_0: { minTop1: 0.97, maxMeanKl: 0.01 },
-  smaller: { minTop1: 0.95, maxMeanKl: 0.02 },
+  float: { minTop1: 0.99, maxMeanKl: 1e-3 },
+  q8_0: { minTop1: 0.9, maxMeanKl: 0.02 },
+  smaller: { minTop1: 0.7, maxMeanKl: 0.25 },
 };
 
-/** Exported quantized model against the f16 merge, both in llama.cpp: how much the rounding costs. */
-export const QUANT_KL_WARN: Record<WeightClass, number> = { float: 0.001, q8_0: 0.01, smaller: 0.1 };
+/**
+ * Exported model against its f16 twin, both in llama.cpp: what the rounding costs. Reported, and a warning past
+ * these levels (twice the largest seen on random fixtures at std ≤ 0.1; trained models are far less sensitive).
+ */
+export const QUANT_KL_WARN: Record<WeightClass, number> = { float: 1e-3, q8_0: 0.012, smaller: 1.4 };
 
 /** Does our forward pass the gate for this kind of weights? The detail names both numbers and both limits. */
 export function gateParity(s: ParityStats, cls: WeightClass): { ok: boolean; detail: string } {
