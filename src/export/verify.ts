@@ -183,19 +183,18 @@ export async function measureParity(runner: LlamaRunner, ours: Pick<LlamaModel, 
 
 /** The same token sequence through two llama.cpp models: KL(reference ‖ candidate) and top-1 agreement. */
 export async function measureLlamaParity(reference: LlamaRunner, candidate: LlamaRunner, tokens: number[]): Promise<ParityStats> {
-  const ref: Array<{ probs: Map<number, number>; top: number }> = [];
   const tally = new ParityTally();
-  // Chunks of positions: at most one chunk of full distributions per model is held at a time.
-  const CHUNK = 32;
-  for (let start = 0; start < tokens.length; start += CHUNK) {
-    const piece = tokens.slice(0, Math.min(tokens.length, start + CHUNK));
-    ref.length = 0;
-    await reference.nextTokenDistributions(piece, (i, probs, top) => { if (i >= start) ref.push({ probs, top }); });
-    await candidate.nextTokenDistributions(piece, (i, probs, top) => {
-      if (i < start) return;
-      const r = ref[i - start]!;
-      tally.add(r.top, top, klBetween(r.probs, probs), gapOf(r.probs, r.top, top));
-    });
+  const [a, b] = [reference.distributionStream(), candidate.distributionStream()];
+  try {
+    // Both sequences advance together, 32 positions at a time: one piece of full distributions per model in memory.
+    for (let start = 0; start < tokens.length; start += 32) {
+      const piece = tokens.slice(start, start + 32);
+      const [ra, rb] = [await a.feed(piece), await b.feed(piece)];
+      ra.forEach((r, i) => tally.add(r.top, rb[i]!.top, klBetween(r.probs, rb[i]!.probs), gapOf(r.probs, r.top, rb[i]!.top)));
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
   }
   return tally.stats();
 }
