@@ -23,7 +23,8 @@ const FLOOR = 1e-30;
 
 /**
  * Log-probability gap (nats) under which two picks are a tie that llama.cpp's own rounding can flip: on correct
- * f16 models the picks that differed were at most 0.051 nats apart (bench/verify-gate.ts); a wrong rope's are not.
+ * f16 models the picks that differed were at most 0.051 nats apart (raw top-1 down to 98.0%, bench/verify-gate.ts);
+ * a wrong rope base's differ by up to 2.5–21 nats.
  */
 export const NEAR_TIE = 0.06;
 
@@ -106,17 +107,18 @@ export interface ParityGate { minTop1: number; maxMeanKl: number }
 /**
  * Our tfjs forward (f32 on the dequantized weights) against llama.cpp on the same file. The only honest
  * differences are llama.cpp's arithmetic: f16 activations in f16 matmuls, activations rounded to 8 bits for
- * quantized dot products. From bench/verify-gate.ts (bench/RESULTS.md, 18 random models per row):
- * - float: correct models ≤ 1.4e-4 nats and ≥ 98.4% raw top-1; a rope base or linear scaling we would ignore
- *   ≥ 4.7e-2, Llama-3 rope factors we would ignore ≥ 9.7e-3 (on models whose attention depends on position).
- * - q8_0: correct ≤ 8.7e-3 and ≥ 92.6% (ties counted); a wrong base or scaling ≥ 4.7e-2 and ≤ 59%.
- * - 4–6-bit: correct reach 8.0e-2 and 78%, so only gross errors (≤ 64.5% top-1) are caught on the file itself;
- *   export therefore also holds our forward to the float gate on the all-f16 twin of every quantized export.
+ * quantized dot products. From bench/verify-gate.ts (bench/RESULTS.md; 18 random models per weight type, top-1
+ * counting near ties):
+ * - float: correct ≤ 1.4e-4 nats and 100%; a rope base or linear scaling read wrong ≥ 4.7e-2 and ≤ 61.7%;
+ *   Llama-3 rope factors ignored ≥ 9.7e-3 and ≤ 93.4% wherever attention depends on position (std ≥ 0.1).
+ * - q8_0: correct ≤ 8.7e-3 and ≥ 94.5%; a wrong base or scaling ≥ 4.7e-2 and ≤ 62.5%.
+ * - 4–6-bit: correct reach 8.0e-2 and 79.3%, a wrong base or scaling ≤ 68.0%: only gross errors are told apart
+ *   on the file itself, so export also holds our forward to the float gate on the all-f16 twin.
  */
 export const PARITY_GATES: Record<WeightClass, ParityGate> = {
   float: { minTop1: 0.99, maxMeanKl: 1e-3 },
   q8_0: { minTop1: 0.9, maxMeanKl: 0.02 },
-  smaller: { minTop1: 0.7, maxMeanKl: 0.25 },
+  smaller: { minTop1: 0.75, maxMeanKl: 0.25 },
 };
 
 /**
