@@ -2,7 +2,7 @@
 // Modelfile(s), eval and verify reports, a model card — and, when an Ollama server answers, a model in Ollama.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PipelineError } from "../errors.ts";
@@ -20,6 +20,8 @@ import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
 import { siblingPath } from "../layout.ts";
+import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
+import { weightClass } from "./parity.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -92,31 +94,23 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   } finally {
     await src.close();
   }
-  const template = ollamaTemplateFor(info, o.family);
+  const derived = ollamaTemplateFor(info, o.family);
+  // A base from the Ollama store keeps its TEMPLATE (when it renders the trained prompt), PARAMS, SYSTEM and LICENSE.
+  const store = art.adapterPath && !fullModel ? await storeBaseOf(reportedModelName(art), art.basePath) : undefined;
+  const kept = store ? mergeStoreLayers(store, derived, info) : undefined;
+  const template = kept?.template ?? derived;
   const metadata = { ...provenance, ...(info.source !== "gguf" ? { "tokenizer.chat_template": { type: "string" as const, value: info.template } } : {}) };
   log.info(`export: ${fullModel ? `re-writing ${rel(fullModel)}` : `merging ${rel(art.adapterPath!)} into ${rel(art.basePath!)}`} as ${o.quant} → ${rel(modelGguf)}`);
   const merged = await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: modelGguf, quant: o.quant, extraMetadata: metadata });
   log.debug(`export: ${merged.merged.length} adapted tensors merged`);
 
   if (!template.verified) log.warn(`export: the Ollama TEMPLATE (from ${template.source}) could not be checked against the model's chat template; check the prompt with \`ollama run --verbose\``);
-  const numCtx = o.numCtx ?? Math.min(contextLength, 4096);
+  const numCtx = o.numCtx ?? kept?.numCtx ?? Math.min(contextLength, 4096);
 
   let adapterGguf: string | undefined;
   if (art.adapterPath && !fullModel) {
     adapterGguf = join(dir, "adapter.gguf");
     await writeLoraAdapter(art.adapterPath, adapterGguf, { arch, extraMetadata: provenance });
-  }
-
-  const comments = [`${o.name}: fine-tuned from ${baseName} by docs2model on ${createdAt}`, ...(datasetSha256 ? [`dataset sha256 ${datasetSha256}`] : [])];
-  const modelfile = join(dir, "Modelfile");
-  await writeFile(modelfile, renderModelfile({ from: "./model.gguf", template, numCtx, system: o.system, comments }));
-  let modelfileAdapter: string | undefined;
-  if (adapterGguf && art.basePath) {
-    modelfileAdapter = join(dir, "Modelfile.adapter");
-    // A base that came out of the Ollama store is named as Ollama knows it; any other base by its path.
-    const ollamaName = typeof (art.report?.model as { name?: unknown } | undefined)?.name === "string" ? String((art.report!.model as { name: string }).name) : undefined;
-    const fromOllama = ollamaName && /[\\/]blobs[\\/]sha256[-:]/.test(art.basePath) ? ollamaName : undefined;
-    await writeFile(modelfileAdapter, renderModelfile({ from: fromOllama ?? resolve(art.basePath), adapter: "./adapter.gguf", template, numCtx, system: o.system, comments: [...comments, "variant: the base model with the LoRA adapter applied at load time"] }));
   }
 
   // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);
@@ -129,16 +123,41 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   const trainItems = examples.filter((e) => e.split !== "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
   const validItems = examples.filter((e) => e.split === "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
 
+  // SYSTEM: the one asked for, else the one the training data used, else the store base's (qa-train trained with it).
+  const system = o.system ?? commonSystem(trainItems) ?? kept?.system;
+  const extras = { ...(kept && Object.keys(kept.parameters).length ? { parameters: kept.parameters } : {}), ...(kept?.license.length ? { license: kept.license } : {}) };
+  const comments = [`${o.name}: fine-tuned from ${baseName} by docs2model on ${createdAt}`, ...(datasetSha256 ? [`dataset sha256 ${datasetSha256}`] : [])];
+  const modelfile = join(dir, "Modelfile");
+  await writeFile(modelfile, renderModelfile({ from: "./model.gguf", template, numCtx, system, ...extras, comments }));
+  let modelfileAdapter: string | undefined;
+  if (adapterGguf && art.basePath) {
+    modelfileAdapter = join(dir, "Modelfile.adapter");
+    // A base that came out of the Ollama store is named as Ollama knows it; any other base by its path.
+    const ollamaName = reportedModelName(art);
+    const fromOllama = ollamaName && /[\\/]blobs[\\/]sha256[-:]/.test(art.basePath) ? ollamaName : undefined;
+    await writeFile(modelfileAdapter, renderModelfile({ from: fromOllama ?? resolve(art.basePath), adapter: "./adapter.gguf", template, numCtx, system, ...extras, comments: [...comments, "variant: the base model with the LoRA adapter applied at load time"] }));
+  }
+
   let verify: VerifyReport | undefined;
   if (o.verify !== false) {
-    const probes: VerifyProbe[] = trainItems.slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? o.system ? { system: i.system ?? o.system } : {}) }));
+    const probes: VerifyProbe[] = trainItems.slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
     if (!probes.length) probes.push({ question: "What is this document about?" });
     log.info(`export: verifying ${rel(modelGguf)} in llama.cpp`);
-    verify = await verifyExport({
-      modelPath: modelGguf, stop: template.stop, probes,
-      ...(adapterGguf && art.basePath ? { basePath: art.basePath, adapterPath: adapterGguf } : {}),
-      quantized: o.quant === "q8_0", backend: o.backend,
-    });
+    // An export with quantized weights (asked for, or kept from a quantized base) is measured against its all-f16
+    // twin — the weights as trained — and our forward is held to the float gate on that twin.
+    const quantized = o.quant !== "f16" && o.quant !== "f32";
+    const reference = weightClass(Object.values(merged.tensorTypes)) !== "float" ? join(dir, ".verify-f16.gguf") : undefined;
+    try {
+      if (reference) await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: reference, quant: "f16", dequantize: true, extraMetadata: metadata });
+      verify = await verifyExport({
+        modelPath: modelGguf, stop: template.stop, probes,
+        ...(adapterGguf && art.basePath ? { basePath: art.basePath, adapterPath: adapterGguf } : {}),
+        ...(reference ? { referencePath: reference } : {}),
+        quantized, backend: o.backend,
+      });
+    } finally {
+      if (reference) await rm(reference, { force: true });
+    }
     await writeFile(join(dir, "verify.json"), JSON.stringify(verify, null, 2) + "\n");
     for (const c of verify.checks) {
       const line = `verify: ${c.ok ? "ok" : c.required ? "FAILED" : "warning"} — ${c.name}: ${c.detail}`;
@@ -163,7 +182,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
       log.info(`export: Ollama ${version} at ${o.ollamaBaseUrl}: creating ${o.name}`);
       await installInOllama({
         baseUrl: o.ollamaBaseUrl, name: o.name, modelPath: modelGguf, template: template.template,
-        system: o.system ?? template.defaultSystem, parameters: createParameters({ template, numCtx }), fetch: o.fetch,
+        system: system ?? template.defaultSystem, parameters: createParameters({ template, numCtx, ...extras }), ...(kept?.license.length ? { license: kept.license } : {}), fetch: o.fetch,
         onStatus: (s) => log.info(`ollama: ${s}`),
       });
       ollama.installed = true;
@@ -186,7 +205,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   ];
   await writeFile(card, modelCard({
     name: o.name, baseModel: baseName, architecture: arch, quant: o.quant, createdAt, chatTemplate: chatSource,
-    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : `the ${template.source} family template`}${template.verified ? ", checked to render the same prompt as the chat template used in training" : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
+    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : template.source.startsWith("ollama:") ? `the base's own TEMPLATE from the Ollama store (${template.source.slice(7)})` : `the ${template.source} family template`}${template.verified ? ", checked to render the same prompt as the chat template used in training" : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
     ...(dataset ? { datasetPath: rel(dataset) } : {}), ...(datasetSha256 ? { datasetSha256 } : {}),
     ...(art.report ? { report: art.report } : {}), pictures: art.pictures,
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),
@@ -245,6 +264,19 @@ function describeBase(a: FinetuneArtifacts): string {
   const named = [model.name, r.baseModel, r.base_model, r.modelName].find((v) => typeof v === "string") as string | undefined;
   if (named) return named;
   return a.basePath ? basename(a.basePath) : "unknown";
+}
+
+/** The base model's name as finetune recorded it (an Ollama name, a path, "tiny"). */
+function reportedModelName(a: FinetuneArtifacts): string | undefined {
+  const name = (a.report?.model as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? name : undefined;
+}
+
+/** The system prompt every training example shares, if they all have the same one. */
+function commonSystem(items: EvalItem[]): string | undefined {
+  const systems = new Set(items.map((i) => i.system));
+  const [only] = systems;
+  return systems.size === 1 && only ? only : undefined;
 }
 
 const rel = (p: string) => relative(process.cwd(), p) || p;

@@ -79,6 +79,8 @@ export interface MergeOptions {
   quant: ExportQuant;
   /** Metadata to add or replace (provenance, general.name). */
   extraMetadata?: Record<string, GgufValue | string | number | boolean>;
+  /** Re-write quantized base matrices at `quant` too (the all-float twin verify compares against); default: copy them. */
+  dequantize?: boolean;
 }
 
 export interface MergeResult { outPath: string; merged: string[]; bytes: number; tensorTypes: Record<string, string> }
@@ -110,7 +112,7 @@ export async function mergeToGguf(o: MergeOptions): Promise<MergeResult> {
       const matrix = t.dims.length >= 2;
       const outType = !matrix ? t.type : target === "Q8_0" && t.dims[0]! % 32 !== 0 ? "F16" : target;
       tensorTypes[t.name] = outType;
-      if (!pair && (!matrix || !FLOAT_TYPES.has(t.type) || outType === t.type)) {
+      if (!pair && (!matrix || (!FLOAT_TYPES.has(t.type) && !o.dequantize) || outType === t.type)) {
         tensorTypes[t.name] = t.type;
         return { name: t.name, dims: t.dims, type: t.type, raw: () => base.readTensorRaw(t.name) };
       }

@@ -1,4 +1,5 @@
-// Writes an Ollama Modelfile: FROM (merged GGUF, or base + ADAPTER), TEMPLATE, stop and num_ctx PARAMETERs, SYSTEM.
+// Writes an Ollama Modelfile: FROM (merged GGUF, or base + ADAPTER), TEMPLATE, stop, num_ctx and other PARAMETERs,
+// SYSTEM and LICENSE.
 import { PipelineError } from "../errors.ts";
 import type { OllamaTemplate } from "../chat/ollama-template.ts";
 
@@ -10,8 +11,10 @@ export interface ModelfileSpec {
   template: OllamaTemplate;
   numCtx?: number;
   system?: string;
-  /** Extra PARAMETER lines (temperature, top_p …), written after stop and num_ctx. */
-  parameters?: Record<string, string | number>;
+  /** Extra PARAMETER lines (temperature, top_p …), written after stop and num_ctx; an array gives one line per value. */
+  parameters?: Record<string, string | number | boolean | Array<string | number>>;
+  /** LICENSE texts (one LICENSE per text), e.g. the base model's from the Ollama store. */
+  license?: string[];
   /** Comment lines at the top (provenance); never affects the model. */
   comments?: string[];
 }
@@ -24,9 +27,12 @@ export function renderModelfile(spec: ModelfileSpec): string {
   lines.push(`TEMPLATE ${tripleQuoted(spec.template.template, "TEMPLATE")}`);
   for (const s of spec.template.stop) lines.push(`PARAMETER stop ${quoted(s)}`);
   if (spec.numCtx !== undefined) lines.push(`PARAMETER num_ctx ${Math.trunc(spec.numCtx)}`);
-  for (const [k, v] of Object.entries(spec.parameters ?? {})) lines.push(`PARAMETER ${k} ${typeof v === "number" ? v : quoted(v)}`);
+  for (const [k, v] of Object.entries(spec.parameters ?? {})) {
+    for (const x of Array.isArray(v) ? v : [v]) lines.push(`PARAMETER ${k} ${typeof x === "string" ? quoted(x) : String(x)}`);
+  }
   const system = spec.system ?? spec.template.defaultSystem;
   if (system) lines.push(`SYSTEM ${tripleQuoted(system, "SYSTEM")}`);
+  for (const l of spec.license ?? []) lines.push(`LICENSE ${tripleQuoted(l, "LICENSE")}`);
   return lines.join("\n") + "\n";
 }
 

@@ -26,7 +26,23 @@ export interface LlamaRunner {
   generate(messages: ChatTurn[], o?: { maxTokens?: number; stop?: string[] }): Promise<Generation>;
   /** llama.cpp's greedy next token after each prefix tokens[0..i]. */
   nextTokens(tokens: number[]): Promise<number[]>;
+  /**
+   * llama.cpp's full next-token distribution after each prefix tokens[0..i] (softmax of its logits, every
+   * vocabulary entry), handed to `visit` position by position so a 150k-token vocabulary is never held
+   * for all positions at once.
+   */
+  nextTokenDistributions(tokens: number[], visit: (position: number, probs: Map<number, number>, top: number) => void): Promise<void>;
+  /** The same, fed piece by piece on one sequence (two models can then walk one token sequence in step). */
+  distributionStream(): DistributionStream;
   dispose(): Promise<void>;
+}
+
+export interface NextTokenDistribution { probs: Map<number, number>; top: number }
+
+export interface DistributionStream {
+  /** Appends `tokens` to the sequence; the distribution after each of them. */
+  feed(tokens: number[]): Promise<NextTokenDistribution[]>;
+  dispose(): void;
 }
 
 export interface OpenRunnerOptions { lora?: string; contextSize?: number; chatTemplate?: string }
@@ -72,6 +88,26 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
     return (wroteBos || model.tokens.shouldPrependBosToken) && bos !== null ? [bos as number, ...ids] : ids;
   };
 
+  const distributionStream = (): DistributionStream => {
+    const seq = context.getSequence();
+    let fed = 0;
+    return {
+      async feed(tokens) {
+        // Greedy sampling leaves every candidate in place, so the probabilities are the softmax of the raw logits.
+        const items = tokens.map((t) => [t, { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } }] as const);
+        const res = await seq.controlledEvaluate(items as never);
+        const out = res.map((r, i) => {
+          const probs = r?.next?.probabilities;
+          if (!probs) throw new PipelineError("E_MODEL", `llama.cpp returned no probabilities at position ${fed + i}`, { file: modelPath });
+          return { probs: probs as Map<number, number>, top: Number(r!.next.token) };
+        });
+        fed += tokens.length;
+        return out;
+      },
+      dispose: () => seq.dispose(),
+    };
+  };
+
   return {
     model,
     chatTemplate,
@@ -110,6 +146,18 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
         return res.map((r) => Number(r?.next?.token));
       } finally {
         seq.dispose();
+      }
+    },
+    distributionStream,
+    async nextTokenDistributions(tokens, visit) {
+      const stream = distributionStream();
+      try {
+        // Pieces of 32 positions: a 150k-entry distribution per position is never held for all of them at once.
+        for (let start = 0; start < tokens.length; start += 32) {
+          (await stream.feed(tokens.slice(start, start + 32))).forEach((d, i) => visit(start + i, d.probs, d.top));
+        }
+      } finally {
+        stream.dispose();
       }
     },
     async dispose() {

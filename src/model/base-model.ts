@@ -4,8 +4,11 @@
 //   "tiny" | "" | undefined → { kind: "tiny" }        (build it with createTinyBase() in tiny-model.ts)
 //   a path (ends in .gguf, or an existing file) → { kind: "gguf", path }   (magic/version checked)
 //   an Ollama name "qwen2.5:0.5b", "user/model:tag", "host/ns/model:tag" → { kind: "ollama", path: blob,
-//       ollama: { template?, system?, params? } } through $OLLAMA_MODELS or ~/.ollama/models
-//       (manifests/<host>/<ns>/<model>/<tag> → layer application/vnd.ollama.image.model → blobs/sha256-<hex>)
+//       ollama: { template?, system?, params?, license[] } } through $OLLAMA_MODELS or ~/.ollama/models
+//       (manifests/<host>/<ns>/<model>/<tag> → layers by media type → blobs/sha256-<hex>); a manifest with an
+//       adapter layer is refused (E_MODEL): training on the bare base would silently drop the adapter
+//   a name shaped like a Hugging Face repo ("org/repo", no tag) that the store does not hold → E_MODEL with the
+//       Hugging Face advice (and the `ollama pull` one, in case it is an Ollama user's model)
 //   "hf:user/repo:Q8_0" (or hf.co/… URLs) → { kind: "hf", path } via node-llama-cpp's resolveModelFile
 //       (downloads into opts.cacheDir; offline → E_MODEL saying how to get the file)
 //   a bare Hugging Face repo "org/Repo-Name" → E_MODEL explaining how to get a GGUF of it
@@ -14,6 +17,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { PipelineError } from "../errors.ts";
+import { log } from "../log.ts";
 import { openGguf } from "../gguf/reader.ts";
 
 export type ResolvedBaseModel =
@@ -28,7 +32,22 @@ export interface OllamaModelInfo {
   system?: string;
   /** Modelfile PARAMETERs (stop, temperature…) as Ollama stores them. */
   params?: Record<string, unknown>;
+  /** LICENSE texts, one per license layer, in manifest order. */
+  license: string[];
+  /** A vision projector layer: training and export carry the language model only. */
+  projector?: string;
 }
+
+/** The media types of an Ollama manifest's layers (what `ollama show --modelfile` is rebuilt from). */
+export const OLLAMA_LAYER = {
+  model: "application/vnd.ollama.image.model",
+  template: "application/vnd.ollama.image.template",
+  system: "application/vnd.ollama.image.system",
+  params: "application/vnd.ollama.image.params",
+  license: "application/vnd.ollama.image.license",
+  adapter: "application/vnd.ollama.image.adapter",
+  projector: "application/vnd.ollama.image.projector",
+} as const;
 
 export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
@@ -47,7 +66,9 @@ export async function resolveBaseModel(spec: string | undefined, opts: ResolveOp
   if (s.endsWith(".gguf") || s.startsWith(".") || s.startsWith("/") || s.startsWith("~") || existsSync(s)) return resolveFile(s);
   const ollama = await resolveOllama(s, opts.env ?? process.env);
   if (ollama) return ollama;
-  if (/^[\w.-]+\/[\w.-]+$/.test(s) && /[A-Z]/.test(s)) throw hfRepoAdvice(s);
+  // The store did not have it. "org/repo" with no tag is how Hugging Face names repositories (gpt2's is
+  // openai-community/gpt2, all lowercase); an Ollama user's model is usually named with its tag.
+  if (looksLikeHfRepo(s)) throw hfRepoAdvice(s, ollamaDirs(opts.env ?? process.env));
   const dirs = ollamaDirs(opts.env ?? process.env);
   throw new PipelineError("E_MODEL",
     `no Ollama model "${s}" in ${dirs.join(" or ")}; run \`ollama pull ${s}\` (or set OLLAMA_MODELS to your Ollama models directory), ` +
@@ -63,12 +84,18 @@ async function resolveFile(s: string): Promise<ResolvedBaseModel> {
   return { kind: "gguf", spec: s, path };
 }
 
-function hfRepoAdvice(repo: string): PipelineError {
+/** Exactly two path segments and no tag, like "openai-community/gpt2" or "Qwen/Qwen2.5-0.5B-Instruct". */
+export function looksLikeHfRepo(name: string): boolean {
+  return /^[\w.-]+\/[\w.-]+$/.test(name) && !name.includes(":");
+}
+
+function hfRepoAdvice(repo: string, dirs: string[]): PipelineError {
   return new PipelineError("E_MODEL",
     `"${repo}" looks like a Hugging Face repository of PyTorch/safetensors weights; this tool fine-tunes GGUF files. ` +
     `Get a GGUF of it: use a GGUF repository through an hf: URI (e.g. ${FIELD}=hf:<user>/${repo.split("/")[1]}-GGUF:Q8_0), ` +
     `or convert it with llama.cpp's convert_hf_to_gguf.py and set ${FIELD}=/path/to/model.gguf, ` +
-    `or use the Ollama name of the same model after \`ollama pull\`, or "tiny" to train the built-in small model`, { field: FIELD });
+    `or use the Ollama name of the same model after \`ollama pull\`, or "tiny" to train the built-in small model. ` +
+    `If "${repo}" is an Ollama user's model, run \`ollama pull ${repo}\` first (it is not in ${dirs.join(" or ")})`, { field: FIELD });
 }
 
 /** OLLAMA_MODELS, else the per-user store, else the Linux service's store. */
@@ -110,24 +137,47 @@ async function resolveOllama(name: string, env: NodeJS.ProcessEnv): Promise<Reso
     }
     const layers = manifest.layers ?? [];
     const blob = (l: ManifestLayer) => join(dir, "blobs", l.digest.replace(":", "-"));
-    const model = layers.find((l) => l.mediaType === "application/vnd.ollama.image.model");
-    if (!model) throw new PipelineError("E_MODEL", `Ollama manifest has no model layer (application/vnd.ollama.image.model); is "${name}" a model?`, { file: manifestPath });
+    const model = layers.find((l) => l.mediaType === OLLAMA_LAYER.model);
+    if (!model) throw new PipelineError("E_MODEL", `Ollama manifest has no model layer (${OLLAMA_LAYER.model}); is "${name}" a model?`, { file: manifestPath });
     const path = blob(model);
     if (!existsSync(path)) throw new PipelineError("E_MODEL", `Ollama model blob ${model.digest} is missing; re-pull with \`ollama pull ${name}\``, { file: path });
     if (model.size !== undefined && statSync(path).size !== model.size) {
       throw new PipelineError("E_MODEL", `Ollama model blob has ${statSync(path).size} bytes, the manifest says ${model.size}; re-pull with \`ollama pull ${name}\``, { file: path });
     }
-    const text = async (mediaType: string) => {
-      const l = layers.find((x) => x.mediaType === mediaType);
-      return l && existsSync(blob(l)) ? readFile(blob(l), "utf8") : undefined;
+    const adapters = layers.filter((l) => l.mediaType === OLLAMA_LAYER.adapter);
+    if (adapters.length) {
+      // Refused, not applied: the model Ollama runs is base + adapter, and training the bare base would give
+      // a fine-tune of a different model with exit 0. Merging it first keeps one model from end to end.
+      const files = adapters.map((a) => blob(a));
+      throw new PipelineError("E_MODEL",
+        `Ollama model "${name}" is a base model plus ${adapters.length === 1 ? "a LoRA adapter layer" : `${adapters.length} LoRA adapter layers`} (${adapters.map((a) => a.digest).join(", ")}); ` +
+        `fine-tuning the base alone would drop ${adapters.length === 1 ? "it" : "them"}, so it is refused. Merge first and train on the result: ` +
+        `\`llama-export-lora -m ${path} ${files.map((f) => `--lora ${f}`).join(" ")} -o merged.gguf\` then set ${FIELD}=merged.gguf ` +
+        `(or pick the model the adapter was made for, without it)`, { file: manifestPath, field: FIELD });
+    }
+    const texts = async (mediaType: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const l of layers.filter((x) => x.mediaType === mediaType)) if (existsSync(blob(l))) out.push(await readFile(blob(l), "utf8"));
+      return out;
     };
-    const info: OllamaModelInfo = { manifest: manifestPath };
-    const template = await text("application/vnd.ollama.image.template");
+    const info: OllamaModelInfo = { manifest: manifestPath, license: await texts(OLLAMA_LAYER.license) };
+    const [template] = await texts(OLLAMA_LAYER.template);
     if (template !== undefined) info.template = template;
-    const system = await text("application/vnd.ollama.image.system");
+    const [system] = await texts(OLLAMA_LAYER.system);
     if (system !== undefined) info.system = system;
-    const params = await text("application/vnd.ollama.image.params");
-    if (params !== undefined) { try { info.params = JSON.parse(params); } catch { /* params are optional */ } }
+    const [params] = await texts(OLLAMA_LAYER.params);
+    if (params !== undefined) {
+      try {
+        info.params = JSON.parse(params);
+      } catch (e) {
+        throw new PipelineError("E_MODEL", `Ollama params layer is not JSON (${(e as Error).message}); re-pull with \`ollama pull ${name}\``, { file: manifestPath }, { cause: e });
+      }
+    }
+    const projector = layers.find((l) => l.mediaType === OLLAMA_LAYER.projector);
+    if (projector) {
+      info.projector = blob(projector);
+      log.warn(`Ollama model "${name}" has a vision projector layer; only its language model is fine-tuned and exported (the result is text-only)`);
+    }
     const f = await openGguf(path);
     await f.close();
     return { kind: "ollama", spec: name, path, ollama: info };

@@ -11,7 +11,8 @@ export interface CreateModelRequest {
   template?: string;
   system?: string;
   parameters?: Record<string, unknown>;
-  license?: string;
+  /** One text or several, as Ollama's API takes it. */
+  license?: string | string[];
 }
 
 export interface CreateOptions { baseUrl: string; fetch?: typeof fetch; signal?: AbortSignal; onStatus?: (status: string) => void }

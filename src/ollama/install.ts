@@ -15,6 +15,7 @@ export interface InstallOptions {
   template?: string;
   system?: string;
   parameters?: Record<string, unknown>;
+  license?: string[];
   fetch?: typeof fetch;
   onStatus?: (status: string) => void;
 }
@@ -49,6 +50,7 @@ export async function installInOllama(o: InstallOptions): Promise<{ request: Cre
   if (o.template !== undefined) request.template = o.template;
   if (o.system) request.system = o.system;
   if (o.parameters && Object.keys(o.parameters).length) request.parameters = o.parameters;
+  if (o.license?.length) request.license = o.license;
   const statuses = await createModel(request, { ...net, onStatus: o.onStatus });
   return { request, statuses };
 }

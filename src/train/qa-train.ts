@@ -160,6 +160,9 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
     await gguf.close();
   }
   const tok = await loadTokenizer(basePath);
+  // A store base with a SYSTEM layer runs with that system prompt in Ollama: train with it where the data has none.
+  const storeSystem = base.kind === "ollama" ? base.ollama.system : undefined;
+  if (storeSystem) for (const c of items) if (!c.messages.some((m) => m.role === "system")) c.messages.unshift({ role: "system", content: storeSystem });
   const train: TokenizedExample[] = [];
   const valid: TokenizedExample[] = [];
   for (const c of items) {

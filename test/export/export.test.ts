@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -107,4 +107,29 @@ test("an adapter on a base from the Ollama store: found through the blob path, M
   const r = await exportModel({ modelPath: ft, name: "from-store", outputDir: join(root, "out4"), quant: "f16", ollamaBaseUrl: "http://127.0.0.1:9", install: "never", verify: false, eval: false });
   assert.match(readFileSync(r.modelfileAdapter!, "utf8"), /\nFROM tinyllama:latest\nADAPTER \.\/adapter\.gguf\n/);
   assert.match(readFileSync(r.card, "utf8"), /Fine-tuned from \*\*tinyllama:latest\*\*/);
+});
+
+test("a q8_0 export: verify.json and the card give top-1 and mean KL for our forward and for q8_0 vs the f16 merge", async () => {
+  const ft = join(root, "ft-q8");
+  mkdirSync(ft, { recursive: true });
+  await writeTinyLoraFixture(ft, { seed: 17 });
+  const data = join(root, "q8-data.jsonl");
+  dataset(data);
+  const r = await exportModel({ modelPath: ft, name: "q8", outputDir: join(root, "out-q8"), quant: "q8_0", datasetPath: data, ollamaBaseUrl: "http://127.0.0.1:9", install: "never", eval: false, backend: "cpu" });
+  const v = JSON.parse(readFileSync(join(r.dir, "verify.json"), "utf8"));
+  for (const k of ["parity", "parityF16", "quantization"]) {
+    assert.ok(v[k].positions >= 200, `${k}: ${JSON.stringify(v[k])}`);
+    assert.ok(v[k].top1 > 0 && v[k].top1 <= 1 && v[k].meanKl >= 0, `${k}: ${JSON.stringify(v[k])}`);
+  }
+  // Rounding to q8_0 moves the distribution a little, never not at all.
+  assert.ok(v.quantization.meanKl > 0, JSON.stringify(v.quantization));
+  const names = v.checks.map((c: { name: string }) => c.name);
+  assert.ok(names.includes("llama.cpp next token and distribution = our tfjs model's on the f16 merge"), names.join("; "));
+  assert.ok(names.includes("quantized model vs the f16 merge (llama.cpp)"), names.join("; "));
+  const f16Check = v.checks.find((c: { name: string }) => /on the f16 merge/.test(c.name));
+  assert.equal(f16Check.ok, true, f16Check.detail);
+  const card = readFileSync(r.card, "utf8");
+  assert.match(card, /Training forward \(tfjs\) vs llama\.cpp: top-1 agreement \*\*[\d.]+%\*\*, mean KL divergence \*\*[\d.e+-]+\*\* nats over \d+ positions/);
+  assert.match(card, /Exported model vs the f16 merge, both in llama\.cpp: top-1 agreement \*\*[\d.]+%\*\*, mean KL divergence/);
+  assert.equal(existsSync(join(r.dir, ".verify-f16.gguf")), false, "the f16 twin is removed");
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -51,4 +51,17 @@ test("Modelfile stops are read back as written", async () => {
   const p = join(dir, "Modelfile");
   writeFileSync(p, 'FROM ./model.gguf\nTEMPLATE """x"""\nPARAMETER stop "<|im_start|>"\nPARAMETER stop "### Instruction:"\nPARAMETER num_ctx 512\n');
   assert.deepEqual(await modelfileStops(p), ["<|im_start|>", "### Instruction:"]);
+});
+
+test("a q8_0 model with its base and adapter: verify makes the f16 twin itself, reports both KLs, and removes it", async () => {
+  const sub = mkdtempSync(join(dir, "q8-"));
+  const f = await writeTinyLoraFixture(sub, { seed: 9 });
+  const merged = join(sub, "model.gguf");
+  await mergeToGguf({ basePath: f.base, adapterPath: f.adapter, outPath: merged, quant: "q8_0" });
+  const r = await verifyExport({ modelPath: merged, stop: [], probes, basePath: f.base, adapterPath: f.adapter, quantized: true, maxTokens: 8, backend: "cpu" });
+  assert.ok(r.quantization && r.quantization.positions === 256 && r.quantization.meanKl > 0, JSON.stringify(r.quantization));
+  assert.ok(r.parity && r.parityF16, "our forward is compared on the q8_0 file and on the f16 twin");
+  const onTwin = r.checks.find((c) => /on the f16 merge/.test(c.name))!;
+  assert.equal(onTwin.ok, true, onTwin.detail);
+  assert.equal(existsSync(join(sub, ".verify-f16.gguf")), false);
 });

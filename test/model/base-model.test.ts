@@ -47,6 +47,8 @@ test("Ollama names resolve through the store: manifest → model layer → blob,
   assert.equal(r.path, join(store, "blobs", layers[0]!.digest.replace(":", "-")));
   assert.equal(r.ollama.template, "{{ .Prompt }}");
   assert.deepEqual(r.ollama.params, { stop: ["<|im_end|>"] });
+  assert.deepEqual(r.ollama.license, []);
+  assert.equal(r.ollama.system, undefined);
   const ns = await resolveBaseModel("someone/mymodel", { env });
   assert.equal(ns.kind, "ollama");
   assert.deepEqual(parseOllamaName("example.com:5000/team/m:v1"), { host: "example.com:5000", namespace: "team", model: "m", tag: "v1" });
@@ -60,6 +62,50 @@ test("Ollama: a missing tag lists the tags there are; a missing model says ollam
   const l = layOutOllamaStore(broken, modelPath, "registry.ollama.ai", "library", "m", "latest");
   rmSync(join(broken, "blobs", l[0]!.digest.replace(":", "-")));
   await assert.rejects(resolveBaseModel("m", { env: { OLLAMA_MODELS: broken } }), /Ollama model blob sha256:[0-9a-f]+ is missing; re-pull with `ollama pull m`/);
+});
+
+test("every layer is read by its media type: system, license(s), params; a projector is noted", async () => {
+  const full = join(dir, "full");
+  layOutOllamaStore(full, modelPath, "registry.ollama.ai", "library", "qwen2.5", "0.5b", {
+    template: "{{ .System }} {{ .Prompt }}", system: "You are a helpful assistant.", license: ["Apache License 2.0", "extra terms"],
+    params: { stop: ["<|im_start|>", "<|im_end|>"], temperature: 0.7, top_p: 0.8 }, projector: modelPath,
+  });
+  const r = await resolveBaseModel("qwen2.5:0.5b", { env: { OLLAMA_MODELS: full } });
+  assert.equal(r.kind, "ollama");
+  if (r.kind !== "ollama") return;
+  assert.equal(r.ollama.system, "You are a helpful assistant.");
+  assert.deepEqual(r.ollama.license, ["Apache License 2.0", "extra terms"]);
+  assert.deepEqual(r.ollama.params, { stop: ["<|im_start|>", "<|im_end|>"], temperature: 0.7, top_p: 0.8 });
+  assert.equal(r.ollama.template, "{{ .System }} {{ .Prompt }}");
+  assert.match(r.ollama.projector ?? "", /blobs\/sha256-[0-9a-f]{64}$/);
+});
+
+test("a manifest with an adapter layer is refused, saying how to merge it first", async () => {
+  const withAdapter = join(dir, "with-adapter");
+  const notes = join(dir, "adapter.bin");
+  writeFileSync(notes, "lora bytes");
+  layOutOllamaStore(withAdapter, modelPath, "registry.ollama.ai", "someone", "tuned", "latest", { adapter: notes });
+  await assert.rejects(resolveBaseModel("someone/tuned", { env: { OLLAMA_MODELS: withAdapter } }), (e: Error) => {
+    assert.match(e.message, /is a base model plus a LoRA adapter layer \(sha256:[0-9a-f]{64}\)/);
+    assert.match(e.message, /fine-tuning the base alone would drop it, so it is refused/);
+    assert.match(e.message, /llama-export-lora -m \S+blobs\/sha256-[0-9a-f]+ --lora \S+blobs\/sha256-[0-9a-f]+ -o merged\.gguf/);
+    return true;
+  });
+});
+
+test("org/repo: an Ollama user's model in the store resolves; the same shape not in the store gets the Hugging Face advice", async () => {
+  // In the store: someone/mymodel (tag latest) is an Ollama model.
+  assert.equal((await resolveBaseModel("someone/mymodel", { env })).kind, "ollama");
+  // Lowercase HF names are HF names too when the store does not have them.
+  await assert.rejects(resolveBaseModel("openai-community/gpt2", { env }), (e: Error) => {
+    assert.match(e.message, /"openai-community\/gpt2" looks like a Hugging Face repository/);
+    assert.match(e.message, /hf:<user>\/gpt2-GGUF:Q8_0/);
+    assert.match(e.message, /If "openai-community\/gpt2" is an Ollama user's model, run `ollama pull openai-community\/gpt2` first/);
+    assert.doesNotMatch(e.message, /no Ollama model/);
+    return true;
+  });
+  // With a tag it is an Ollama name: the Ollama advice.
+  await assert.rejects(resolveBaseModel("someone/other:7b", { env }), /no Ollama model "someone\/other:7b" in .*; run `ollama pull someone\/other:7b`/);
 });
 
 test("a bare Hugging Face repo name explains how to get a GGUF", async () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { openGguf } from "../../src/gguf/reader.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
+import { readTokenRows } from "../../src/train/qa-train-files.ts";
 import { finetune } from "../../src/train/trainer-run.ts";
 import { writeTestModel } from "../model/fixture.ts";
 import { blobPath, layOutOllamaStore } from "./ollama-store-fixture.ts";
@@ -48,4 +49,24 @@ test("qa-train and finetune take an Ollama model name as the base; llama.cpp run
   for await (const _ of seq.evaluate(prompt, { temperature: 0 })) if (++generated >= 4) break;
   assert.equal(generated, 4, "llama.cpp generates with the blob + adapter");
   await context.dispose(); await model.dispose();
+});
+
+test("a store base's SYSTEM layer is in the training prompts of examples that have none (Ollama will send it)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "d2m-ollama-system-"));
+  const base = await writeTestModel("qwen2", { std: 0.1 });
+  const store = join(dir, "ollama");
+  layOutOllamaStore(store, base.path, "registry.ollama.ai", "library", "qwen-sys", "mini", { system: "Answer about mills." });
+  process.env.OLLAMA_MODELS = store;
+  const lines = [
+    JSON.stringify({ instruction: "Where is the mill?", input: "", output: "By the river." }),
+    JSON.stringify({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Who counts the sacks?" }, { role: "assistant", content: "The miller." }] }),
+  ].join("\n");
+  writeFileSync(join(dir, "final.jsonl"), lines);
+  await qaTrain({ input: join(dir, "final.jsonl"), outDir: join(dir, "tokens"), modelName: "qwen-sys:mini", modelType: "chatml", seqLen: 64 });
+  const rows = await readTokenRows(join(dir, "tokens", "train.tokens"));
+  const valid = await readTokenRows(join(dir, "tokens", "valid.tokens"));
+  const text = [rows, valid].flatMap((r) => Array.from({ length: r.rows }, (_, i) => base.tokenizer.decode([...r.inputs(i)], { special: true }))).join("\n");
+  assert.match(text, /system\nAnswer about mills\.<\|im_end\|>\n<\|im_start\|>user\nWhere is the mill\?/);
+  assert.match(text, /system\nBe brief\.<\|im_end\|>/, "an example's own system prompt stays");
+  assert.equal(text.match(/Answer about mills/g)?.length, 1, "only the example without a system prompt gets the store's");
 });

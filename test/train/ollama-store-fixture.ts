@@ -6,8 +6,19 @@ import { join } from "node:path";
 
 export interface StoreLayer { mediaType: string; digest: string; size: number }
 
-/** Writes the manifest for host/ns/model:tag under `root` with the model, a template and params layers. */
-export function layOutOllamaStore(root: string, modelPath: string, host: string, ns: string, model: string, tag: string, opts: { template?: string; params?: object } = {}): StoreLayer[] {
+export interface StoreOptions {
+  template?: string;
+  params?: object;
+  system?: string;
+  /** One license layer per text (Ollama keeps each LICENSE as its own layer). */
+  license?: string[];
+  /** Files laid out as adapter / projector layers. */
+  adapter?: string;
+  projector?: string;
+}
+
+/** Writes the manifest for host/ns/model:tag under `root`: the model, template and params layers, and any others asked for. */
+export function layOutOllamaStore(root: string, modelPath: string, host: string, ns: string, model: string, tag: string, opts: StoreOptions = {}): StoreLayer[] {
   mkdirSync(join(root, "blobs"), { recursive: true });
   const put = (bytes: Buffer, mediaType: string): StoreLayer => {
     const hex = createHash("sha256").update(bytes).digest("hex");
@@ -18,6 +29,10 @@ export function layOutOllamaStore(root: string, modelPath: string, host: string,
     put(readFileSync(modelPath), "application/vnd.ollama.image.model"),
     put(Buffer.from(opts.template ?? "{{ .Prompt }}"), "application/vnd.ollama.image.template"),
     put(Buffer.from(JSON.stringify(opts.params ?? { stop: ["<|im_end|>"] })), "application/vnd.ollama.image.params"),
+    ...(opts.system !== undefined ? [put(Buffer.from(opts.system), "application/vnd.ollama.image.system")] : []),
+    ...(opts.license ?? []).map((text) => put(Buffer.from(text), "application/vnd.ollama.image.license")),
+    ...(opts.adapter ? [put(readFileSync(opts.adapter), "application/vnd.ollama.image.adapter")] : []),
+    ...(opts.projector ? [put(readFileSync(opts.projector), "application/vnd.ollama.image.projector")] : []),
   ];
   const config = put(Buffer.from("{}"), "application/vnd.docker.container.image.v1+json");
   mkdirSync(join(root, "manifests", host, ns, model), { recursive: true });
