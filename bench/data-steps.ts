@@ -5,36 +5,20 @@
 // share of kept pairs grounded and duplicate questions kept.
 //   node --import tsx bench/data-steps.ts --chunks 10000 --concurrency 16 --latency 100
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { chunkId, docId, type ChunkRecord } from "../src/records.ts";
+import { writeBenchChunks } from "./data-steps-chunks.ts";
 
 const { values } = parseArgs({ options: { chunks: { type: "string", default: "10000" }, concurrency: { type: "string", default: "16" }, latency: { type: "string", default: "100" }, "max-old-space": { type: "string" } } });
 const N = Number(values.chunks), C = Number(values.concurrency), L = Number(values.latency);
 const BIN = resolve("bin/pipeline");
 const dir = mkdtempSync(join(tmpdir(), "bench-data-steps-"));
 
-// Chunks of ~600 characters, each distinct, written as a stream (the corpus is never held in memory).
-async function writeChunks(): Promise<void> {
-  const out = createWriteStream(join(dir, "chunks.ndjson"));
-  const doc = docId("bench.md", "bench");
-  let offset = 0;
-  for (let i = 0; i < N; i++) {
-    const text = `Section ${i}: The setting number ${i} controls how the pipeline treats part ${i} of every run. ` +
-      `It is read once at start-up from config.env or from the environment, and a flag on the command line wins over both. ` +
-      `To change setting ${i}, pass the matching flag or set its key in config.env; the step that uses it records the value in its report. ` +
-      `Reports list every setting with its origin, so a run can be repeated exactly.`;
-    const c: ChunkRecord = { type: "chunk", id: chunkId(doc, i, text), docId: doc, source: "bench.md", seq: i, start: offset, end: offset + text.length, text };
-    offset += text.length;
-    if (!out.write(JSON.stringify(c) + "\n")) await once(out, "drain");
-  }
-  out.end();
-  await once(out, "finish");
-}
+const writeChunks = () => writeBenchChunks(join(dir, "chunks.ndjson"), N);
 
 async function startServer(): Promise<{ baseURL: string; stop(): void }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/data-steps-server.ts", "--latency", String(L)], { stdio: ["pipe", "pipe", "inherit"] });

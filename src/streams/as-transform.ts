@@ -1,5 +1,10 @@
 // The one adapter that turns a stage function into an object-mode Transform:
 // ordered output, bounded concurrency, backpressure, AbortSignal, errors that say where.
+//
+// Order without head-of-line blocking: up to `concurrency` records run at once, and finished records wait
+// in a reorder window (default 32 × concurrency records, in flight included) until those before them are
+// out. One slow or hung record then holds back only the window, not the other slots: they keep working
+// until the window is full. Memory stays bounded by the window, whatever the latency tail.
 import { Transform } from "node:stream";
 import { PipelineError } from "../errors.ts";
 
@@ -17,6 +22,8 @@ export interface AsTransformOptions<O> {
   name: string;
   /** How many records may be in flight at once; output order is always input order. */
   concurrency?: number;
+  /** Inputs held at once, running or finished and waiting for an earlier one (default 32 × concurrency). */
+  window?: number;
   signal?: AbortSignal;
   /** Called once after the last input, to emit records a stage held back (e.g. a summary). */
   flush?: () => Promise<O[] | void> | O[] | void;
@@ -28,9 +35,14 @@ export interface AsTransformOptions<O> {
 
 interface Slot<O> { done: boolean; outputs: O[]; error?: unknown; record: unknown }
 
+/** Reorder window per slot: covers a record 32× slower than the others without idling a slot. */
+const DEFAULT_WINDOW_FACTOR = 32;
+
 export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O>): Transform {
   const concurrency = Math.max(1, opts.concurrency ?? 1);
+  const window = Math.max(concurrency, opts.window ?? concurrency * DEFAULT_WINDOW_FACTOR);
   const queue: Slot<O>[] = [];
+  let running = 0;
   const controller = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, controller.signal]) : controller.signal;
   let nextIndex = opts.firstIndex ?? 0;
@@ -45,13 +57,14 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
       if (signal.aborted) return callback(abortError(opts.name, signal));
       const slot: Slot<O> = { done: false, outputs: [], record };
       queue.push(slot);
+      running++;
       const index = nextIndex++;
       run(record, index).then(
-        (outputs) => { slot.outputs = outputs; slot.done = true; drain(); },
-        (error) => { slot.error = error; slot.done = true; drain(); },
+        (outputs) => { slot.outputs = outputs; slot.done = true; running--; drain(); },
+        (error) => { slot.error = error; slot.done = true; running--; drain(); },
       );
-      // Accept the next record now if there is room; otherwise wait until the head completes.
-      if (queue.length < concurrency) callback();
+      // Accept the next record now if a slot is free and the window has room; otherwise wait.
+      if (hasRoom()) callback();
       else resumeWriter = callback;
     },
     flush(callback) {
@@ -73,6 +86,10 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
     return collectResult(result);
   }
 
+  function hasRoom(): boolean {
+    return running < concurrency && queue.length < window;
+  }
+
   function drain(): void {
     while (queue.length && queue[0]!.done) {
       const slot = queue.shift()!;
@@ -84,7 +101,7 @@ export function asTransform<I, O>(stage: Stage<I, O>, opts: AsTransformOptions<O
       for (const o of slot.outputs) transform.push(o);
       opts.onInputDone?.(emitted++, slot.outputs.length);
     }
-    if (resumeWriter && queue.length < concurrency) {
+    if (resumeWriter && hasRoom()) {
       const cb = resumeWriter;
       resumeWriter = null;
       cb();

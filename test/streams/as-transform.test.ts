@@ -41,3 +41,23 @@ test("onInputDone reports each input once, in order, after its outputs", async (
   await collect([3, 1, 2], asTransform((n: number) => new Array(n).fill(n), { name: "n", concurrency: 3, onInputDone: (i, k) => seen.push([i, k]) }));
   assert.deepEqual(seen, [[0, 3], [1, 1], [2, 2]]);
 });
+
+test("a slow record holds back only the reorder window, not the other slots", async () => {
+  // Record 0 takes 400 ms, the rest 5 ms each: with 4 slots the other three keep working meanwhile.
+  let started = 0, startedWhileSlow = 0, slowDone = false, emitted = 0, peakHeld = 0;
+  const stage = async (n: number) => {
+    started++;
+    if (!slowDone && n !== 0) startedWhileSlow++;
+    peakHeld = Math.max(peakHeld, started - emitted);
+    await new Promise((r) => setTimeout(r, n === 0 ? 400 : 5));
+    if (n === 0) slowDone = true;
+    return n;
+  };
+  const items = Array.from({ length: 120 }, (_, i) => i);
+  const out: number[] = [];
+  await pipeline(Readable.from(items), asTransform(stage, { name: "tail", concurrency: 4, window: 40 }),
+    async function* (src) { for await (const x of src) { out.push(x as number); emitted++; } });
+  assert.deepEqual(out, items, "output order is input order");
+  assert.ok(startedWhileSlow >= 30, `other slots kept working during the slow record (${startedWhileSlow} started)`);
+  assert.ok(peakHeld <= 40, `the window bounds what is held (${peakHeld})`);
+});
