@@ -2,7 +2,8 @@
 export type ErrorCode =
   | "E_USAGE" | "E_CONFIG" | "E_INPUT" | "E_BAD_LINE" | "E_BAD_RECORD" | "E_RESUME"
   | "E_PROVIDER" | "E_AUTH" | "E_RATE_LIMIT" | "E_TIMEOUT" | "E_BUDGET"
-  | "E_GGUF" | "E_MODEL" | "E_TRAIN" | "E_EXPORT" | "E_STAGE";
+  | "E_GGUF" | "E_MODEL" | "E_TRAIN" | "E_EXPORT" | "E_STAGE"
+  | "E_OUTPUT" | "E_LOCKED" | "E_FAILURES";
 
 export interface ErrorWhere { stage?: string; file?: string; line?: number; field?: string; recordId?: string }
 

@@ -31,6 +31,8 @@
 // - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
 //   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume"
 //   (handleSigint: false leaves SIGINT alone).
+// - One writer per file output: `P.lock` is taken first (src/streams/output-lock.ts); a second run on
+//   the same output fails with E_LOCKED naming the pid and host that hold it, before touching anything.
 // - Memory stays flat: records stream through, writes go out in 64 KB batches, and a heap guard
 //   (src/streams/heap-guard.ts; heapGuardMb, default 64) keeps dead strings from piling up.
 import { once } from "node:events";
@@ -44,6 +46,7 @@ import { asTransform, collectResult, type Stage } from "./as-transform.ts";
 import { framing, type OutputFormat } from "./framing.ts";
 import { startHeapGuard } from "./heap-guard.ts";
 import { changedSettings, hashSettings, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
+import { lockOutput, type OutputLock } from "./output-lock.ts";
 import type { ProgressSink } from "./progress.ts";
 
 const WRITE_BATCH = 64 * 1024;
@@ -116,10 +119,20 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
 
   let sink: Sink;
   let path: string | undefined;
+  let lock: OutputLock | undefined;
   if ("path" in opts.output) {
     path = resolve(opts.output.path);
-    const opened = await openFileSink(path, opts, format, frame.header, settings, state);
+    await mkdir(dirname(path), { recursive: true });
+    lock = lockOutput(path, { step: opts.name });
+    let opened: Sink | undefined;
+    try {
+      opened = await openFileSink(path, opts, format, frame.header, settings, state);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     if (!opened) {
+      lock.release();
       log.info(`${opts.name}: ${path} is already complete (ledger ${ledgerPath(path)}); nothing to do`);
       return { ...state, path, alreadyComplete: true };
     }
@@ -177,6 +190,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     // Keep what is finished: the inputs before the failing one are committed for --resume.
     await sink.commit().catch(() => {});
     await sink.close().catch(() => {});
+    lock?.release();
     opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, false);
     if (interrupt.signal.aborted) {
       throw new PipelineError("E_STAGE", `interrupted; ${state.inputs} input(s) are kept in ${workPath(path!)}: rerun with --resume to continue`, { stage: opts.name }, { cause: error });
@@ -187,6 +201,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
   process.off("SIGINT", onSigint);
   heapGuard?.stop();
   await sink.close();
+  lock?.release();
   opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, true);
   return { ...state, path, alreadyComplete: false };
 }
