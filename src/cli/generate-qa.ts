@@ -8,7 +8,7 @@ import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
-import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { providerArgs, providerFlags } from "./provider-args.ts";
@@ -71,7 +71,7 @@ export default defineCommand({
         output,
         resume: !!args.resume,
         commitEveryMs: settings.commitIntervalMs,
-        concurrency: client ? settings.concurrency : 1,
+        concurrency: recordsInFlight(client),
         progress: createProgress({ label: "generate-qa", unit: "chunks" }),
         settings: {
           input: inputPath ? resolve(inputPath) : "<stdin>",

@@ -13,7 +13,7 @@ import { tailOutput } from "../sinks/tail-output.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
 import { chunker } from "../transforms/chunk.ts";
 import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
-import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { dryRun } from "../providers/plan.ts";
 import { estimatePromptTokens } from "../providers/tokens.ts";
 import { collectResult, type Stage } from "../streams/as-transform.ts";
@@ -137,7 +137,7 @@ export default defineCommand({
       ...common, name: "generate-qa",
       input: readRecords({ path: chunksPath, stream: follow(chunksPath, states.chunk), schema: ChunkRecord }),
       stage: qaGenerator({ client: generator, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, qaStats),
-      output: { path: qaPath, format: "json-array" }, concurrency: generator ? settings.concurrency : 1,
+      output: { path: qaPath, format: "json-array" }, concurrency: recordsInFlight(generator),
       progress: createProgress({ label: "pipeline", unit: "chunks" }),
       settings: {
         input: chunksPath, provider: generator?.provider ?? "extractive", model: generator?.model ?? "extractive",
@@ -148,7 +148,7 @@ export default defineCommand({
       ...common, name: "validate",
       input: markDuplicates(readRecords({ path: qaPath, stream: follow(qaPath, states.qa), schema: QaRecord })),
       stage: qaScorer({ judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold }),
-      output: { path: scoredPath, format: "ndjson" }, concurrency: judge ? settings.concurrency : 1,
+      output: { path: scoredPath, format: "ndjson" }, concurrency: recordsInFlight(judge),
       settings: {
         input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive",
         threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold,

@@ -8,7 +8,7 @@ import { createProgress } from "../streams/progress.ts";
 import { runStep } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
-import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { coerceQa } from "../transforms/validate-input.ts";
 import { formatSummaryBlock, formatSummaryExtras, SummaryBuilder } from "../transforms/validate-summary.ts";
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
@@ -78,7 +78,7 @@ export default defineCommand({
     const input = markDuplicates(readPairs());
     // Cost of this run's calls (a resumed run paid only for the rest); token counts in the summary cover every pair.
     const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)} this run` : undefined);
-    const base = { name: "validate", input, stage: qaScorer(opts), commitEveryMs: settings.commitIntervalMs, concurrency: judge ? settings.concurrency : 1, progress: createProgress({ label: "validate", unit: "pairs" }) };
+    const base = { name: "validate", input, stage: qaScorer(opts), commitEveryMs: settings.commitIntervalMs, concurrency: recordsInFlight(judge), progress: createProgress({ label: "validate", unit: "pairs" }) };
 
     try {
       if (toStdout) {

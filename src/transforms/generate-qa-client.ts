@@ -32,3 +32,10 @@ export async function planFromInput<T>(settings: Settings, step: string, input: 
   }
   await dryRun(settings, { calls, inputTokens, outputTokens: calls * outputTokensPerCall }, { step });
 }
+
+/**
+ * Records a step keeps in flight for a client: twice its request concurrency. The client never sends more
+ * than --concurrency requests at once; the extra records keep its slots fed while a record waits out a
+ * retry's backoff (after a timeout, say) or is parsed and checked, so no slot idles for want of work.
+ */
+export const recordsInFlight = (client: PipelineClient | null | undefined): number => (client ? 2 * client.config.concurrency : 1);
