@@ -81,7 +81,9 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const configFile = resolve(cwd, opts.configPath ?? "config.env");
   let fileValues: Record<string, string> = {};
   if (existsSync(configFile)) {
-    fileValues = parseDotenv(readFileSync(configFile));
+    const text = readFileSync(configFile, "utf8");
+    checkConfigLines(text, configFile);
+    fileValues = parseDotenv(text);
   } else if (explicit) {
     throw new PipelineError("E_CONFIG", `config file not found; check the --config path (copy config.env.example to start one)`, { file: configFile });
   }
@@ -120,4 +122,19 @@ function warnOnce(message: string): void {
   if (warned.has(message)) return;
   warned.add(message);
   log.warn(message);
+}
+
+/** dotenv skips lines it cannot parse; a typo there would silently lose a setting, so such a line is refused. */
+function checkConfigLines(text: string, file: string): void {
+  let openQuote: string | undefined; // a quoted value that continues on the next lines
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (openQuote) { if (line.includes(openQuote)) openQuote = undefined; return; }
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) return;
+    const m = /^(?:export\s+)?[A-Za-z_][\w.-]*(?:\s*=|:\s)\s*(.*)$/.exec(t);
+    if (!m) throw new PipelineError("E_CONFIG", `malformed line: expected KEY=value or a # comment, got ${JSON.stringify(t.slice(0, 60))}`, { file, line: i + 1 });
+    const value = m[1]!;
+    const quote = value[0];
+    if ((quote === '"' || quote === "'" || quote === "`") && !value.slice(1).includes(quote)) openQuote = quote;
+  });
 }

@@ -42,3 +42,13 @@ test("an unknown PIPELINE_ key is a warning that names it (a likely typo), not a
   }
   assert.match(err, /warn: unknown setting PIPELINE_CHUNK_SIZ in the environment is ignored \(a typo\? see config\.env\.example\)/);
 });
+
+test("a malformed config.env line is an E_CONFIG error naming the file and line; quoted multi-line values are fine", () => {
+  const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
+  writeFileSync(join(cwd, "config.env"), "# settings\nPIPELINE_CHUNK_SIZE=900\nPIPELINE_CHUNK_OVERLAP 90\n");
+  assert.throws(() => loadSettings({ cwd, env: {} }), (e: Error & { code?: string }) => e.code === "E_CONFIG" && /config\.env:3: malformed line: expected KEY=value/.test(e.message));
+  writeFileSync(join(cwd, "config.env"), "PIPELINE_CHUNK_SIZE=900\n@@@ garbage\n");
+  assert.throws(() => loadSettings({ cwd, env: {} }), /config\.env:2: malformed line/);
+  writeFileSync(join(cwd, "config.env"), 'export PIPELINE_CHUNK_SIZE=900\nPIPELINE_SYSTEM_PROMPT="two\nlines"\n\n  # indented comment\n');
+  assert.equal(loadSettings({ cwd, env: {} }).chunkSize, 900);
+});

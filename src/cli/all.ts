@@ -11,6 +11,7 @@ import { log } from "../log.ts";
 import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
 import type { ExportResult } from "../export/export.ts";
 import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
+import { exportFolder, normalizeModelName } from "../layout.ts";
 import { tokensDirFor } from "./qa-train.ts";
 
 export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
@@ -41,6 +42,8 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   const settings = settingsFromArgs(args, {
     inputDir: args["input-dir"], model: args.model, finetuneModelName: args.base, exportModelName: args.name, exportQuant: args.quant,
   });
+  // A bad --name fails now, not after hours of training.
+  if (settings.exportModelName) exportFolder(settings.exportOutputDir, normalizeModelName(settings.exportModelName));
   // Offline unless a provider is configured on purpose: the run must work with no key, server or network.
   const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
   const tiny = settings.finetuneModelName === "tiny";

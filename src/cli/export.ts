@@ -2,6 +2,7 @@
 // verified in llama.cpp, evaluated on the held-out split, and created in Ollama when a server answers.
 import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { normalizeModelName } from "../layout.ts";
 import { defineCommand } from "citty";
 import type { Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
@@ -40,7 +41,7 @@ export async function runExport(settings: Settings, flags: ExportFlags): Promise
   // Like finetune: with FINETUNE_MODEL_NAME unset, the base is the one qa-train tokenized for.
   const ftName = finetuneNameFor(settings.origin.finetuneModelName === "default" ? (await tokenizedFor(settings.qaDir)) ?? settings.finetuneModelName : settings.finetuneModelName);
   const modelPath = resolve(settings.exportModelPath ?? join(settings.finetuneOutputDir, ftName));
-  const name = (settings.exportModelName ?? `docs-${basename(modelPath).replace(/\.gguf$/i, "")}`).toLowerCase().replace(/[^a-z0-9._:-]+/g, "-");
+  const name = normalizeModelName(settings.exportModelName ?? `docs-${basename(modelPath).replace(/\.gguf$/i, "")}`);
   const numCtx = flags["num-ctx"] === undefined ? undefined : Number(flags["num-ctx"]);
   if (numCtx !== undefined && !(Number.isInteger(numCtx) && numCtx > 0)) throw new PipelineError("E_USAGE", `--num-ctx must be a positive whole number, got "${flags["num-ctx"]}"`, { field: "--num-ctx" });
   // Eval answers are graded by the configured provider's model when there is one; offline, by token F1.

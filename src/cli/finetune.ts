@@ -1,6 +1,7 @@
 // `pipeline finetune`: train a LoRA adapter (or the whole `tiny` model) on the token files from qa-train.
 import { readFile } from "node:fs/promises";
 import { join, resolve, basename } from "node:path";
+import { childFolder } from "../layout.ts";
 import { defineCommand } from "citty";
 import { SingleBar } from "cli-progress";
 import { PipelineError } from "../errors.ts";
@@ -64,7 +65,7 @@ export default defineCommand({
     const modelName = settings.origin.finetuneModelName === "default" && tokensMeta ? tokensMeta.modelName : settings.finetuneModelName;
     const tiny = modelName === "tiny";
     const name = args.name ?? basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
-    const outDir = resolve(settings.finetuneOutputDir, name);
+    const outDir = childFolder(settings.finetuneOutputDir, name, "--name");
     const rank = settings.finetuneLoraRank ?? 8;
     let stop = false;
     const onSigint = () => {

@@ -19,7 +19,7 @@ import type { OllamaTemplate } from "../chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
-import { siblingPath } from "../layout.ts";
+import { exportFolder, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
 
@@ -63,8 +63,8 @@ export interface ExportResult {
 }
 
 export async function exportModel(o: ExportOptions): Promise<ExportResult> {
+  const dir = exportFolder(o.outputDir, o.name); // checked before any work: the name goes to Ollama and the disk
   const art = await findFinetuneArtifacts(o.modelPath, { base: o.base });
-  const dir = resolve(o.outputDir, o.name);
   await mkdir(dir, { recursive: true });
   const createdAt = (o.now ?? new Date()).toISOString();
   const dataset = o.datasetPath && existsSync(o.datasetPath) ? o.datasetPath : undefined;

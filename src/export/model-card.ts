@@ -1,6 +1,7 @@
 // The model card (README.md beside model.gguf): what the model is, where it came from, how it trained,
 // how it scored, that it was verified, and the two commands that run it in Ollama.
 import { basename } from "node:path";
+import { mdCode, mdText } from "../sinks/markdown.ts";
 import { evalMarkdown, type EvalReport } from "./eval.ts";
 import { verifyMarkdown, type VerifyReport } from "./verify.ts";
 
@@ -27,21 +28,21 @@ export interface ModelCardInput {
 
 export function modelCard(c: ModelCardInput): string {
   const out: string[] = [];
-  out.push(`# ${c.name}`, "");
-  out.push(`Fine-tuned from **${c.baseModel}** (${c.architecture}${c.parameters ? `, ${formatCount(c.parameters)} parameters` : ""}) on question–answer pairs generated from your documents, exported as GGUF (${c.quant}) for Ollama and llama.cpp.`, "");
+  out.push(`# ${mdText(c.name)}`, "");
+  out.push(`Fine-tuned from **${mdText(c.baseModel)}** (${mdText(c.architecture)}${c.parameters ? `, ${formatCount(c.parameters)} parameters` : ""}) on question–answer pairs generated from your documents, exported as GGUF (${c.quant}) for Ollama and llama.cpp.`, "");
   out.push("## Run it", "", "```sh", ...c.runCommands, "```", "");
-  out.push("## Files", "", "| file | what |", "|---|---|", ...c.files.map((f) => `| \`${f.file}\` | ${f.what} |`), "");
+  out.push("## Files", "", "| file | what |", "|---|---|", ...c.files.map((f) => `| ${mdCode(f.file)} | ${f.what} |`), "");
   out.push("## Provenance", "");
-  out.push(`- base model: ${c.baseModel}`);
-  if (c.datasetPath) out.push(`- dataset: \`${c.datasetPath}\`${c.datasetSha256 ? ` (sha256 \`${c.datasetSha256}\`)` : ""}`);
+  out.push(`- base model: ${mdText(c.baseModel)}`);
+  if (c.datasetPath) out.push(`- dataset: ${mdCode(c.datasetPath)}${c.datasetSha256 ? ` (sha256 \`${c.datasetSha256}\`)` : ""}`);
   out.push(`- exported: ${c.createdAt}`);
   out.push(`- chat template: ${c.chatTemplate}`);
   out.push(`- Ollama TEMPLATE: ${c.templateSource}`, "");
   if (c.report) {
     out.push("## Training report", "");
     const rows = flatten(c.report).filter(([, v]) => String(v).length <= 120).slice(0, 40);
-    if (rows.length) out.push("| item | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, "\\|")} |`));
-    for (const p of c.pictures ?? []) out.push("", `![loss curve](${basename(p)})`);
+    if (rows.length) out.push("| item | value |", "|---|---|", ...rows.map(([k, v]) => `| ${mdText(k)} | ${mdText(String(v))} |`));
+    for (const p of c.pictures ?? []) out.push("", `![loss curve](<${basename(p).replace(/[<>\n]/g, "")}>)`);
     out.push("");
   }
   out.push("## Evaluation", "", c.eval ? evalMarkdown(c.eval) : "_Not run._\n");

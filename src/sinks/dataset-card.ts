@@ -1,6 +1,7 @@
 // The dataset card (README.md beside the training data): counts, score histogram, sources, settings,
 // with Hugging Face front matter so `load_dataset(folder)` finds the train/validation files.
 import { basename } from "node:path";
+import { mdCode, mdText, yamlString } from "./markdown.ts";
 import type { FormatOptions, FormatStats } from "../transforms/format.ts";
 
 export interface CardInput {
@@ -19,8 +20,8 @@ function table(head: string[], rows: Array<Array<string | number>>): string {
 export function datasetCard(c: CardInput): string {
   const s = c.stats;
   const kept = s.kept.train + s.kept.valid;
-  const dataFiles = [`  - split: train\n    path: ${basename(c.trainFile)}`];
-  if (c.validFile) dataFiles.push(`  - split: validation\n    path: ${basename(c.validFile)}`);
+  const dataFiles = [`  - split: train\n    path: ${yamlString(basename(c.trainFile))}`];
+  if (c.validFile) dataFiles.push(`  - split: validation\n    path: ${yamlString(basename(c.validFile))}`);
   const sources = [...s.sources.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const shown = sources.slice(0, 100);
   return [
@@ -56,23 +57,23 @@ export function datasetCard(c: CardInput): string {
     "",
     "## Sources",
     "",
-    table(["document", "examples"], shown.map(([src, n]) => [src.replace(/\|/g, "\\|"), n])),
+    table(["document", "examples"], shown.map(([src, n]) => [mdText(src), n])),
     sources.length > shown.length ? `\n…and ${sources.length - shown.length} more documents.` : "",
     "",
     "## Settings",
     "",
     table(["setting", "value"], [
-      ["input", c.input],
+      ["input", mdText(c.input)],
       ["template", c.options.template],
       ["threshold (keep overall >=)", c.options.threshold],
       ["keep duplicates and ungrounded pairs", c.options.keepDuplicates ? "yes" : "no"],
       ["validation share of documents", c.options.validFraction ?? 0],
-      ["system prompt", c.options.system ? JSON.stringify(c.options.system) : "(none)"],
+      ["system prompt", c.options.system ? mdText(JSON.stringify(c.options.system)) : "(none)"],
     ]),
     "",
     "## Provenance",
     "",
-    `Each line of \`${basename(c.provenanceFile)}\` describes one example: its \`split\` and \`line\` (1-based, in that split's file),`,
+    `Each line of ${mdCode(basename(c.provenanceFile))} describes one example: its \`split\` and \`line\` (1-based, in that split's file),`,
     "`docId`, `chunkId`, `qaId`, `source` and the `start`/`end` character offsets of the evidence",
     "in the source document, so every example traces back to the sentence it came from.",
     "",
