@@ -9,6 +9,7 @@ import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { chunker } from "../transforms/chunk.ts";
 import { ingester, listFiles } from "../transforms/ingest.ts";
 import { docsFromStream } from "../transforms/ingest-stdin.ts";
+import { requireDocuments } from "../transforms/input-check.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
 export const CHUNKS_FILE = "chunks.ndjson";
@@ -68,7 +69,7 @@ export default defineCommand({
 
     const inputs = positional.length ? positional : [settings.inputDir];
     const files = await listFiles(inputs);
-    if (!files.length) log.warn(`no files found in ${inputs.join(", ")}; nothing to chunk`);
+    requireDocuments(files, inputs);
     const ingest = ingester({ skipBadLines: settings.skipBadLines });
     const progress = createProgress({ label: "chunk", unit: "files", total: files.length });
     try {

@@ -19,6 +19,7 @@ import { estimatePromptTokens } from "../providers/tokens.ts";
 import { collectResult, type Stage } from "../streams/as-transform.ts";
 import type { Settings } from "../config.ts";
 import { ingester, listFiles } from "../transforms/ingest.ts";
+import { requireDocuments } from "../transforms/input-check.ts";
 import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
 import type { TemplateName } from "../transforms/format-templates.ts";
@@ -104,7 +105,7 @@ export default defineCommand({
     const finalPath = resolve(join(settings.qaDir, FINAL_FILE));
 
     const files = await listFiles([settings.inputDir]);
-    if (!files.length) log.warn(`no files found in ${settings.inputDir}; nothing to do`);
+    requireDocuments(files, [settings.inputDir]);
     const ingest = ingester({ skipBadLines: settings.skipBadLines });
     if (args["dry-run"]) {
       try { return await planPipeline(settings, files, ingest.stage); } finally { await ingest.close(); }

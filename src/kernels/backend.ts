@@ -1,6 +1,6 @@
 // Picks the tfjs backend at run time: tfjs-node-gpu › tfjs-node › wasm › cpu (or the one asked for).
 // @tensorflow/tfjs (not tfjs-core alone) is imported because only it registers the gradients.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -151,6 +151,34 @@ function shareDataOnCopy(): void {
 }
 
 /**
+ * The temp folder for the two wasm scripts, named with our pid: removed when this process exits (also after
+ * a crash or Ctrl-C, which end in process.exit), and, should a kill -9 leave it behind, by the next run,
+ * which removes every `tfjs-wasm-<pid>-*` folder whose process is gone.
+ */
+function wasmScriptDir(): string {
+  const base = tmpdir();
+  for (const name of readdirSync(base)) {
+    const pid = Number(/^tfjs-wasm-(\d+)-/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !processAlive(pid)) rmSync(join(base, name), { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(base, `tfjs-wasm-${process.pid}-`));
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", remove);
+  // The wasm module rethrows from its own uncaughtException handler, and then Node exits without 'exit'.
+  process.on("uncaughtExceptionMonitor", remove);
+  return dir;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
  * tfjs-backend-wasm turns threads off whenever it runs in Node (tfjs issue #3830) because its
  * pthread workers are started from Blob URLs, which Node's worker_threads cannot load. We turn the
  * flag on and make the two Blobs it creates (the main script and the worker script) real temp files:
@@ -160,7 +188,7 @@ function enableWasmThreadsInNode(): boolean {
   const g = globalThis as { Blob: typeof Blob; URL: typeof URL };
   if ((g.Blob as unknown as { patchedForWasm?: boolean }).patchedForWasm) return true;
   if (typeof SharedArrayBuffer === "undefined") return false;
-  const dir = mkdtempSync(join(tmpdir(), "tfjs-wasm-"));
+  const dir = wasmScriptDir();
   const texts = new WeakMap<object, string>();
   let mainScriptPath: string | undefined;
   const OriginalBlob = g.Blob;

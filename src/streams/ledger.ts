@@ -23,6 +23,8 @@ export interface Ledger {
 
 export const ledgerPath = (target: string): string => `${target}.ledger.json`;
 export const workPath = (target: string): string => `${target}.partial`;
+/** Where a fresh run keeps the ledger of the complete output it will replace, until it completes itself. */
+export const keptLedgerPath = (target: string): string => `${target}.ledger.complete.json`;
 
 /** Stable hash of settings: key order does not matter, undefined values are left out. */
 export function hashSettings(settings: Record<string, unknown>): string {
@@ -38,8 +40,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-export async function readLedger(target: string): Promise<Ledger | undefined> {
-  const file = ledgerPath(target);
+export async function readLedger(target: string, file = ledgerPath(target)): Promise<Ledger | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -57,8 +58,7 @@ export async function readLedger(target: string): Promise<Ledger | undefined> {
 }
 
 /** Atomic replace (write a temp file, rename), so a kill never leaves a torn ledger. */
-export async function writeLedger(target: string, ledger: Ledger): Promise<void> {
-  const file = ledgerPath(target);
+export async function writeLedger(target: string, ledger: Ledger, file = ledgerPath(target)): Promise<void> {
   const tmp = `${file}.tmp`;
   await writeFile(tmp, JSON.stringify(ledger) + "\n");
   await rename(tmp, file);

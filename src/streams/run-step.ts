@@ -20,7 +20,9 @@
 //   The ledger is rewritten (atomically) only after the bytes it counts are written and fdatasync'd,
 //   batched: at most once per `commitEveryMs` (1000) or every `commitEveryInputs` (10000) inputs.
 // - On completion the closing bytes are written, the ledger marked complete, and `P.partial` is renamed
-//   over `P`. So without `resume`, an old `P` is replaced only by a complete new one.
+//   over `P`. So without `resume`, an old `P` is replaced only by a complete new one; until then the old
+//   `P`'s complete ledger is kept in `P.ledger.complete.json`, so a failed run with other settings does not
+//   make `--resume` with the old settings refuse: it finds `P` complete.
 // - With `resume`: the work file is truncated to the ledger's byte count and the first `inputs` input
 //   records are read but not processed (ctx.index keeps counting from there). A ledger whose
 //   settings differ fails with E_RESUME naming the changed settings. No ledger: starts from scratch.
@@ -36,7 +38,7 @@
 // - Memory stays flat: records stream through, writes go out in 64 KB batches, and a heap guard
 //   (src/streams/heap-guard.ts; heapGuardMb, default 64) keeps dead strings from piling up.
 import { once } from "node:events";
-import { mkdir, open, rename, stat, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -45,7 +47,7 @@ import { log } from "../log.ts";
 import { asTransform, collectResult, type Stage } from "./as-transform.ts";
 import { framing, type OutputFormat } from "./framing.ts";
 import { startHeapGuard } from "./heap-guard.ts";
-import { changedSettings, hashSettings, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
+import { changedSettings, hashSettings, keptLedgerPath, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
 import { lockOutput, type OutputLock } from "./output-lock.ts";
 import type { ProgressSink } from "./progress.ts";
 
@@ -229,8 +231,19 @@ async function openFileSink(
   // A complete ledger whose output was since deleted describes nothing: run again from the start.
   if (previous?.complete && !(await exists(work)) && !(await exists(target))) previous = undefined;
   if (opts.resume && !previous) log.info(`${opts.name}: no interrupted run to resume for ${target}; starting from the beginning`);
+  const differs = (l: Ledger): boolean => l.settingsHash !== settingsHash || l.format !== format || l.step !== opts.name;
+  if (previous && !previous.complete && differs(previous)) {
+    // A run with other settings failed or was stopped after this output was complete: the complete output's
+    // ledger was kept aside, and with these settings there is nothing to do.
+    const kept = await readLedger(target, keptLedgerPath(target)).catch(() => undefined);
+    if (kept?.complete && !differs(kept) && (await sizeOf(target)) === kept.bytes) {
+      log.info(`${opts.name}: ${target} is complete with these settings (an unfinished run with other settings is in ${work}); nothing to do`);
+      state.inputs = kept.inputs; state.records = kept.records; state.bytes = kept.bytes;
+      return undefined;
+    }
+  }
   if (previous) {
-    if (previous.settingsHash !== settingsHash || previous.format !== format || previous.step !== opts.name) {
+    if (differs(previous)) {
       const changed = changedSettings(previous.settings ?? {}, settings);
       if (previous.format !== format) changed.push("output format");
       if (previous.step !== opts.name) changed.push(`step (${previous.step} → ${opts.name})`);
@@ -259,6 +272,9 @@ async function openFileSink(
     state.inputs = previous.inputs; state.records = previous.records; state.bytes = previous.bytes;
     log.info(`${opts.name}: resuming ${target} after ${previous.inputs} committed input(s)`);
   } else {
+    // Until this run completes, the output it replaces stays described: its ledger is kept aside.
+    const old = await readLedger(target).catch(() => undefined);
+    if (old?.complete && (await sizeOf(target)) === old.bytes) await writeLedger(target, old, keptLedgerPath(target));
     handle = await open(work, "w");
   }
 
@@ -321,6 +337,7 @@ async function openFileSink(
       await writeLedger(target, record(true));
       await handle.close(); closed = true;
       await rename(work, target);
+      await rm(keptLedgerPath(target), { force: true });
     }),
     close: () => serial(async () => {
       if (closed) return;
@@ -361,6 +378,10 @@ function streamSink(stream: Writable): Sink {
     complete: (footer) => write(footer),
     close: async () => {},
   };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try { return (await stat(path)).size; } catch { return -1; }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import { ledgerPath, readLedger, workPath } from "../../src/streams/ledger.ts";
+import { keptLedgerPath, ledgerPath, readLedger, workPath } from "../../src/streams/ledger.ts";
 import { runStep } from "../../src/streams/run-step.ts";
 
 const dir = () => mkdtempSync(join(tmpdir(), "runstep-"));
@@ -111,4 +111,22 @@ test("--resume of a complete run whose output was deleted runs again", async () 
   const r = await runStep({ name: "s", input: range(3), stage: (n: number) => ({ n }), output: { path }, resume: true });
   assert.equal(r.alreadyComplete, false);
   assert.equal(readFileSync(path, "utf8"), '{"n":0}\n{"n":1}\n{"n":2}\n');
+});
+
+test("a failed run with other settings leaves the complete output described: --resume with the old settings finds it complete", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "run-step-kept-"));
+  const path = join(dir, "out.ndjson");
+  const quiet = { handleSigint: false, heapGuardMb: false } as const;
+  await runStep({ name: "s", input: [1, 2, 3], stage: (n: number) => ({ n }), output: { path }, settings: { k: "a" }, ...quiet });
+  const before = readFileSync(path, "utf8");
+  await assert.rejects(runStep({ name: "s", input: [1, 2, 3], stage: (n: number) => { if (n === 2) throw new Error("server down"); return { n }; }, output: { path }, settings: { k: "b" }, ...quiet }), /server down/);
+  const r = await runStep({ name: "s", input: [1, 2, 3], stage: (n: number) => ({ n }), output: { path }, settings: { k: "a" }, resume: true, ...quiet });
+  assert.equal(r.alreadyComplete, true);
+  assert.equal(r.inputs, 3);
+  assert.equal(readFileSync(path, "utf8"), before, "the complete output is untouched");
+  // The failed run itself can still be resumed with its own settings, and then replaces the output.
+  const b = await runStep({ name: "s", input: [1, 2, 3], stage: (n: number) => ({ n: n * 10 }), output: { path }, settings: { k: "b" }, resume: true, ...quiet });
+  assert.equal(b.resumedInputs, 1);
+  assert.equal(readFileSync(path, "utf8"), '{"n":1}\n{"n":20}\n{"n":30}\n');
+  assert.equal(existsSync(keptLedgerPath(path)), false, "the kept ledger goes once a new output is complete");
 });
