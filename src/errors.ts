@@ -3,21 +3,21 @@ export type ErrorCode =
   | "E_USAGE" | "E_CONFIG" | "E_INPUT" | "E_BAD_LINE" | "E_BAD_RECORD" | "E_RESUME"
   | "E_PROVIDER" | "E_AUTH" | "E_RATE_LIMIT" | "E_TIMEOUT" | "E_BUDGET"
   | "E_GGUF" | "E_MODEL" | "E_TRAIN" | "E_EXPORT" | "E_STAGE"
-  | "E_OUTPUT" | "E_LOCKED" | "E_FAILURES";
+  | "E_OUTPUT" | "E_LOCKED" | "E_FAILURES" | "E_INTERRUPTED";
 
 export interface ErrorWhere { stage?: string; file?: string; line?: number; field?: string; recordId?: string }
 
 export class PipelineError extends Error {
   readonly code: ErrorCode;
   readonly where: ErrorWhere;
-  /** 2 = bad usage or configuration, 1 = anything else (STYLE.md § CLI). */
+  /** 2 = bad usage or configuration, 130 = interrupted (Ctrl-C), 1 = anything else (STYLE.md § CLI). */
   readonly exitCode: number;
   constructor(code: ErrorCode, message: string, where: ErrorWhere = {}, options?: { cause?: unknown }) {
     super(withWhere(message, where), options);
     this.name = "PipelineError";
     this.code = code;
     this.where = where;
-    this.exitCode = code === "E_USAGE" || code === "E_CONFIG" ? 2 : 1;
+    this.exitCode = code === "E_USAGE" || code === "E_CONFIG" ? 2 : code === "E_INTERRUPTED" ? 130 : 1;
   }
 }
 

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve, basename } from "node:path";
 import { childFolder } from "../layout.ts";
+import { checkOutputDir } from "../streams/path-checks.ts";
 import { defineCommand } from "citty";
 import { SingleBar } from "cli-progress";
 import { PipelineError } from "../errors.ts";
@@ -66,6 +67,7 @@ export default defineCommand({
     const tiny = modelName === "tiny";
     const name = args.name ?? basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
     const outDir = childFolder(settings.finetuneOutputDir, name, "--name");
+    checkOutputDir(outDir);
     const rank = settings.finetuneLoraRank ?? 8;
     let stop = false;
     const onSigint = () => {
@@ -112,7 +114,7 @@ export default defineCommand({
       });
       bar?.stop();
       if (report.status === "interrupted") {
-        throw new PipelineError("E_TRAIN", `interrupted at step ${report.steps.done}/${report.steps.total}; checkpoint saved in ${join(outDir, "checkpoint")} — run again with --resume to continue`);
+        throw new PipelineError("E_INTERRUPTED", `interrupted at step ${report.steps.done}/${report.steps.total}; checkpoint saved in ${join(outDir, "checkpoint")} — run again with --resume to continue`);
       }
       log.info(
         `FINETUNE SUMMARY\n  ${report.method === "lora" ? `LoRA r=${rank}` : "full training"} on ${report.backend.name}: ${report.steps.done} steps in ${fmtTime(report.seconds)} (${Math.round(report.tokensPerSecond)} tok/s)\n` +

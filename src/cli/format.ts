@@ -1,6 +1,7 @@
 // `pipeline format`: scored pairs → training file in a chosen template (+ validation split, provenance, dataset card).
 import { dirname, join, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
+import { checkOutputFile } from "../streams/path-checks.ts";
 import { defineCommand } from "citty";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -38,6 +39,7 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
     const trainPath = resolve(run.output!);
     const validPath = (run.options.validFraction ?? 0) > 0 ? siblingPath(trainPath, "valid") : undefined;
     const provenancePath = siblingPath(trainPath, "provenance");
+    for (const p of [trainPath, validPath, provenancePath, join(dirname(trainPath), "README.md")]) if (p) checkOutputFile(p);
     const train = await fileWriter(trainPath); writers.push(train);
     const valid = validPath ? await fileWriter(validPath) : undefined; if (valid) writers.push(valid);
     const provenance = await fileWriter(provenancePath); writers.push(provenance);

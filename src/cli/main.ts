@@ -66,6 +66,13 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(overview() + "\n");
     return;
   }
+  // Ctrl-C: a step that can stop cleanly (keep what is done, say how to resume) has its own handler and
+  // ends with E_INTERRUPTED; with none, stop here with the same one line. Either way the exit code is 130.
+  process.on("SIGINT", () => {
+    if (process.listenerCount("SIGINT") > 1) return;
+    process.stderr.write("error [E_INTERRUPTED] interrupted (Ctrl-C)\n");
+    process.exit(130);
+  });
   try {
     await runCommand(main, { rawArgs: argv });
   } catch (error) {
@@ -80,10 +87,17 @@ function report(error: unknown): number {
     if (process.env.PIPELINE_DEBUG && error.stack) process.stderr.write(redact(error.stack) + "\n");
     return error.exitCode;
   }
-  const e = error as Error & { code?: string };
+  const e = error as Error & { code?: string; path?: string };
   if (e?.name === "CLIError") {
     process.stderr.write(`error [E_USAGE] ${e.message}\n`);
     return 2;
+  }
+  // A file-system error no check caught: one line naming the path (the stack only with PIPELINE_DEBUG).
+  if (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code) && "path" in e && !process.env.PIPELINE_DEBUG) {
+    const syscall = (e as { syscall?: string }).syscall ?? "";
+    const kind = e.code === "ENOENT" || ["read", "scandir", "stat", "lstat", "access"].includes(syscall) ? "E_INPUT" : "E_OUTPUT";
+    process.stderr.write(redact(`error [${kind}] ${e.message}`) + "\n");
+    return 1;
   }
   process.stderr.write(redact(`error: ${e?.stack ?? String(error)}`) + "\n");
   return 1;

@@ -5,6 +5,7 @@ import { log } from "../log.ts";
 import { QaRecord, type ScoredRecord } from "../records.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import { createProgress } from "../streams/progress.ts";
+import { checkOutputFile } from "../streams/path-checks.ts";
 import { runStep } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
@@ -66,6 +67,7 @@ export default defineCommand({
     if (args["dry-run"]) {
       return planFromInput(settings, "validate", readPairs(), (qa) => (qa.error ? null : judgePrompt(qa)), 60, JUDGE_REPLY_SCHEMA.schema);
     }
+    if (!toStdout) for (const p of [reportPath, args["filtered-output"]]) if (p) checkOutputFile(p);
     const judge = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));
     const opts = { judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold };
     const stepSettings = {

@@ -22,6 +22,7 @@ import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
 import { exportFolder, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
+import { checkOutputDir } from "../streams/path-checks.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -64,6 +65,7 @@ export interface ExportResult {
 
 export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   const dir = exportFolder(o.outputDir, o.name); // checked before any work: the name goes to Ollama and the disk
+  checkOutputDir(dir);
   const art = await findFinetuneArtifacts(o.modelPath, { base: o.base });
   await mkdir(dir, { recursive: true });
   const createdAt = (o.now ?? new Date()).toISOString();

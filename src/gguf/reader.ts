@@ -140,6 +140,10 @@ export async function openGguf(path: string): Promise<GgufFile> {
   } catch (e) {
     throw new PipelineError("E_GGUF", `cannot open model file: ${(e as Error).message}`, { file: path }, { cause: e });
   }
+  if ((await fh.stat()).isDirectory()) {
+    await fh.close();
+    throw new PipelineError("E_INPUT", `${path} is a folder; name the .gguf file in it`, { file: path });
+  }
   try {
     return await parse(fh, path);
   } catch (e) {

@@ -1,7 +1,7 @@
 // Reads the files steps hand each other: a JSON array (training_data.json), a validation report
 // (its "pairs" array) or NDJSON — from a file or stdin, told apart by their first bytes, all streamed.
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import { pipeline, Readable, type Duplex } from "node:stream";
 import pick from "stream-json/filters/pick.js";
 import streamArray from "stream-json/streamers/stream-array.js";
 import type { z } from "zod";
@@ -45,6 +45,14 @@ async function* withHead(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGene
   }
 }
 
+/**
+ * `a.pipe(b).pipe(c)`, but an error anywhere (a failing source: a file read error, the step being followed
+ * failing) reaches the last stream, which the reader iterates, instead of an unhandled 'error' event.
+ */
+function chain(source: Readable, ...rest: Duplex[]): Duplex {
+  return pipeline(source, ...(rest as [Duplex]), () => {}) as unknown as Duplex;
+}
+
 export async function* readRecords<T>(opts: ReadRecordsOptions<T>): AsyncGenerator<T> {
   const file = opts.path && opts.path !== "-" ? opts.path : "<stdin>";
   const source: Readable = opts.stream ?? (file === "<stdin>" ? process.stdin : createReadStream(file));
@@ -70,7 +78,7 @@ export async function* readRecords<T>(opts: ReadRecordsOptions<T>): AsyncGenerat
     const coerce = opts.coerce;
     const parser = parseNdjson<unknown>({ file, skipBadLines: opts.skipBadLines, onBadLine: opts.onBadLine });
     let n = 0;
-    for await (const value of bytes.pipe(parser)) {
+    for await (const value of chain(bytes, parser)) {
       n++;
       const parsed = opts.schema.safeParse(coerce ? coerce(value, n) : value);
       if (!parsed.success) {
@@ -84,8 +92,8 @@ export async function* readRecords<T>(opts: ReadRecordsOptions<T>): AsyncGenerat
   }
 
   const items = kind === "report"
-    ? bytes.pipe(pick.withParserAsStream({ filter: "pairs" })).pipe(streamArray.asStream())
-    : bytes.pipe(streamArray.withParserAsStream());
+    ? chain(bytes, pick.withParserAsStream({ filter: "pairs" }), streamArray.asStream())
+    : chain(bytes, streamArray.withParserAsStream());
   try {
     for await (const { key, value } of items as AsyncIterable<{ key: number; value: unknown }>) {
       const parsed = opts.schema.safeParse(opts.coerce ? opts.coerce(value, key + 1) : value);

@@ -31,7 +31,7 @@
 //   run, provided the stage is deterministic per record. A stage must not depend on records before it
 //   (on resume it never sees the committed ones); whole-output summaries belong after the step.
 // - On an error, the inputs finished before the failing one stay committed, so `--resume` continues.
-//   Ctrl-C (SIGINT) on a file output does the same and fails with "interrupted; … rerun with --resume"
+//   Ctrl-C (SIGINT) on a file output does the same and fails with E_INTERRUPTED (exit 130): "interrupted; … rerun with --resume"
 //   (handleSigint: false leaves SIGINT alone).
 // - One writer per file output: `P.lock` is taken first (src/streams/output-lock.ts); a second run on
 //   the same output fails with E_LOCKED naming the pid and host that hold it, before touching anything.
@@ -49,6 +49,7 @@ import { framing, type OutputFormat } from "./framing.ts";
 import { startHeapGuard } from "./heap-guard.ts";
 import { changedSettings, hashSettings, keptLedgerPath, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
 import { lockOutput, type OutputLock } from "./output-lock.ts";
+import { checkOutputFile } from "./path-checks.ts";
 import type { ProgressSink } from "./progress.ts";
 
 const WRITE_BATCH = 64 * 1024;
@@ -124,6 +125,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
   let lock: OutputLock | undefined;
   if ("path" in opts.output) {
     path = resolve(opts.output.path);
+    checkOutputFile(path);
     await mkdir(dirname(path), { recursive: true });
     lock = lockOutput(path, { step: opts.name });
     let opened: Sink | undefined;
@@ -195,7 +197,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     lock?.release();
     opts.progress?.done({ inputs: state.inputs, records: state.records, bytes: state.bytes }, false);
     if (interrupt.signal.aborted) {
-      throw new PipelineError("E_STAGE", `interrupted; ${state.inputs} input(s) are kept in ${workPath(path!)}: rerun with --resume to continue`, { stage: opts.name }, { cause: error });
+      throw new PipelineError("E_INTERRUPTED", `interrupted; ${state.inputs} input(s) are kept in ${workPath(path!)}: rerun with --resume to continue`, { stage: opts.name }, { cause: error });
     }
     if (path && state.inputs > 0) log.info(`${opts.name}: ${state.inputs} input(s) kept in ${workPath(path)}; rerun with --resume to continue`);
     throw error;

@@ -172,8 +172,8 @@ test("Ctrl-C keeps finished inputs and says how to continue; --resume then compl
       child.on("close", () => clearInterval(t));
     },
   });
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /error \[E_STAGE\] stage chunk: interrupted; \d+ input\(s\) are kept in .*chunks\.ndjson\.partial: rerun with --resume to continue/);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /error \[E_INTERRUPTED\] stage chunk: interrupted; \d+ input\(s\) are kept in .*chunks\.ndjson\.partial: rerun with --resume to continue/);
   const kept = Number(/interrupted; (\d+) input/.exec(r.stderr)![1]);
   assert.ok(kept > 0);
   const ledger = JSON.parse(readFileSync(join(outDir, "chunks.ndjson.ledger.json"), "utf8"));

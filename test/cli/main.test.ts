@@ -1,8 +1,12 @@
-// The top-level CLI: the command overview, a command's own help, and an unknown command.
+// The top-level CLI: the command overview, a command's own help, an unknown command, and Ctrl-C.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startOpenAiServer } from "../fixtures/servers/openai.ts";
 
 const bin = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -25,4 +29,41 @@ test("a command's --help is that command's usage; an unknown command exits 2 wit
   assert.match(bad.stderr, /E_USAGE.*nosuch/);
   assert.match(bad.stderr, /^Commands:/m);
   assert.equal(bad.stdout, "");
+});
+
+/** Starts the CLI, sends SIGINT once `ready()` holds (polled), and collects the exit code and stderr. */
+function interrupt(args: string[], opts: { cwd?: string; env?: Record<string, string>; ready: () => boolean }): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => { stderr += d; });
+  child.stdout!.resume();
+  const poll = setInterval(() => { if (opts.ready()) { clearInterval(poll); child.kill("SIGINT"); } }, 20);
+  return new Promise((done) => child.on("close", (code, signal) => { clearInterval(poll); done({ code, signal, stderr }); }));
+}
+
+test("Ctrl-C: a command with no file output exits 130 with one line", async () => {
+  const started = Date.now();
+  // chunk waiting on piped stdin, writing to piped stdout: nothing to keep, so it stops at once.
+  const r = await interrupt(["chunk"], { ready: () => Date.now() - started > 1500 });
+  assert.equal(r.code, 130, `${r.signal} ${r.stderr}`);
+  assert.equal(r.stderr.trim(), "error [E_INTERRUPTED] interrupted (Ctrl-C)");
+});
+
+test("Ctrl-C in `pipeline pipeline` exits 130 with the steps' one-line message, no stack", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipeline-sigint-"));
+  mkdirSync(join(dir, "docs"));
+  for (let i = 0; i < 12; i++) writeFileSync(join(dir, "docs", `d${i}.md`), `Setting ${i} controls part ${i} of a run. `.repeat(80));
+  const server = await startOpenAiServer({ latencyMs: 250 });
+  try {
+    const qaWork = join(dir, "data", "document_training_data", "training_data.json.partial");
+    const r = await interrupt(["pipeline", "-i", "docs", "--provider", "openai", "--model", "m", "--base-url", server.baseURL, "--no-cache"], {
+      cwd: dir, env: { OPENAI_API_KEY: "sk-test-0123456789abcdef" }, ready: () => existsSync(qaWork) && server.calls >= 2,
+    });
+    assert.equal(r.code, 130, r.stderr);
+    const errors = r.stderr.trim().split("\n").filter((l) => /error|Error|^\s+at /.test(l));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0]!, /^error \[E_INTERRUPTED\] stage [\w-]+: interrupted; \d+ input\(s\) are kept in .*: rerun with --resume to continue$/);
+  } finally {
+    await server.close();
+  }
 });

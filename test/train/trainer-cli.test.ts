@@ -1,4 +1,4 @@
-// `pipeline finetune` stopped with SIGINT saves a checkpoint and exits 1; --resume then finishes the run.
+// `pipeline finetune` stopped with SIGINT saves a checkpoint and exits 130; --resume then finishes the run.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,8 +25,8 @@ test("SIGINT during finetune checkpoints; --resume completes the same number of 
     });
     child.on("exit", (c) => done(c));
   });
-  assert.equal(code, 1, stderr);
-  assert.match(stderr, /interrupted at step \d+\/\d+; checkpoint saved .* --resume/);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /error \[E_INTERRUPTED\] interrupted at step \d+\/\d+; checkpoint saved .* --resume/);
   const out = join(dir, "fine_tuned_models", "tiny");
   assert.ok(existsSync(join(out, "checkpoint", "state.json")));
   assert.ok(!existsSync(join(out, "model.gguf")));
