@@ -8,10 +8,13 @@ import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { checkFailures, pairWithPrevious, parseMaxFailures, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
+import type { Stage } from "../streams/as-transform.ts";
+import { PipelineError } from "../errors.ts";
 import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { providerArgs, providerFlags } from "./provider-args.ts";
+import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
 
 export const CHUNKS_FILE = "chunks.ndjson";
 export const QA_FILE = "training_data.json";
@@ -39,7 +42,7 @@ export default defineCommand({
       "    pipeline generate-qa --provider openai --model gpt-4o-mini --questions-per-chunk 5\n" +
       "    pipeline chunk < guide.md | pipeline qa --provider ollama --model llama3.1 > qa.ndjson",
   },
-  args: { ...generateQaArgs, ...commonArgs },
+  args: { ...generateQaArgs, ...failureArgs, ...commonArgs },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
@@ -59,27 +62,39 @@ export default defineCommand({
       // About 60 reply tokens per pair asked for, plus the JSON around them.
       return planFromInput(settings, "generate-qa", readChunks(), (c) => qaPrompt(c, settings.questionsPerChunk), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
     }
+    const maxFailures = parseMaxFailures(args["max-failures"]);
+    if (args["retry-failed"] && !("path" in output)) throw new PipelineError("E_USAGE", "--retry-failed rewrites an output file: name its folder with -o", { field: "--retry-failed" });
     const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
     const stats = emptyGenerateQaStats();
-    const stage = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
+    const generator = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
     const provider = client?.provider ?? "extractive";
+    const stepSettings: Record<string, unknown> = {
+      input: inputPath ? resolve(inputPath) : "<stdin>",
+      provider,
+      model: client?.model ?? "extractive",
+      questionsPerChunk: settings.questionsPerChunk,
+      temperature: client ? settings.temperature : undefined,
+    };
     try {
-      const r = await runStep<ChunkRecord, QaRecord>({
+      let input: AsyncIterable<unknown> = readChunks();
+      let stage: Stage<never, QaRecord> = generator as Stage<never, QaRecord>;
+      if (args["retry-failed"] && "path" in output) {
+        // Chunks whose pairs failed are asked again; the others keep their records as they are.
+        const previous = await previousRecords<QaRecord>("generate-qa", resolve(output.path), stepSettings);
+        input = pairWithPrevious(readChunks(), previous, (p, c: ChunkRecord) => p.chunkId === c.id);
+        stage = retryFailedStage(generator, (p: QaRecord) => !!p.error) as Stage<never, QaRecord>;
+        stepSettings.retryFailed = true;
+      }
+      const r = await runStep<never, QaRecord>({
         name: "generate-qa",
-        input: readChunks(),
+        input: input as AsyncIterable<never>,
         stage,
         output,
         resume: !!args.resume,
         commitEveryMs: settings.commitIntervalMs,
         concurrency: recordsInFlight(client),
         progress: createProgress({ label: "generate-qa", unit: "chunks" }),
-        settings: {
-          input: inputPath ? resolve(inputPath) : "<stdin>",
-          provider,
-          model: client?.model ?? "extractive",
-          questionsPerChunk: settings.questionsPerChunk,
-          temperature: client ? settings.temperature : undefined,
-        },
+        settings: stepSettings,
       });
       const resumed = r.resumedInputs ? ` (${r.resumedInputs} done before --resume)` : "";
       log.info(
@@ -90,6 +105,7 @@ export default defineCommand({
       );
       for (const s of stats.shortfalls.slice(0, 50)) log.debug(`  chunk ${s.chunkId}: ${s.made} of ${s.asked} pair(s)`);
       if (client) log.info(client.formatUsage());
+      checkFailures("generate-qa", stats.failedChunks, stats.chunks, maxFailures, "chunk(s) asked this run");
     } finally {
       await client?.close();
     }

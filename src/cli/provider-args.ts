@@ -16,6 +16,12 @@ export const providerArgs = {
   "dry-run": { type: "boolean", description: "Print planned calls, tokens, cost and time, then exit" },
 } as const satisfies ArgsDef;
 
+/** What the LLM steps that write records with failures (generate-qa, validate) add. */
+export const failureArgs = {
+  "retry-failed": { type: "boolean", description: "Ask again only for the records of the existing output that failed; keep every other record byte for byte (works with --resume)" },
+  "max-failures": { type: "string", description: "Exit non-zero when more records than this fail (default: only when every record failed)", valueHint: "N" },
+} as const satisfies ArgsDef;
+
 export interface ProviderFlags {
   provider?: string;
   model?: string;

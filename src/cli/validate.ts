@@ -15,7 +15,10 @@ import { formatSummaryBlock, formatSummaryExtras, SummaryBuilder } from "../tran
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { providerArgs, providerFlags } from "./provider-args.ts";
+import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
+import { checkFailures, pairWithPrevious, parseMaxFailures, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
+import type { Stage } from "../streams/as-transform.ts";
+import { PipelineError } from "../errors.ts";
 
 export const REPORT_FILE = "validation_report.json";
 
@@ -47,6 +50,7 @@ export default defineCommand({
     "filter-threshold": { type: "string", description: "NEEDS_REVIEW at or above this, FAIL below (default 7.0, PIPELINE_FILTER_THRESHOLD)", valueHint: "X" },
     resume: { type: "boolean", description: "Continue an interrupted run: keeps the pairs already scored" },
     ...providerArgs,
+    ...failureArgs,
     ...commonArgs,
   },
   async run({ args }) {
@@ -77,10 +81,21 @@ export default defineCommand({
       threshold: opts.threshold,
       filterThreshold: opts.filterThreshold,
     };
+    const maxFailures = parseMaxFailures(args["max-failures"]);
+    if (args["retry-failed"] && toStdout) throw new PipelineError("E_USAGE", "--retry-failed rewrites a report: name it with -o", { field: "--retry-failed" });
     const input = markDuplicates(readPairs());
     // Cost of this run's calls (a resumed run paid only for the rest); token counts in the summary cover every pair.
     const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)} this run` : undefined);
-    const base = { name: "validate", input, stage: qaScorer(opts), commitEveryMs: settings.commitIntervalMs, concurrency: recordsInFlight(judge), progress: createProgress({ label: "validate", unit: "pairs" }) };
+    // Judge failures among the pairs scored this run (a pair whose generation failed is not the judge's failure).
+    const judged = { total: 0, failed: 0 };
+    const scorer = qaScorer(opts);
+    const counted: Stage<ToScore, ScoredRecord> = async (x, ctx) => {
+      const r = (await scorer(x, ctx)) as ScoredRecord;
+      judged.total++;
+      if (r.judge?.error && !r.error) judged.failed++;
+      return r;
+    };
+    const base = { name: "validate", input, stage: counted, commitEveryMs: settings.commitIntervalMs, concurrency: recordsInFlight(judge), progress: createProgress({ label: "validate", unit: "pairs" }) };
 
     try {
       if (toStdout) {
@@ -91,11 +106,23 @@ export default defineCommand({
         const s = summary.result();
         if (judge) log.info(judge.formatUsage());
         process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s, cost()));
+        if (judge) checkFailures("validate", judged.failed, judged.total, maxFailures, "pair(s) judged this run");
         if (args["filtered-output"]) log.warn("--filtered-output needs a report file: add -o FILE");
         return;
       }
       const scoredPath = scoredPathFor(reportPath);
-      const r = await runStep<ToScore, ScoredRecord>({ ...base, output: { path: scoredPath, format: "ndjson" }, resume: !!args.resume, settings: stepSettings });
+      let step: { input: AsyncIterable<unknown>; stage: Stage<unknown, ScoredRecord>; settings: Record<string, unknown> } =
+        { input, stage: counted as Stage<unknown, ScoredRecord>, settings: stepSettings };
+      if (args["retry-failed"]) {
+        // Pairs the judge failed on are scored again; the others keep their scored records as they are.
+        const previous = await previousRecords<ScoredRecord>("validate", scoredPath, stepSettings);
+        step = {
+          input: pairWithPrevious(input, previous, (p, x: ToScore) => p.qaId === x.qa.id),
+          stage: retryFailedStage(counted, (p: ScoredRecord) => !!p.judge?.error && !p.error) as Stage<unknown, ScoredRecord>,
+          settings: { ...stepSettings, retryFailed: true },
+        };
+      }
+      const r = await runStep<unknown, ScoredRecord>({ ...base, ...step, output: { path: scoredPath, format: "ndjson" }, resume: !!args.resume });
       const { summary, filtered } = await writeValidationReport({
         scoredPath, reportPath, filteredPath: args["filtered-output"] ? resolve(args["filtered-output"]) : undefined,
         filterThreshold: opts.filterThreshold, settings: stepSettings,
@@ -105,6 +132,7 @@ export default defineCommand({
       const resumed = r.resumedInputs ? ` (${r.resumedInputs} scored before --resume)` : "";
       log.info(`validate: ${summary.total} pair(s)${resumed} → ${reportPath}${args["filtered-output"] ? `; ${filtered} pair(s) >= ${opts.filterThreshold} → ${args["filtered-output"]}` : ""}`);
       if (judge) log.info(judge.formatUsage());
+      if (judge) checkFailures("validate", judged.failed, judged.total, maxFailures, "pair(s) judged this run");
     } finally {
       await judge?.close();
     }

@@ -6,6 +6,8 @@ import type { ChatMessage, GenerateResult, JsonSchemaSpec, ProviderName } from "
 
 export interface CacheKeyParts {
   provider: ProviderName;
+  /** The server: the same model name on two servers (a proxy, a local vLLM) is not the same model. */
+  baseURL?: string;
   model: string;
   messages: ChatMessage[];
   schema?: JsonSchemaSpec;
@@ -13,9 +15,9 @@ export interface CacheKeyParts {
   maxTokens?: number;
 }
 
-/** Stable across runs and machines; the API key and base URL are deliberately not part of it. */
+/** Stable across runs and machines; the API key is deliberately not part of it (a trailing "/" of the URL neither). */
 export function cacheKey(p: CacheKeyParts): string {
-  const canonical = JSON.stringify([1, p.provider, p.model, p.messages.map((m) => [m.role, m.content]), p.schema ?? null, p.temperature ?? null, p.maxTokens ?? null]);
+  const canonical = JSON.stringify([2, p.provider, p.baseURL?.replace(/\/+$/, "") ?? null, p.model, p.messages.map((m) => [m.role, m.content]), p.schema ?? null, p.temperature ?? null, p.maxTokens ?? null]);
   return createHash("sha256").update(canonical).digest("hex");
 }
 

@@ -16,6 +16,7 @@ export function claudeProvider(opts: BackendOptions): Provider {
 
   return {
     name: "claude",
+    baseURL,
     model: opts.model,
     async generate(req: GenerateRequest): Promise<GenerateResult> {
       // Claude takes the system prompt apart from the turns.

@@ -147,13 +147,14 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
     }
   }
 
-  async function generate(req: GenerateRequest): Promise<GenerateResult> {
+  /** `usable` decides what may be cached (and replayed): a reply that failed validation is asked again next time. */
+  async function generateCached(req: GenerateRequest, usable: (r: GenerateResult) => boolean): Promise<GenerateResult> {
     if (provider.name === "extractive") return provider.generate(req);
     const request: GenerateRequest = { ...req, temperature: req.temperature ?? config.temperature };
     if (!cache) return callWithRetries(request);
-    const key = cacheKey({ provider: provider.name, model: provider.model, messages: request.messages, schema: request.schema, temperature: request.temperature, maxTokens: request.maxTokens });
+    const key = cacheKey({ provider: provider.name, baseURL: provider.baseURL, model: provider.model, messages: request.messages, schema: request.schema, temperature: request.temperature, maxTokens: request.maxTokens });
     const hit = await cache.get(key);
-    if (hit) {
+    if (hit && usable(hit)) {
       meter.recordCached(provider.model);
       return hit;
     }
@@ -165,7 +166,7 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
       return r;
     }
     const p = callWithRetries(request).then(async (r) => {
-      await cache.put(key, r).catch((e: Error) => log.warn(`response cache: could not write ${cache.dir}: ${e.message}`));
+      if (usable(r)) await cache.put(key, r).catch((e: Error) => log.warn(`response cache: could not write ${cache.dir}: ${e.message}`));
       return r;
     });
     inflight.set(key, p);
@@ -176,13 +177,15 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
     }
   }
 
+  const generate = (req: GenerateRequest): Promise<GenerateResult> => generateCached(req, () => true);
+
   /** Errors that belong to one record (it is recorded as failed); everything else stops the run. */
   const isRecordFailure = (e: unknown): e is ProviderError => e instanceof ProviderError && !e.fatal;
 
   async function generateJson<T>(req: GenerateRequest & { schema: JsonSchemaSpec }, parse: z.ZodType<T>): Promise<JsonOutcome<T>> {
     let first: GenerateResult;
     try {
-      first = await generate(req);
+      first = await generateCached(req, (r) => parseJsonReply(r.text, parse).ok);
     } catch (e) {
       if (isRecordFailure(e)) return { ok: false, error: e.message };
       throw e;
@@ -191,7 +194,7 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
     if (p1.ok) return { ok: true, value: p1.value, result: first, repaired: false };
     let second: GenerateResult;
     try {
-      second = await generate({ ...req, messages: repairMessages(req.messages, first.text, p1.error) });
+      second = await generateCached({ ...req, messages: repairMessages(req.messages, first.text, p1.error) }, (r) => parseJsonReply(r.text, parse).ok);
     } catch (e) {
       if (isRecordFailure(e)) return { ok: false, error: `${p1.error}; the repair request failed: ${e.message}`, result: first };
       throw e;

@@ -19,6 +19,7 @@ export function geminiProvider(opts: BackendOptions): Provider {
 
   return {
     name: "gemini",
+    baseURL,
     model: opts.model,
     async generate(req: GenerateRequest): Promise<GenerateResult> {
       const system = req.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n\n");

@@ -32,6 +32,7 @@ export function ollamaProvider(opts: BackendOptions): Provider {
 
   return {
     name: "ollama",
+    baseURL,
     model: opts.model,
     async generate(req: GenerateRequest): Promise<GenerateResult> {
       // The ollama client aborts all requests at once; a per-request fetch carries this request's signal.

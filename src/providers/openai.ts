@@ -21,6 +21,7 @@ export function openaiProvider(opts: BackendOptions): Provider {
 
   return {
     name: "openai",
+    baseURL,
     model: opts.model,
     async generate(req: GenerateRequest): Promise<GenerateResult> {
       try {

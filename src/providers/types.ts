@@ -35,6 +35,8 @@ export interface GenerateResult {
 export interface Provider {
   readonly name: ProviderName;
   readonly model: string;
+  /** The server it talks to, when it has one: part of the cache key (two servers can answer differently). */
+  readonly baseURL?: string;
   /** Requests this backend can usefully run at once (llama-cpp: 1); the client never exceeds it. */
   readonly maxConcurrency?: number;
   generate(req: GenerateRequest): Promise<GenerateResult>;

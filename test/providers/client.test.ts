@@ -248,3 +248,31 @@ test("--max-cost stops cleanly with E_BUDGET before the next request; usage and 
     await server.close();
   }
 });
+
+test("response cache: a reply that failed validation is never cached, and the server is part of the key", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "llm-cache-bad-"));
+  const bad = await startOpenAiServer({ script: [{ reply: '{"pairs": []}' }, { reply: '{"pairs": []}' }, { reply: GOOD }] });
+  const other = await startOpenAiServer({ script: [{ reply: GOOD }] });
+  try {
+    const first = createClient(VENDORS[0]!.provider(bad), config({ cacheDir: dir }));
+    const failed = await first.generateJson(ask, Pairs);
+    assert.equal(failed.ok, false);
+    await first.close();
+    // A plain re-run asks again instead of replaying the bad reply (and then caches the good one).
+    const second = createClient(VENDORS[0]!.provider(bad), config({ cacheDir: dir }));
+    const retried = await second.generateJson(ask, Pairs);
+    assert.ok(retried.ok, retried.ok ? "" : retried.error);
+    assert.equal(bad.calls, 3, "the failed request went to the server again");
+    await second.close();
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith(".json"));
+    assert.equal(files.length, 1, "only the valid reply is cached");
+    // The same model name and prompt on another server is another request.
+    const third = createClient(VENDORS[0]!.provider(other), config({ cacheDir: dir }));
+    assert.ok((await third.generateJson(ask, Pairs)).ok);
+    assert.equal(other.calls, 1, "a cached answer from another server is not replayed");
+    await third.close();
+  } finally {
+    await bad.close();
+    await other.close();
+  }
+});
