@@ -1,6 +1,6 @@
 // Training checkpoints: trainable tensors, AdamW moments and the data position, written atomically.
 //
-// <outDir>/checkpoint/state.json   { version, step, settings hash, history, evals, optimizer step, sizes }
+// <outDir>/checkpoint/state.json   { version, step, settings hash, history, evals, optimizer step, sizes, run }
 // <outDir>/checkpoint/tensors.bin  Float32 LE: every trainable tensor, then every m, then every v
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -16,11 +16,19 @@ interface StateFile {
   optimizerStep: number;
   history: StepRecord[];
   evals: EvalRecord[];
+  /** How the steps were computed; a resumed run computes the same way (older checkpoints lack it). */
+  run?: CheckpointRun;
 }
+
+/**
+ * Compute threads and backend of the run that wrote a checkpoint. Floating-point sums depend on how the
+ * work is split across threads, so a resume with another thread count would drift from the uninterrupted run.
+ */
+export interface CheckpointRun { threads: number; backend: string }
 
 export const checkpointDir = (outDir: string) => join(outDir, "checkpoint");
 
-export async function saveCheckpoint(outDir: string, state: TrainerState, settingsHash: string): Promise<void> {
+export async function saveCheckpoint(outDir: string, state: TrainerState, settingsHash: string, run?: CheckpointRun): Promise<void> {
   const dir = checkpointDir(outDir);
   const tmp = `${dir}.partial`;
   await rm(tmp, { recursive: true, force: true });
@@ -31,7 +39,7 @@ export async function saveCheckpoint(outDir: string, state: TrainerState, settin
   let off = 0;
   for (const a of arrays) { all.set(a, off); off += a.length; }
   await writeFile(join(tmp, "tensors.bin"), Buffer.from(all.buffer));
-  const file: StateFile = { version: 1, step: state.step, settingsHash, sizes: state.trainable.map((t) => t.length), optimizerStep: state.optimizer.step, history: state.history, evals: state.evals };
+  const file: StateFile = { version: 1, step: state.step, settingsHash, sizes: state.trainable.map((t) => t.length), optimizerStep: state.optimizer.step, history: state.history, evals: state.evals, run };
   await writeFile(join(tmp, "state.json"), JSON.stringify(file) + "\n");
   // Swap in the new checkpoint only once it is complete, so a kill mid-write keeps the previous one.
   const old = `${dir}.old`;
@@ -39,6 +47,16 @@ export async function saveCheckpoint(outDir: string, state: TrainerState, settin
   if (existsSync(dir)) await rename(dir, old);
   await rename(tmp, dir);
   await rm(old, { recursive: true, force: true });
+}
+
+/** The thread count and backend a checkpoint was made with, if it says. */
+export async function readCheckpointRun(outDir: string): Promise<CheckpointRun | undefined> {
+  try {
+    const s = JSON.parse(await readFile(join(checkpointDir(outDir), "state.json"), "utf8")) as StateFile;
+    return s.run && Number.isInteger(s.run.threads) && typeof s.run.backend === "string" ? s.run : undefined;
+  } catch {
+    return undefined; // no checkpoint (loadCheckpoint says so) or an older one
+  }
 }
 
 export async function loadCheckpoint(outDir: string, settingsHash: string): Promise<TrainerState> {

@@ -13,8 +13,9 @@ import { createHash } from "node:crypto";
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PipelineError } from "../errors.ts";
-import { useBackend, type BackendInfo } from "../kernels/backend.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { defaultThreads, useBackend, type BackendInfo } from "../kernels/backend.ts";
+import { log } from "../log.ts";
+import { loadCheckpoint, readCheckpointRun, saveCheckpoint, type CheckpointRun } from "./checkpoint.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { writeGguf } from "../gguf/writer.ts";
 import type { GgufValue } from "../gguf/types.ts";
@@ -88,7 +89,18 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   // A base past the wasm heap trains on the cpu backend with the native kernels, when they are built.
   // (Only asked when no backend is named: --backend decides by itself.)
   const pastWasmHeap = !o.backend && estimateTrainingBytes(await readGgufConfig(meta.basePath), meta.tiny) > WASM_HEAP_BYTES;
-  const backend = await useBackend(o.backend, o.threads, { pastWasmHeap });
+  // A resumed run computes as the interrupted one did: same thread count, same backend (unless one is named).
+  let threads = o.threads ?? defaultThreads();
+  let wanted = o.backend;
+  const recorded = o.resume ? await readCheckpointRun(o.outDir) : undefined;
+  if (recorded) {
+    if (o.threads !== undefined && o.threads !== recorded.threads) log.warn(`finetune: resuming with the checkpoint's ${recorded.threads} thread(s), not ${o.threads}, so the result equals an uninterrupted run`);
+    threads = recorded.threads;
+    if (!wanted) wanted = recorded.backend;
+    else if (wanted !== recorded.backend) log.warn(`finetune: the checkpoint was trained on ${recorded.backend}; resuming on ${wanted} gives a slightly different model than an uninterrupted run`);
+  }
+  const backend = await useBackend(wanted, threads, { pastWasmHeap });
+  const run: CheckpointRun = { threads, backend: backend.name };
   o.onBackend?.(backend);
   const { model, config } = await loadGgufModel(meta.basePath, { trainable: meta.tiny, backend: backend.name });
   const lora = meta.tiny ? undefined : new Lora(config, { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, seed: o.seed });
@@ -111,10 +123,10 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
     onStep: o.onStep,
     shouldStop: o.shouldStop,
     checkpointEvery: o.checkpointEvery,
-    onCheckpoint: () => saveCheckpoint(o.outDir, trainer.state(), hash),
+    onCheckpoint: () => saveCheckpoint(o.outDir, trainer.state(), hash, run),
   });
   const seconds = (performance.now() - t0) / 1000;
-  await saveCheckpoint(o.outDir, trainer.state(), hash);
+  await saveCheckpoint(o.outDir, trainer.state(), hash, run);
 
   const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: "training_report.json" };
   await writeFile(join(o.outDir, files.lossCsv!), lossCurveCsv(trainer.history, trainer.evals));
