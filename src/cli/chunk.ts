@@ -7,7 +7,8 @@ import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { chunker } from "../transforms/chunk.ts";
-import { ingester, listFiles } from "../transforms/ingest.ts";
+import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
+import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
 import { docsFromStream } from "../transforms/ingest-stdin.ts";
 import { requireDocuments } from "../transforms/input-check.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
@@ -70,11 +71,13 @@ export default defineCommand({
     const inputs = positional.length ? positional : [settings.inputDir];
     const files = await listFiles(inputs);
     requireDocuments(files, inputs);
+    // Big text files are read in parts, so memory stays bounded whatever their size.
+    const parts = await expandBigTextFiles(files, fileKind);
     const ingest = ingester({ skipBadLines: settings.skipBadLines });
-    const progress = createProgress({ label: "chunk", unit: "files", total: files.length });
+    const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
     try {
-      const r = await runStep<string, unknown>({
-        ...common, input: files, stage: [ingest.stage, stage], concurrency: 2, progress,
+      const r = await runStep<string | TextPart, unknown>({
+        ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress,
         settings: { ...chunkSettings, input: inputs.map((p) => resolve(p)) },
       });
       const s = ingest.stats;

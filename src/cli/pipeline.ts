@@ -18,7 +18,8 @@ import { dryRun } from "../providers/plan.ts";
 import { estimatePromptTokens } from "../providers/tokens.ts";
 import { collectResult, type Stage } from "../streams/as-transform.ts";
 import type { Settings } from "../config.ts";
-import { ingester, listFiles } from "../transforms/ingest.ts";
+import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
+import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
 import { requireDocuments } from "../transforms/input-check.ts";
 import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
@@ -129,8 +130,8 @@ export default defineCommand({
     const common = { resume, signal: abort.signal, commitEveryMs: Math.min(settings.commitIntervalMs, 200) };
     const qaStats = emptyGenerateQaStats();
 
-    const chunkStep = track("chunk", runStep<string, ChunkRecord>({
-      ...common, name: "chunk", input: files, stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
+    const chunkStep = track("chunk", runStep<string | TextPart, ChunkRecord>({
+      ...common, name: "chunk", input: await expandBigTextFiles(files, fileKind), stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
       output: { path: chunksPath, format: "ndjson" }, concurrency: 4,
       settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, input: [resolve(settings.inputDir)] },
     }));

@@ -96,7 +96,8 @@ export function composeStages<I, O>(stages: Array<Stage<any, any>>): Stage<I, O>
     let current: unknown[] = [record];
     for (const stage of stages) {
       const next: unknown[] = [];
-      for (const r of current) next.push(...(await collectResult(await stage(r, ctx))));
+      // One push per record: a spread of a big document's ~100k chunks would overflow the call stack.
+      for (const r of current) for (const o of await collectResult(await stage(r, ctx))) next.push(o);
       current = next;
     }
     return current as O[];

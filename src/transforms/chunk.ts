@@ -7,6 +7,7 @@ import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { chunkId, type ChunkRecord, type DocRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
+import { PART_SEQ_STRIDE } from "./big-text.ts";
 
 export interface ChunkOptions {
   /** Largest chunk in characters (default 1500). */
@@ -33,19 +34,23 @@ export function chunker(opts: ChunkOptions = {}): Stage<DocRecord, ChunkRecord> 
   const warn = opts.warn ?? ((m: string) => log.warn(m));
 
   return async function* chunkDoc(doc: DocRecord): AsyncGenerator<ChunkRecord> {
+    // A part of a big file (big-text.ts): offsets and numbers continue from where the part starts.
+    const part = typeof doc.meta?.part === "number" ? doc.meta.part : undefined;
+    const offset = typeof doc.meta?.offset === "number" ? doc.meta.offset : 0;
     if (!doc.text.trim()) {
-      warn(`${doc.source}: empty document (no text); no chunks`);
+      if (part === undefined) warn(`${doc.source}: empty document (no text); no chunks`);
       return;
     }
     splitter ??= new (loadSplitterModule().RecursiveCharacterTextSplitter)({ chunkSize: size, chunkOverlap: overlap });
     const pieces = await splitter.splitText(doc.text);
     const starts = placePieces(doc.text, pieces, overlap);
-    let seq = 0;
-    for (const text of pieces) {
-      const start = starts[seq]!;
-      if (start < 0) throw new PipelineError("E_STAGE", `chunk ${seq} not found in the document text (splitter changed the text)`, { stage: "chunk", file: doc.source, recordId: doc.id });
+    const seqBase = part === undefined ? 0 : part * PART_SEQ_STRIDE;
+    for (let k = 0; k < pieces.length; k++) {
+      const text = pieces[k]!;
+      if (starts[k]! < 0) throw new PipelineError("E_STAGE", `chunk ${k} not found in the document text (splitter changed the text)`, { stage: "chunk", file: doc.source, recordId: doc.id });
+      const start = offset + starts[k]!;
+      const seq = seqBase + k;
       yield { type: "chunk", id: chunkId(doc.id, seq, text), docId: doc.id, source: doc.source, seq, start, end: start + text.length, text };
-      seq++;
     }
   };
 }

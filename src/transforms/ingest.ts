@@ -9,6 +9,7 @@ import { log } from "../log.ts";
 import { DocInput, docId, type DocRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { parseNdjson } from "../streams/ndjson.ts";
+import { isTextPart, readTextPart, type TextPart } from "./big-text.ts";
 import { decodeText, looksBinary } from "./decode-text.ts";
 import type { PdfPool } from "./pdf-pool.ts";
 
@@ -21,6 +22,8 @@ const KINDS: Record<string, "text" | "markdown" | "html" | "pdf" | "docx" | "ndj
   ".ndjson": "ndjson", ".jsonl": "ndjson",
 };
 export const SUPPORTED_EXTENSIONS = Object.keys(KINDS);
+/** How ingest reads a file, by its extension (undefined: unsupported). */
+export const fileKind = (file: string): string | undefined => KINDS[extname(file).toLowerCase()];
 
 export interface IngestStats { files: number; docs: number; skipped: number; failed: number; bytes: number }
 
@@ -73,7 +76,7 @@ export function completeDoc(input: DocInput, fallbackSource: string): DocRecord 
 type DocInput = import("zod").infer<typeof DocInput>;
 
 /** The ingest stage: a file path in, its doc record(s) out (none when the file is skipped). */
-export function ingester(opts: IngestOptions = {}): { stage: Stage<string, DocRecord>; stats: IngestStats; close: () => Promise<void> } {
+export function ingester(opts: IngestOptions = {}): { stage: Stage<string | TextPart, DocRecord>; stats: IngestStats; close: () => Promise<void> } {
   const stats: IngestStats = { files: 0, docs: 0, skipped: 0, failed: 0, bytes: 0 };
   const warn = opts.warn ?? ((m: string) => log.warn(m));
   let pool: PdfPool | undefined;
@@ -84,7 +87,13 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string, DocRe
     return null;
   };
 
-  const stage: Stage<string, DocRecord> = async (file) => {
+  const stage: Stage<string | TextPart, DocRecord> = async (file) => {
+    if (isTextPart(file)) {
+      // A part of a big text file (see big-text.ts): counted as one file, at its first part.
+      if (file.part === 0) stats.files++;
+      stats.bytes += file.byteEnd - file.byteStart;
+      return done([await readTextPart(file)]);
+    }
     stats.files++;
     const ext = extname(file).toLowerCase();
     const kind = KINDS[ext];

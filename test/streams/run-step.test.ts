@@ -130,3 +130,9 @@ test("a failed run with other settings leaves the complete output described: --r
   assert.equal(readFileSync(path, "utf8"), '{"n":1}\n{"n":20}\n{"n":30}\n');
   assert.equal(existsSync(keptLedgerPath(path)), false, "the kept ledger goes once a new output is complete");
 });
+
+test("a stage that fans one input out to 300,000 records composes without overflowing the stack", async () => {
+  const path = join(dir(), "many.ndjson");
+  const r = await runStep({ name: "fan", input: [1], stage: [(n: number) => Array.from({ length: 300_000 }, (_, i) => i + n), (x: number) => (x % 1000 === 0 ? { x } : null)], output: { path }, handleSigint: false, heapGuardMb: false });
+  assert.equal(r.records, 300);
+});
