@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve, basename } from "node:path";
 import { childFolder } from "../layout.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
+import { onInterrupt } from "../streams/interrupt.ts";
 import { defineCommand } from "citty";
 import { SingleBar } from "cli-progress";
 import { PipelineError } from "../errors.ts";
@@ -75,7 +76,7 @@ export default defineCommand({
       stop = true;
       log.warn("interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)");
     };
-    process.on("SIGINT", onSigint);
+    const offSigint = onInterrupt(onSigint);
     const bar = process.stderr.isTTY && logLevel !== "quiet"
       ? new SingleBar({ format: "finetune [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_h}", hideCursor: true, stream: process.stderr })
       : undefined;
@@ -123,7 +124,7 @@ export default defineCommand({
       );
     } finally {
       bar?.stop();
-      process.off("SIGINT", onSigint);
+      offSigint();
     }
   },
 });

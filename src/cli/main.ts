@@ -1,6 +1,7 @@
 // The `pipeline` CLI: commands are data, one file each, loaded only when used so --help is instant.
 import { defineCommand, runCommand, runMain, type CommandDef } from "citty";
 import { PipelineError, redact } from "../errors.ts";
+import { stopsCleanlyOnInterrupt } from "../streams/interrupt.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -69,7 +70,7 @@ async function run(argv: string[]): Promise<void> {
   // Ctrl-C: a step that can stop cleanly (keep what is done, say how to resume) has its own handler and
   // ends with E_INTERRUPTED; with none, stop here with the same one line. Either way the exit code is 130.
   process.on("SIGINT", () => {
-    if (process.listenerCount("SIGINT") > 1) return;
+    if (stopsCleanlyOnInterrupt()) return;
     process.stderr.write("error [E_INTERRUPTED] interrupted (Ctrl-C)\n");
     process.exit(130);
   });

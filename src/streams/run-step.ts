@@ -48,6 +48,7 @@ import { asTransform, collectResult, type Stage } from "./as-transform.ts";
 import { framing, type OutputFormat } from "./framing.ts";
 import { startHeapGuard } from "./heap-guard.ts";
 import { changedSettings, hashSettings, keptLedgerPath, ledgerPath, readLedger, workPath, writeLedger, type Ledger } from "./ledger.ts";
+import { onInterrupt } from "./interrupt.ts";
 import { lockOutput, type OutputLock } from "./output-lock.ts";
 import { checkOutputFile } from "./path-checks.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -163,7 +164,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     if (interrupt.signal.aborted) process.exit(130);
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
-  if (path && opts.handleSigint !== false) process.on("SIGINT", onSigint);
+  const offSigint = path && opts.handleSigint !== false ? onInterrupt(onSigint) : () => {};
   const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
@@ -190,7 +191,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     await sink.complete(footer);
     state.bytes += Buffer.byteLength(footer);
   } catch (error) {
-    process.off("SIGINT", onSigint);
+    offSigint();
     heapGuard?.stop();
     // Keep what is finished: the inputs before the failing one are committed for --resume.
     await sink.commit().catch(() => {});
@@ -203,7 +204,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     if (path && state.inputs > 0) log.info(`${opts.name}: ${state.inputs} input(s) kept in ${workPath(path)}; rerun with --resume to continue`);
     throw error;
   }
-  process.off("SIGINT", onSigint);
+  offSigint();
   heapGuard?.stop();
   await sink.close();
   lock?.release();

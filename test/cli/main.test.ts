@@ -32,8 +32,9 @@ test("a command's --help is that command's usage; an unknown command exits 2 wit
 });
 
 /** Starts the CLI, sends SIGINT once `ready()` holds (polled), and collects the exit code and stderr. */
-function interrupt(args: string[], opts: { cwd?: string; env?: Record<string, string>; ready: () => boolean }): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function interrupt(args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string; ready: () => boolean }): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
+  if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => { stderr += d; });
   child.stdout!.resume();
@@ -42,11 +43,19 @@ function interrupt(args: string[], opts: { cwd?: string; env?: Record<string, st
 }
 
 test("Ctrl-C: a command with no file output exits 130 with one line", async () => {
-  const started = Date.now();
-  // chunk waiting on piped stdin, writing to piped stdout: nothing to keep, so it stops at once.
-  const r = await interrupt(["chunk"], { ready: () => Date.now() - started > 1500 });
-  assert.equal(r.code, 130, `${r.signal} ${r.stderr}`);
-  assert.equal(r.stderr.trim(), "error [E_INTERRUPTED] interrupted (Ctrl-C)");
+  // generate-qa from stdin to stdout (nothing to keep), stopped while its request hangs.
+  const server = await startOpenAiServer({ script: () => ({ hang: true }) });
+  try {
+    const text = "Setting 1 controls part 1 of a run.";
+    const chunk = { type: "chunk", id: "chunk_1", docId: "doc_1", source: "a.md", seq: 0, start: 0, end: text.length, text };
+    const r = await interrupt(["qa", "--provider", "openai", "--model", "m", "--base-url", server.baseURL, "--no-cache"], {
+      env: { OPENAI_API_KEY: "sk-test-0123456789abcdef" }, stdin: JSON.stringify(chunk) + "\n", ready: () => server.calls >= 1,
+    });
+    assert.equal(r.code, 130, `${r.signal} ${r.stderr}`);
+    assert.equal(r.stderr.trim().split("\n").filter((l) => !l.startsWith("LLM:")).join("\n"), "error [E_INTERRUPTED] interrupted (Ctrl-C)");
+  } finally {
+    await server.close();
+  }
 });
 
 test("Ctrl-C in `pipeline pipeline` exits 130 with the steps' one-line message, no stack", async () => {
