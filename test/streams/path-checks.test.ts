@@ -47,6 +47,7 @@ test("CLI: a file where a folder belongs, a folder where a file belongs, an unwr
   oneLine(cli(["format", "-i", missing, "-o", join(dir, "folder")]), "E_OUTPUT", join(dir, "folder"));
   oneLine(cli(["validate", "--provider", "extractive", "-i", missing, "-o", join(dir, "folder")]), "E_OUTPUT", join(dir, "folder"));
   oneLine(cli(["model", "info", join(dir, "folder")]), "E_INPUT", join(dir, "folder"));
+  oneLine(cli(["validate", "--provider", "extractive", "-i", join(dir, "folder"), "-o", join(dir, "report.json")]), "E_INPUT", join(dir, "folder"));
   const locked = join(dir, "read-only");
   mkdirSync(locked, { mode: 0o555 });
   chmodSync(locked, 0o555);
