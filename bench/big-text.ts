@@ -41,7 +41,7 @@ function chunk(dir: string, out: string): { seconds: number; cpu: number; rssMB:
 }
 
 const cases = [
-  { name: "1 GB text, one file", dir: "gb", bytes: Number(values.gb) * 1e9, oneLine: false },
+  { name: `${values.gb} GB text, one file`, dir: "gb", bytes: Number(values.gb) * 1e9, oneLine: false },
   { name: `${values["line-mb"]} MB, one line`, dir: "line", bytes: Number(values["line-mb"]) * 1e6, oneLine: true },
 ].filter((c) => !values.only || c.dir === values.only);
 console.log("| input | exit | wall | CPU s | peak RSS | output | load avg |");

@@ -1,4 +1,4 @@
-// Big UTF-8 text files (over 16 MB) are read in parts of about 8 MB, cut after a newline (a blank line when
+// Big UTF-8 text files (over 16 MB) are read in parts of about 4 MB, cut after a newline (a blank line when
 // there is one, else a space, else any character boundary), so that chunking a file of any size holds one
 // part at a time: memory is bounded by the part size, not the file size.
 //
@@ -13,7 +13,7 @@ import { basename, extname } from "node:path";
 import type { DocRecord } from "../records.ts";
 
 export const BIG_TEXT_BYTES = 16 << 20;
-export const PART_BYTES = 8 << 20;
+export const PART_BYTES = 4 << 20;
 /** How far back from a part's nominal end a better cut (blank line, newline, space) is looked for. */
 const CUT_WINDOW = 1 << 20;
 /** Chunk numbers of part k start at k × this (no part of PART_BYTES can give more chunks). */
