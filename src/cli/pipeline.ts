@@ -23,7 +23,7 @@ import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
 import type { TemplateName } from "../transforms/format-templates.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { FINAL_FILE, runFormat } from "./format.ts";
+import { FINAL_FILE, runFormat } from "../steps/format.ts";
 import { CHUNKS_FILE, QA_FILE } from "./generate-qa.ts";
 import { providerArgs, providerFlags } from "./provider-args.ts";
 import { REPORT_FILE, scoredPathFor } from "./validate.ts";

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseJsonReply } from "../providers/json-reply.ts";
 import type { GenerateRequest, GenerateResult } from "../providers/types.ts";
 import type { ExampleRecord } from "../records.ts";
+import { exampleData, toMessages } from "../transforms/format-templates.ts";
 
 export interface EvalItem { id: string; question: string; reference: string; system?: string }
 export type Answerer = (item: EvalItem) => Promise<string>;
@@ -23,28 +24,12 @@ export interface EvalReport {
 
 /** The question, reference answer and system prompt of a formatted example, whichever template wrote it. */
 export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
-  const d = ex.data as Record<string, any>;
-  let question: string | undefined, reference: string | undefined, system: string | undefined;
-  if (typeof d.instruction === "string" && typeof d.output === "string") {
-    question = d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
-    reference = d.output;
-    if (typeof d.system === "string") system = d.system;
-  } else if (Array.isArray(d.messages)) {
-    system = d.messages.find((m: any) => m.role === "system")?.content;
-    question = d.messages.find((m: any) => m.role === "user")?.content;
-    reference = d.messages.find((m: any) => m.role === "assistant")?.content;
-  } else if (typeof d.text === "string" && d.text.includes("<|im_start|>")) {
-    // chatml: one rendered text with <|im_start|>role\n…<|im_end|> blocks.
-    const block = (role: string) => new RegExp(`<\\|im_start\\|>${role}\\n([\\s\\S]*?)<\\|im_end\\|>`).exec(d.text)?.[1];
-    system = block("system");
-    question = block("user");
-    reference = block("assistant");
-  } else if (Array.isArray(d.conversations)) {
-    system = d.conversations.find((m: any) => m.from === "system")?.value;
-    question = d.conversations.find((m: any) => m.from === "human" || m.from === "user")?.value;
-    reference = d.conversations.find((m: any) => m.from === "gpt" || m.from === "assistant")?.value;
-  }
-  if (typeof question !== "string" || typeof reference !== "string") return undefined;
+  const data = exampleData(ex.data);
+  const messages = data && toMessages(data);
+  const system = messages?.find((m) => m.role === "system")?.content;
+  const question = messages?.find((m) => m.role === "user")?.content;
+  const reference = messages?.find((m) => m.role === "assistant")?.content;
+  if (question === undefined || reference === undefined) return undefined;
   return { id: ex.id, question, reference, ...(system ? { system } : {}) };
 }
 

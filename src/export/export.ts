@@ -22,6 +22,7 @@ import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
 import { siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
+import { exampleData, templateOf } from "../transforms/format-templates.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -244,9 +245,10 @@ export async function readExamples(path: string, split: "train" | "valid" = "tra
     if (rec?.type === "example") {
       const parsed = ExampleRecord.safeParse(rec);
       if (parsed.success) out.push(parsed.data);
-    } else if (rec && typeof rec === "object") {
-      out.push({ type: "example", id: String(rec.id ?? `line_${i + 1}`), qaId: "", docId: "", chunkId: "", source: path, template: "alpaca", split, data: rec });
+      return;
     }
+    const data = exampleData(v);
+    if (data) out.push({ type: "example", id: String(rec.id ?? `line_${i + 1}`), qaId: "", docId: "", chunkId: "", source: path, template: templateOf(data), split, data });
   });
   return out;
 }

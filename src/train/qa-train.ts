@@ -16,6 +16,7 @@ import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, t
 import { openGguf } from "../gguf/reader.ts";
 import { resolveBaseModel } from "../model/base-model.ts";
 import { siblingPath } from "../layout.ts";
+import { conversationOf } from "../transforms/format-templates.ts";
 import { packExamples, type PackStats, type TokenizedExample } from "./qa-train-pack.ts";
 import { writeTokenRows } from "./qa-train-files.ts";
 import { buildTinyModel, TINY_CONFIG } from "../model/tiny.ts";
@@ -57,25 +58,8 @@ export interface QaTrainReport {
 
 interface Conversation { messages: ChatMessage[]; split: "train" | "valid"; line: number; file: string }
 
-const ROLE_OF: Record<string, string> = { human: "user", user: "user", gpt: "assistant", assistant: "assistant", model: "assistant", system: "system" };
-
-/** The conversation in a formatted example, whichever of the four shapes it has. */
-export function messagesFromData(d: Record<string, unknown>): ChatMessage[] | undefined {
-  if (typeof d.instruction === "string" && typeof d.output === "string") {
-    const user = typeof d.input === "string" && d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
-    return [...(typeof d.system === "string" && d.system ? [{ role: "system", content: d.system }] : []), { role: "user", content: user }, { role: "assistant", content: d.output }];
-  }
-  const list = Array.isArray(d.messages) ? d.messages : Array.isArray(d.conversations) ? d.conversations : undefined;
-  if (!list) return undefined;
-  const out: ChatMessage[] = [];
-  for (const m of list as Array<Record<string, unknown>>) {
-    const role = ROLE_OF[String(m.role ?? m.from ?? "")];
-    const content = m.content ?? m.value;
-    if (!role || typeof content !== "string") return undefined;
-    out.push({ role, content });
-  }
-  return out.length >= 2 && out.at(-1)!.role === "assistant" ? out : undefined;
-}
+/** The conversation in a formatted example, whichever of the four shapes it has (kept under its old name). */
+export const messagesFromData = conversationOf;
 
 /**
  * The training file, plus format's validation file beside it when there is one: then the held-out
@@ -106,8 +90,7 @@ async function readConversationFile(o: QaTrainOptions, file: string, forcedSplit
       let value: unknown;
       try { value = JSON.parse(line); } catch { fail("not valid JSON"); continue; }
       const asExample = ExampleRecord.safeParse(value);
-      const data = asExample.success ? asExample.data.data : (value as Record<string, unknown>);
-      const messages = data && typeof data === "object" ? messagesFromData(data) : undefined;
+      const messages = conversationOf(asExample.success ? asExample.data.data : value);
       if (!messages) { fail("not an alpaca, chatml, sharegpt or openai example ending with an assistant answer"); continue; }
       const split = forcedSplit ?? (asExample.success ? asExample.data.split : hashSplit(line, o.validFraction ?? 0.1));
       items.push({ messages, split, line: lineNo, file });

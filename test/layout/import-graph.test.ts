@@ -13,7 +13,9 @@ const LAYERS: Record<string, number> = {
   kernels: 1, gguf: 1, streams: 1,
   providers: 2, chat: 2, tokenizer: 2, model: 2, ollama: 2, "llama-cpp": 2,
   transforms: 3, train: 3, export: 3, sinks: 3,
-  cli: 4, "index.ts": 4,
+  // Step runners: one step from settings to files, composing stages, sinks, training and export; the CLI, `all` and `pipeline` call them.
+  steps: 4,
+  cli: 5, "index.ts": 5,
 };
 /** CLI files that are shared helpers, not commands: the only cli/ files other cli/ files may import. */
 const CLI_HELPERS = new Set(["cli/args.ts", "cli/provider-args.ts"]);
