@@ -42,3 +42,15 @@ test("an unknown PIPELINE_ key is a warning that names it (a likely typo), not a
   }
   assert.match(err, /warn: unknown setting PIPELINE_CHUNK_SIZ in the environment is ignored \(a typo\? see config\.env\.example\)/);
 });
+
+test("a flag's bad value is refused by the flag's name: non-setting flags (parseFlag) and settings given by flag", async () => {
+  const { flag, parseFlag } = await import("../src/config.ts");
+  assert.equal(parseFlag("format-threshold", "7.5"), 7.5);
+  assert.equal(parseFlag("format-threshold", undefined), undefined);
+  for (const [name, raw] of [["format-threshold", "abc"], ["format-threshold", "11"], ["valid-split", "1"], ["grad-accum", "1.5"], ["num-ctx", ""]] as const) {
+    assert.throws(() => parseFlag(name, raw), (e: Error & { code?: string }) => e.code === "E_USAGE" && e.message.includes(`--${name} must be `) && e.message.includes(JSON.stringify(raw)), `${name} ${raw}`);
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
+  assert.throws(() => loadSettings({ cwd, env: {}, flags: { finetuneEpochs: flag("--epochs", "many") } }), (e: Error & { code?: string }) => e.code === "E_CONFIG" && /bad value "many" for --epochs \(FINETUNE_EPOCHS\)/.test(e.message));
+  assert.equal(loadSettings({ cwd, env: {}, flags: { finetuneEpochs: flag("--epochs", "2") } }).finetuneEpochs, 2);
+});

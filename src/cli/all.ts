@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { defineCommand, runCommand, type CommandDef } from "citty";
-import type { Settings } from "../config.ts";
+import { flag, parseFlag, type Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
@@ -39,7 +39,7 @@ export interface AllFlags extends CommonFlags {
 
 export async function runAll(args: AllFlags): Promise<{ settings: Settings; timings: StepTiming[] }> {
   const settings = settingsFromArgs(args, {
-    inputDir: args["input-dir"], model: args.model, finetuneModelName: args.base, exportModelName: args.name, exportQuant: args.quant,
+    inputDir: flag("--input-dir", args["input-dir"]), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base), exportModelName: flag("--name", args.name), exportQuant: flag("--quant", args.quant),
   });
   // Offline unless a provider is configured on purpose: the run must work with no key, server or network.
   const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
@@ -58,7 +58,7 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   // qa-train, finetune and export must agree on the base: qa-train renders its chat template, export names and
   // merges from it (export gets it through `settings`).
   const baseArgs = args.base ? ["--model", args.base] : [];
-  const validSplit = args["valid-split"] ?? "0.2";
+  const validSplit = String(parseFlag("valid-split", args["valid-split"]) ?? 0.2);
 
   const statePath = join(qaDir, "pipeline_all.json");
   const settingsHash = hashSettings(settings, { provider, validSplit });

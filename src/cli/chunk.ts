@@ -1,5 +1,6 @@
 // `pipeline chunk`: documents (a folder, files, or stdin) → chunk records (NDJSON), resumable.
 import { join, resolve } from "node:path";
+import { flag } from "../config.ts";
 import { defineCommand } from "citty";
 import { log } from "../log.ts";
 import type { DocRecord } from "../records.ts";
@@ -37,10 +38,10 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      inputDir: args["input-dir"],
-      chunksDir: args["output-dir"],
-      chunkSize: args["chunk-size"],
-      chunkOverlap: args["chunk-overlap"],
+      inputDir: flag("--input-dir", args["input-dir"]),
+      chunksDir: flag("--output-dir", args["output-dir"]),
+      chunkSize: flag("--chunk-size", args["chunk-size"]),
+      chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
     });
     const stage = chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap });
     const positional = (args._ ?? []).map(String);

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import type { Settings } from "../config.ts";
+import { flag, parseFlag, type Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { ollamaBaseUrl } from "../ollama/host.ts";
@@ -41,8 +41,7 @@ export async function runExport(settings: Settings, flags: ExportFlags): Promise
   const ftName = finetuneNameFor(settings.origin.finetuneModelName === "default" ? (await tokenizedFor(settings.qaDir)) ?? settings.finetuneModelName : settings.finetuneModelName);
   const modelPath = resolve(settings.exportModelPath ?? join(settings.finetuneOutputDir, ftName));
   const name = (settings.exportModelName ?? `docs-${basename(modelPath).replace(/\.gguf$/i, "")}`).toLowerCase().replace(/[^a-z0-9._:-]+/g, "-");
-  const numCtx = flags["num-ctx"] === undefined ? undefined : Number(flags["num-ctx"]);
-  if (numCtx !== undefined && !(Number.isInteger(numCtx) && numCtx > 0)) throw new PipelineError("E_USAGE", `--num-ctx must be a positive whole number, got "${flags["num-ctx"]}"`, { field: "--num-ctx" });
+  const numCtx = parseFlag("num-ctx", flags["num-ctx"]);
   // Eval answers are graded by the configured provider's model when there is one; offline, by token F1.
   const judge = flags.eval !== false && settings.provider && settings.provider !== "extractive" ? await openStepClient(settings, "eval") : null;
   try {
@@ -98,7 +97,7 @@ export default defineCommand({
   args: { ...exportArgs, ...commonArgs },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      exportModelPath: args.model, exportModelName: args.name, exportOutputDir: args.output, exportQuant: args.quant, finetuneModelType: args["model-type"],
+      exportModelPath: flag("--model", args.model), exportModelName: flag("--name", args.name), exportOutputDir: flag("--output", args.output), exportQuant: flag("--quant", args.quant), finetuneModelType: flag("--model-type", args["model-type"]),
     });
     const r = await runExport(settings, args);
     log.info(exportSummary(r));

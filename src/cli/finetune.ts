@@ -1,6 +1,7 @@
 // `pipeline finetune`: train a LoRA adapter (or the whole `tiny` model) on the token files from qa-train.
 import { readFile } from "node:fs/promises";
 import { join, resolve, basename } from "node:path";
+import { flag, parseFlag } from "../config.ts";
 import { defineCommand } from "citty";
 import { SingleBar } from "cli-progress";
 import { PipelineError } from "../errors.ts";
@@ -9,13 +10,6 @@ import { DEFAULT_TARGETS } from "../train/lora.ts";
 import { finetune } from "../train/trainer-run.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { tokensDirFor } from "./qa-train.ts";
-
-const num = (v: string | undefined, name: string, int = false): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new PipelineError("E_USAGE", `--${name} must be a ${int ? "whole " : ""}number ≥ 0, got "${v}"`, { field: `--${name}` });
-  return n;
-};
 
 const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`);
 
@@ -56,8 +50,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      finetuneModelName: args.model, finetuneEpochs: args.epochs, finetuneLearningRate: args.lr, finetuneLoraRank: args.rank,
-      finetuneBatchSize: args.batch, finetuneSeqLen: args["seq-len"], finetuneBackend: args.backend,
+      finetuneModelName: flag("--model", args.model), finetuneEpochs: flag("--epochs", args.epochs), finetuneLearningRate: flag("--lr", args.lr), finetuneLoraRank: flag("--rank", args.rank),
+      finetuneBatchSize: flag("--batch", args.batch), finetuneSeqLen: flag("--seq-len", args["seq-len"]), finetuneBackend: flag("--backend", args.backend),
     });
     const tokensDir = resolve(args.input ?? tokensDirFor(settings.qaDir));
     const tokensMeta = await readFile(join(tokensDir, "tokens.json"), "utf8").then((t) => JSON.parse(t) as { modelName: string }).catch(() => undefined);
@@ -83,20 +77,20 @@ export default defineCommand({
         epochs: settings.finetuneEpochs ?? 3,
         lr: settings.finetuneLearningRate ?? (tiny ? 3e-3 : 2e-4),
         rank,
-        alpha: num(args.alpha, "alpha") ?? 2 * rank,
-        dropout: num(args.dropout, "dropout") ?? 0.05,
+        alpha: parseFlag("alpha", args.alpha) ?? 2 * rank,
+        dropout: parseFlag("dropout", args.dropout) ?? 0.05,
         targets: args["lora-targets"] ? args["lora-targets"].split(",") : DEFAULT_TARGETS,
         batch: settings.finetuneBatchSize ?? 8,
-        gradAccum: num(args["grad-accum"], "grad-accum", true) ?? 1,
+        gradAccum: parseFlag("grad-accum", args["grad-accum"]) ?? 1,
         seqLen: settings.finetuneSeqLen,
         // Checked against the token files only when set; by default they decide the base model.
         modelName: settings.origin.finetuneModelName === "default" ? undefined : modelName,
         backend: settings.finetuneBackend,
-        threads: num(args.threads, "threads", true) || undefined,
+        threads: parseFlag("threads", args.threads) || undefined,
         resume: !!args.resume,
-        checkpointEvery: num(args["checkpoint-every"], "checkpoint-every", true) ?? 50,
-        evalEvery: num(args["eval-every"], "eval-every", true) ?? 50,
-        seed: num(args.seed, "seed", true) ?? 1,
+        checkpointEvery: parseFlag("checkpoint-every", args["checkpoint-every"]) ?? 50,
+        evalEvery: parseFlag("eval-every", args["eval-every"]) ?? 50,
+        seed: parseFlag("seed", args.seed) ?? 1,
         onBackend: (b) => log.info(`finetune: backend ${b.name} (${b.detail}); base ${modelName}; output ${outDir}`),
         onStep: (p) => {
           if (bar) {

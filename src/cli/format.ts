@@ -1,7 +1,7 @@
 // `pipeline format`: scored pairs → training file in a chosen template (+ validation split, provenance, dataset card).
 import { join } from "node:path";
+import { flag, parseFlag } from "../config.ts";
 import { defineCommand } from "citty";
-import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import type { FormatOptions } from "../transforms/format.ts";
@@ -37,9 +37,8 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const settings = settingsFromArgs(args, { formatTemplate: args.template, filterThreshold: args.threshold });
-    const validFraction = args["valid-split"] === undefined ? 0 : Number(args["valid-split"]);
-    if (!(validFraction >= 0 && validFraction < 1)) throw new PipelineError("E_USAGE", `--valid-split must be a share of documents from 0 to below 1, like 0.1 (got ${args["valid-split"]})`);
+    const settings = settingsFromArgs(args, { formatTemplate: flag("--template", args.template), filterThreshold: flag("--threshold", args.threshold) });
+    const validFraction = parseFlag("valid-split", args["valid-split"]) ?? 0;
     const fromStdin = !args.input && stdinIsPiped();
     const toStdout = !args.output && stdoutIsPiped();
     const options: FormatOptions = {

@@ -1,5 +1,6 @@
 // `pipeline generate-qa` (alias `qa`): chunk records → Q&A records, by an LLM or offline (extractive), resumable.
 import { join, resolve } from "node:path";
+import { flag } from "../config.ts";
 import { defineCommand } from "citty";
 import { log } from "../log.ts";
 import { ChunkRecord, type QaRecord } from "../records.ts";
@@ -43,10 +44,10 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      chunksDir: args["input-dir"],
-      qaDir: args["output-dir"],
-      questionsPerChunk: args["questions-per-chunk"],
-      temperature: args.temperature,
+      chunksDir: flag("--input-dir", args["input-dir"]),
+      qaDir: flag("--output-dir", args["output-dir"]),
+      questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
+      temperature: flag("--temperature", args.temperature),
     });
     const fromStdin = !args["input-dir"] && stdinIsPiped();
     const inputPath = fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE);

@@ -17,7 +17,7 @@ import { openStepClient, planFromInput } from "../transforms/generate-qa-client.
 import { dryRun } from "../providers/plan.ts";
 import { estimatePromptTokens } from "../providers/tokens.ts";
 import { collectResult, type Stage } from "../streams/as-transform.ts";
-import type { Settings } from "../config.ts";
+import { flag, parseFlag, type Settings } from "../config.ts";
 import { ingester, listFiles } from "../transforms/ingest.ts";
 import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
@@ -86,16 +86,16 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      inputDir: args["input-dir"],
-      chunkSize: args["chunk-size"],
-      chunkOverlap: args["chunk-overlap"],
-      questionsPerChunk: args["questions-per-chunk"],
-      temperature: args.temperature,
-      validationThreshold: args["validation-threshold"],
-      filterThreshold: args["filter-threshold"],
-      formatTemplate: args.template,
+      inputDir: flag("--input-dir", args["input-dir"]),
+      chunkSize: flag("--chunk-size", args["chunk-size"]),
+      chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
+      questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
+      temperature: flag("--temperature", args.temperature),
+      validationThreshold: flag("--validation-threshold", args["validation-threshold"]),
+      filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
+      formatTemplate: flag("--template", args.template),
     });
-    const formatThreshold = args["format-threshold"] === undefined ? settings.filterThreshold : Number(args["format-threshold"]);
+    const formatThreshold = parseFlag("format-threshold", args["format-threshold"]) ?? settings.filterThreshold;
     const resume = !!args.resume;
     const chunksPath = resolve(join(settings.chunksDir, CHUNKS_FILE));
     const qaPath = resolve(join(settings.qaDir, QA_FILE));

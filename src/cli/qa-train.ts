@@ -1,5 +1,6 @@
 // `pipeline qa-train`: formatted examples → chat-template tokens (prompt masked) → packed train/valid token files.
 import { join, resolve } from "node:path";
+import { flag } from "../config.ts";
 import { defineCommand } from "citty";
 import { log } from "../log.ts";
 import { qaTrain } from "../train/qa-train.ts";
@@ -29,7 +30,7 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const settings = settingsFromArgs(args, { finetuneModelName: args.model, finetuneModelType: args["model-type"], finetuneSeqLen: args["seq-len"] });
+    const settings = settingsFromArgs(args, { finetuneModelName: flag("--model", args.model), finetuneModelType: flag("--model-type", args["model-type"]), finetuneSeqLen: flag("--seq-len", args["seq-len"]) });
     const input = resolve(args.input ?? join(settings.qaDir, "training_data_final.jsonl"));
     const outDir = resolve(args.output ?? tokensDirFor(settings.qaDir));
     const seqLen = settings.finetuneSeqLen ?? DEFAULT_SEQ_LEN;

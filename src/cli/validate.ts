@@ -1,5 +1,6 @@
 // `pipeline validate`: score every Q&A pair (none dropped), write validation_report.json, print the summary.
 import { dirname, join, resolve } from "node:path";
+import { flag } from "../config.ts";
 import { defineCommand } from "citty";
 import { log } from "../log.ts";
 import { QaRecord, type ScoredRecord } from "../records.ts";
@@ -51,8 +52,8 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      validationThreshold: args.threshold,
-      filterThreshold: args["filter-threshold"],
+      validationThreshold: flag("--threshold", args.threshold),
+      filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
     });
     const fromStdin = !args.input && stdinIsPiped();
     const inputPath = fromStdin ? undefined : (args.input ?? join(settings.qaDir, "training_data.json"));

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
+import { parseFlag } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { evalItemFromExample } from "../export/eval.ts";
@@ -48,7 +49,7 @@ export default defineCommand({
       basePath = /^FROM\s+(.+)$/m.exec(await readFile(adapterModelfile, "utf8"))?.[1]?.trim();
       if (basePath && !existsSync(basePath)) { log.warn(`verify: base model ${basePath} is gone; skipping the base + adapter comparison`); basePath = undefined; }
     }
-    const maxTokens = args["max-tokens"] === undefined ? undefined : Number(args["max-tokens"]);
+    const maxTokens = parseFlag("max-tokens", args["max-tokens"]);
     const report = await verifyExport({
       modelPath, stop: await modelfileStops(modelfile), probes,
       ...(basePath ? { basePath, adapterPath } : {}),
