@@ -4,14 +4,22 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { defineCommand, runCommand, type CommandDef } from "citty";
+import { defineCommand } from "citty";
 import { flag, parseFlag, type Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
+import { exportNameFor, finetuneNameFor, projectFiles } from "../layout.ts";
 import { log } from "../log.ts";
-import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
 import type { ExportResult } from "../export/export.ts";
-import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
-import { tokensDirFor } from "./qa-train.ts";
+import { readQaTrainReport } from "../train/qa-train.ts";
+import { runChunk } from "../steps/chunk.ts";
+import { exportSummary, runExport } from "../steps/export.ts";
+import { runFinetune } from "../steps/finetune.ts";
+import { formatSummary, runFormat } from "../steps/format.ts";
+import { runGenerateQa } from "../steps/generate-qa.ts";
+import { runQaTrain } from "../steps/qa-train.ts";
+import { runValidate } from "../steps/validate.ts";
+import type { FormatOptions } from "../transforms/format.ts";
+import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
 
 export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
 export type StepName = (typeof STEPS)[number];
@@ -22,16 +30,6 @@ const TINY_BATCH = 4;
 
 export interface StepTiming { step: StepName; seconds: number; maxRssMiB: number; skipped?: boolean }
 interface AllState { version: 1; settingsHash: string; done: StepName[]; timings: StepTiming[] }
-
-const load = (m: Promise<{ default: CommandDef<any> }>) => m.then((x) => x.default);
-const COMMANDS: Record<Exclude<StepName, "export">, () => Promise<CommandDef<any>>> = {
-  chunk: () => load(import("./chunk.ts")),
-  "generate-qa": () => load(import("./generate-qa.ts")),
-  validate: () => load(import("./validate.ts")),
-  format: () => load(import("./format.ts")),
-  "qa-train": () => load(import("./qa-train.ts")),
-  finetune: () => load(import("./finetune.ts")),
-};
 
 export interface AllFlags extends CommonFlags {
   "input-dir"?: string; resume?: boolean; provider?: string; model?: string; base?: string; "valid-split"?: string; name?: string; quant?: string; ollama?: boolean;
@@ -45,22 +43,12 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
   const tiny = settings.finetuneModelName === "tiny";
   const qaDir = settings.qaDir;
-  const files = {
-    chunks: settings.chunksDir,
-    qa: join(qaDir, "training_data.json"),
-    report: join(qaDir, "validation_report.json"),
-    final: join(qaDir, "training_data_final.jsonl"),
-    tokens: tokensDirFor(qaDir),
-    finetuned: join(settings.finetuneOutputDir, finetuneNameFor(settings.finetuneModelName)),
-  };
-  const common = [...(args.config ? ["--config", args.config] : []), ...(args.verbose ? ["--verbose"] : []), ...(args.quiet ? ["--quiet"] : []), ...(args["skip-bad-lines"] ? ["--skip-bad-lines"] : [])];
-  const providerArgs = ["--provider", provider, ...(args.model ? ["--model", args.model] : [])];
-  // qa-train, finetune and export must agree on the base: qa-train renders its chat template, export names and
-  // merges from it (export gets it through `settings`).
-  const baseArgs = args.base ? ["--model", args.base] : [];
-  const validSplit = String(parseFlag("valid-split", args["valid-split"]) ?? 0.2);
+  const paths = projectFiles(settings);
+  const files = { chunks: settings.chunksDir, qa: paths.qa, report: paths.report, final: paths.final, tokens: paths.tokens, finetuned: paths.finetuned(settings.finetuneModelName) };
+  const validFraction = parseFlag("valid-split", args["valid-split"]) ?? 0.2;
+  const validSplit = String(validFraction);
 
-  const statePath = join(qaDir, "pipeline_all.json");
+  const statePath = paths.allState;
   const settingsHash = hashSettings(settings, { provider, validSplit });
   let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
   if (args.resume && existsSync(statePath)) {
@@ -103,33 +91,40 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
 
   async function runStep(step: StepName): Promise<void> {
     // A step interrupted in an earlier run continues from its own ledger or checkpoint.
-    const resume = args.resume ? ["--resume"] : [];
-    if (step === "export") {
-      const r = await runExport(settings, { ...(args.ollama === false ? { ollama: false } : {}) });
-      exported = r;
-      log.info(exportSummary(r));
-      if (r.verify && !r.verify.ok) {
-        throw new PipelineError("E_EXPORT", `verification of ${r.modelGguf} failed (see ${join(r.dir, "verify.json")}); the files are written`);
+    const resume = !!args.resume;
+    // generate-qa and validate ask the provider chosen above (offline unless configured on purpose).
+    const llm: Settings = { ...settings, provider };
+    switch (step) {
+      case "chunk": return runChunk(settings, { inputs: [settings.inputDir], output: paths.chunks, resume });
+      case "generate-qa": return runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
+      case "validate": return runValidate(llm, { input: files.qa, output: files.report, resume });
+      case "format": {
+        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined };
+        log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
+        return;
       }
-    } else {
-      const rawArgs: Record<Exclude<StepName, "export">, string[]> = {
-        chunk: ["-i", settings.inputDir, "-o", files.chunks, ...resume],
-        "generate-qa": ["-i", files.chunks, "-o", qaDir, ...providerArgs, ...resume],
-        validate: ["-i", files.qa, "-o", files.report, ...providerArgs, ...resume],
-        format: ["-i", files.report, "-o", files.final, "--valid-split", validSplit],
-        "qa-train": ["-i", files.final, "-o", files.tokens, ...baseArgs],
-        finetune: ["-i", files.tokens, ...baseArgs, ...(await finetuneArgs(settings, files.tokens, tiny)), ...(args.resume && existsSync(join(files.finetuned, "checkpoint")) ? ["--resume"] : [])],
-      };
-      await runCommand(await COMMANDS[step](), { rawArgs: [...rawArgs[step], ...common] });
+      case "qa-train": { await runQaTrain(settings, { input: resolve(files.final), outDir: resolve(files.tokens) }); return; }
+      case "finetune": {
+        await runFinetune(await finetuneSettings(settings, files.tokens, tiny), { tokensDir: resolve(files.tokens), resume: resume && existsSync(join(files.finetuned, "checkpoint")) });
+        return;
+      }
+      case "export": {
+        const r = await runExport(settings, { verify: true, eval: true, ollama: args.ollama !== false });
+        exported = r;
+        log.info(exportSummary(r));
+        if (r.verify && !r.verify.ok) {
+          throw new PipelineError("E_EXPORT", `verification of ${r.modelGguf} failed (see ${join(r.dir, "verify.json")}); the files are written`);
+        }
+      }
     }
   }
-  const modelName = settings.exportModelName ?? `docs-${finetuneNameFor(settings.finetuneModelName)}`;
-  const dir = join(settings.exportOutputDir, modelName);
+  const modelName = exportNameFor(settings.exportModelName, finetuneNameFor(settings.finetuneModelName));
+  const dir = paths.exported(modelName);
   log.info(
     [
       "",
       "PIPELINE ALL DONE",
-      `  chunks           ${join(files.chunks, "chunks.ndjson")}`,
+      `  chunks           ${paths.chunks}`,
       `  Q&A pairs        ${files.qa}`,
       `  validation       ${files.report}`,
       `  training data    ${files.final} (+ .valid.jsonl)`,
@@ -153,18 +148,19 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
  * by heart, which takes ~60–80 passes, but the run must stay within minutes on 2 cores — so epochs are sized to
  * a budget of TINY_TOKEN_BUDGET training tokens (≈ 4–5 min at the ~900 tok/s of 2 cores), between 10 and 80.
  */
-async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean): Promise<string[]> {
-  if (!tiny) return [];
-  const batch = settings.finetuneBatchSize ?? TINY_BATCH;
-  const out = settings.origin.finetuneBatchSize === "default" ? ["--batch", String(batch)] : [];
+async function finetuneSettings(settings: Settings, tokensDir: string, tiny: boolean): Promise<Settings> {
+  if (!tiny) return settings;
+  const out: Settings = { ...settings, origin: { ...settings.origin } };
+  if (settings.origin.finetuneBatchSize === "default") { out.finetuneBatchSize = TINY_BATCH; out.origin.finetuneBatchSize = "flag"; }
   if (settings.origin.finetuneEpochs === "default") {
     let rows = 1, seqLen = 256;
     try {
-      const report = JSON.parse(await readFile(join(tokensDir, "qa_train_report.json"), "utf8")) as { seqLen?: number; train?: { rows?: number } };
-      rows = Math.max(1, report.train?.rows ?? 1);
-      seqLen = report.seqLen ?? seqLen;
+      const report = await readQaTrainReport(tokensDir);
+      rows = Math.max(1, report.train.rows);
+      seqLen = report.seqLen;
     } catch { /* no report: the smallest guess */ }
-    out.push("--epochs", String(Math.max(10, Math.min(80, Math.floor(TINY_TOKEN_BUDGET / (rows * seqLen))))));
+    out.finetuneEpochs = Math.max(10, Math.min(80, Math.floor(TINY_TOKEN_BUDGET / (rows * seqLen))));
+    out.origin.finetuneEpochs = "flag";
   }
   return out;
 }

@@ -6,7 +6,8 @@ import { log } from "../log.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import type { FormatOptions } from "../transforms/format.ts";
 import { TEMPLATES, type TemplateName } from "../transforms/format-templates.ts";
-import { FINAL_FILE, runFormat } from "../steps/format.ts";
+import { FINAL_FILE, REPORT_FILE } from "../layout.ts";
+import { formatSummary, runFormat } from "../steps/format.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
 export default defineCommand({
@@ -49,16 +50,10 @@ export default defineCommand({
       system: args.system,
     };
     const result = await runFormat({
-      input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, "validation_report.json")),
+      input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, REPORT_FILE)),
       output: toStdout ? undefined : (args.output ?? join(settings.qaDir, FINAL_FILE)),
       toStdout, records: !!args.records, options, skipBadLines: settings.skipBadLines,
     });
-    const s = result.stats;
-    const d = s.dropped;
-    log.info(
-      `format: ${s.seen} pair(s) → ${s.kept.train} train${validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
-        `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
-        `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`,
-    );
+    log.info(formatSummary(result, options));
   },
 });

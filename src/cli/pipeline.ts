@@ -1,7 +1,7 @@
 // `pipeline pipeline`: steps 1-4 (chunk → generate-qa → validate → format) in one run, as one stream:
 // every step starts at once and follows the previous step's committed output, so records flow through
 // while the files the seed wrote are written; each step keeps its own ledger, so --resume continues all four.
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { log } from "../log.ts";
 import { ChunkRecord, QaRecord, ScoredRecord, type DocRecord } from "../records.ts";
@@ -23,10 +23,9 @@ import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
 import type { TemplateName } from "../transforms/format-templates.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { FINAL_FILE, runFormat } from "../steps/format.ts";
-import { CHUNKS_FILE, QA_FILE } from "./generate-qa.ts";
+import { runFormat } from "../steps/format.ts";
+import { projectFiles } from "../layout.ts";
 import { providerArgs, providerFlags } from "./provider-args.ts";
-import { REPORT_FILE, scoredPathFor } from "./validate.ts";
 
 interface StepState { done: boolean; error?: unknown }
 
@@ -97,11 +96,12 @@ export default defineCommand({
     });
     const formatThreshold = parseFlag("format-threshold", args["format-threshold"]) ?? settings.filterThreshold;
     const resume = !!args.resume;
-    const chunksPath = resolve(join(settings.chunksDir, CHUNKS_FILE));
-    const qaPath = resolve(join(settings.qaDir, QA_FILE));
-    const reportPath = resolve(join(settings.qaDir, REPORT_FILE));
-    const scoredPath = scoredPathFor(reportPath);
-    const finalPath = resolve(join(settings.qaDir, FINAL_FILE));
+    const paths = projectFiles(settings);
+    const chunksPath = resolve(paths.chunks);
+    const qaPath = resolve(paths.qa);
+    const reportPath = resolve(paths.report);
+    const scoredPath = resolve(paths.scored);
+    const finalPath = resolve(paths.final);
 
     const files = await listFiles([settings.inputDir]);
     if (!files.length) log.warn(`no files found in ${settings.inputDir}; nothing to do`);

@@ -19,7 +19,7 @@ import type { OllamaTemplate } from "../chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
-import { siblingPath } from "../layout.ts";
+import { EXPORT_RESULT_FILE, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
 import { exampleData, templateOf } from "../transforms/format-templates.ts";
@@ -56,11 +56,24 @@ export interface ExportResult {
   adapterGguf?: string;
   modelfile: string;
   modelfileAdapter?: string;
+  /** The base model adapter.gguf applies to (Modelfile.adapter's FROM), for `pipeline verify`. */
+  basePath?: string;
   card: string;
   template: OllamaTemplate;
   verify?: VerifyReport;
   eval?: EvalReport;
   ollama: { installed: boolean; baseUrl: string; commands: string[] };
+}
+
+/** export.json as written beside the export: the result, with verify and eval reduced to their verdicts. */
+export type ExportRecord = Omit<ExportResult, "verify" | "eval"> & { verify?: boolean; eval?: Record<string, number> };
+
+export async function readExportRecord(dir: string): Promise<ExportRecord | undefined> {
+  const file = join(dir, EXPORT_RESULT_FILE);
+  if (!existsSync(file)) return undefined;
+  try { return JSON.parse(await readFile(file, "utf8")) as ExportRecord; } catch (e) {
+    throw new PipelineError("E_INPUT", `not valid JSON (${(e as Error).message}); run \`pipeline export\` again`, { file });
+  }
 }
 
 export async function exportModel(o: ExportOptions): Promise<ExportResult> {
@@ -212,8 +225,9 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),
     files, runCommands: ollama.commands,
   }));
-  const result: ExportResult = { dir, modelGguf, ...(adapterGguf ? { adapterGguf } : {}), modelfile, ...(modelfileAdapter ? { modelfileAdapter } : {}), card, template, ...(verify ? { verify } : {}), ...(evalReport ? { eval: evalReport } : {}), ollama };
-  await writeFile(join(dir, "export.json"), JSON.stringify({ ...result, verify: verify?.ok, eval: evalReport?.mean }, null, 2) + "\n");
+  const result: ExportResult = { dir, modelGguf, ...(adapterGguf ? { adapterGguf } : {}), modelfile, ...(modelfileAdapter ? { modelfileAdapter, basePath: resolve(art.basePath!) } : {}), card, template, ...(verify ? { verify } : {}), ...(evalReport ? { eval: evalReport } : {}), ollama };
+  const record: ExportRecord = { ...result, verify: verify?.ok, eval: evalReport?.mean };
+  await writeFile(join(dir, EXPORT_RESULT_FILE), JSON.stringify(record, null, 2) + "\n");
   return result;
 }
 
@@ -260,18 +274,16 @@ async function sha256File(path: string): Promise<string> {
 }
 
 function describeBase(a: FinetuneArtifacts): string {
-  const r = a.report ?? {};
-  const model = (r.model ?? {}) as { name?: unknown; tiny?: unknown };
-  if (model.tiny === true || (a.modelPath && !a.adapterPath && !model.name)) return "tiny (trained from scratch)";
-  const named = [model.name, r.baseModel, r.base_model, r.modelName].find((v) => typeof v === "string") as string | undefined;
+  const model = a.report?.model;
+  if (model?.tiny === true || (a.modelPath && !a.adapterPath && !model?.name)) return "tiny (trained from scratch)";
+  const named = model?.name ?? a.report?.baseModel;
   if (named) return named;
   return a.basePath ? basename(a.basePath) : "unknown";
 }
 
 /** The base model's name as finetune recorded it (an Ollama name, a path, "tiny"). */
 function reportedModelName(a: FinetuneArtifacts): string | undefined {
-  const name = (a.report?.model as { name?: unknown } | undefined)?.name;
-  return typeof name === "string" ? name : undefined;
+  return a.report?.model?.name;
 }
 
 /** The system prompt every training example shares, if they all have the same one. */

@@ -10,9 +10,6 @@ import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.t
 import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
 import { siblingPath } from "../layout.ts";
 
-export const FINAL_FILE = "training_data_final.jsonl";
-
-
 export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
 
 /** Runs format from input to files (or stdout); returns the stats. Used by `format` and `pipeline`. */
@@ -53,4 +50,13 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
     for (const w of writers) await w.abort().catch(() => {});
     throw e;
   }
+}
+
+/** The one-line account of a format run: kept per split, dropped per reason. */
+export function formatSummary(result: Awaited<ReturnType<typeof runFormat>>, options: FormatOptions): string {
+  const s = result.stats;
+  const d = s.dropped;
+  return `format: ${s.seen} pair(s) → ${s.kept.train} train${options.validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
+    `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
+    `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`;
 }

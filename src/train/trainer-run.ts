@@ -10,7 +10,7 @@
 //   training_report.json  settings, backend, sizes, speed, losses, output files
 //   checkpoint/           trainable tensors + AdamW state + step (see checkpoint.ts), for --resume
 import { createHash } from "node:crypto";
-import { readFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { useBackend, type BackendInfo } from "../kernels/backend.ts";
@@ -23,7 +23,8 @@ import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
 import { parameterCount } from "../model/config.ts";
 import { estimateTrainingBytes, loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes, readGgufConfig, WASM_HEAP_BYTES } from "../model/load.ts";
 import { readTokenRows } from "./qa-train-files.ts";
-import type { TokensMeta } from "./qa-train.ts";
+import { readTokensMeta } from "./qa-train.ts";
+import { ADAPTER_FILE, TRAINED_MODEL_FILE, TRAINING_REPORT_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
 import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
 
 export interface FinetuneOptions {
@@ -72,17 +73,15 @@ export interface TrainingReport {
 }
 
 export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
-  const meta = JSON.parse(await readFile(join(o.tokensDir, "tokens.json"), "utf8").catch(() => {
-    throw new PipelineError("E_INPUT", "no tokens.json; run `pipeline qa-train` first", { file: o.tokensDir });
-  })) as TokensMeta;
+  const meta = await readTokensMeta(o.tokensDir);
   if (o.seqLen !== undefined && o.seqLen !== meta.seqLen) {
     throw new PipelineError("E_CONFIG", `--seq-len ${o.seqLen} differs from the token files' ${meta.seqLen}; re-run \`pipeline qa-train --seq-len ${o.seqLen}\``, { field: "--seq-len" });
   }
   if (o.modelName !== undefined && o.modelName !== meta.modelName) {
     throw new PipelineError("E_CONFIG", `the token files were made for base model "${meta.modelName}", not "${o.modelName}"; re-run \`pipeline qa-train\` with the same FINETUNE_MODEL_NAME`, { field: "FINETUNE_MODEL_NAME" });
   }
-  const train = await readTokenRows(join(o.tokensDir, "train.tokens"));
-  const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
+  const train = await readTokenRows(join(o.tokensDir, TRAIN_TOKENS_FILE));
+  const valid = await readTokenRows(join(o.tokensDir, VALID_TOKENS_FILE));
   if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
 
   // A base past the wasm heap trains on the cpu backend with the native kernels, when they are built.
@@ -116,15 +115,15 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   const seconds = (performance.now() - t0) / 1000;
   await saveCheckpoint(o.outDir, trainer.state(), hash);
 
-  const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: "training_report.json" };
+  const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: TRAINING_REPORT_FILE };
   await writeFile(join(o.outDir, files.lossCsv!), lossCurveCsv(trainer.history, trainer.evals));
   await writeFile(join(o.outDir, files.lossSvg!), lossCurveSvg(trainer.history, trainer.evals, `${meta.modelName}: ${lora ? `LoRA r=${o.rank}` : "full training"}`));
   if (!stopped) {
     if (lora) {
-      files.adapter = "adapter.gguf";
+      files.adapter = ADAPTER_FILE;
       await writeAdapter(join(o.outDir, files.adapter), lora, config.arch, meta.basePath);
     } else {
-      files.model = "model.gguf";
+      files.model = TRAINED_MODEL_FILE;
       await writeTrainedModel(join(o.outDir, files.model), meta.basePath, model.rawTensors());
     }
   }

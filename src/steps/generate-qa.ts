@@ -1,0 +1,64 @@
+// The generate-qa step: chunk records (a file or stdin) → Q&A records (training_data.json or NDJSON on stdout), resumable.
+import { resolve } from "node:path";
+import type { Settings } from "../config.ts";
+import { log } from "../log.ts";
+import { ChunkRecord, type QaRecord } from "../records.ts";
+import { cacheDirUnder } from "../providers/client.ts";
+import { createProgress } from "../streams/progress.ts";
+import { runStep, type StepOutput } from "../streams/run-step.ts";
+import { readRecords } from "../sinks/read-records.ts";
+import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { openStepClient, planFromInput } from "../transforms/generate-qa-client.ts";
+
+export interface GenerateQaRun {
+  /** The chunks file; undefined reads chunk NDJSON from stdin. */
+  input?: string;
+  /** training_data.json (a JSON array); undefined writes NDJSON to stdout. */
+  output?: string;
+  resume: boolean;
+  /** Print the planned calls, tokens and cost instead of running. */
+  dryRun?: boolean;
+}
+
+export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promise<void> {
+  const output: StepOutput = o.output ? { path: o.output, format: "json-array" } : { stream: process.stdout, format: "ndjson" };
+  const readChunks = () => readRecords({ path: o.input, schema: ChunkRecord, skipBadLines: settings.skipBadLines, onBadLine: (l, why) => log.warn(`chunk input line ${l} skipped: ${why}`) });
+  if (o.dryRun) {
+    // About 60 reply tokens per pair asked for, plus the JSON around them.
+    return planFromInput(settings, "generate-qa", readChunks(), (c) => qaPrompt(c, settings.questionsPerChunk), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
+  }
+  const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
+  const stats = emptyGenerateQaStats();
+  const stage = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
+  const provider = client?.provider ?? "extractive";
+  try {
+    const r = await runStep<ChunkRecord, QaRecord>({
+      name: "generate-qa",
+      input: readChunks(),
+      stage,
+      output,
+      resume: o.resume,
+      commitEveryMs: settings.commitIntervalMs,
+      concurrency: client ? settings.concurrency : 1,
+      progress: createProgress({ label: "generate-qa", unit: "chunks" }),
+      settings: {
+        input: o.input ? resolve(o.input) : "<stdin>",
+        provider,
+        model: client?.model ?? "extractive",
+        questionsPerChunk: settings.questionsPerChunk,
+        temperature: client ? settings.temperature : undefined,
+      },
+    });
+    const resumed = r.resumedInputs ? ` (${r.resumedInputs} done before --resume)` : "";
+    log.info(
+      `generate-qa: ${r.inputs} chunk(s)${resumed} → ${r.records} record(s)${r.path ? ` in ${r.path}` : ""}; ` +
+        `this run: ${stats.pairs} pair(s), ${stats.shortChunks} chunk(s) gave fewer than ${settings.questionsPerChunk} ` +
+        `(${stats.emptyChunks} none), ${stats.failedChunks} failed (recorded with error)` +
+        (client ? `; tokens ${stats.usage.inputTokens} in, ${stats.usage.outputTokens} out` : ""),
+    );
+    for (const s of stats.shortfalls.slice(0, 50)) log.debug(`  chunk ${s.chunkId}: ${s.made} of ${s.asked} pair(s)`);
+    if (client) log.info(client.formatUsage());
+  } finally {
+    await client?.close();
+  }
+}
