@@ -1,6 +1,5 @@
 // `pipeline all`: steps 1–7 in one command on the seed's folders — offline by default (extractive Q&A, heuristic
 // judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
@@ -9,6 +8,7 @@ import { flag, parseFlag, type Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { exportNameFor, finetuneNameFor, projectFiles } from "../layout.ts";
 import { log } from "../log.ts";
+import { hashSettings } from "../streams/ledger.ts";
 import type { ExportResult } from "../export/export.ts";
 import { readQaTrainReport } from "../train/qa-train.ts";
 import { runChunk } from "../steps/chunk.ts";
@@ -49,7 +49,7 @@ export async function runAll(args: AllFlags): Promise<{ settings: Settings; timi
   const validSplit = String(validFraction);
 
   const statePath = paths.allState;
-  const settingsHash = hashSettings(settings, { provider, validSplit });
+  const settingsHash = allSettingsHash(settings, { provider, validSplit });
   let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
   if (args.resume && existsSync(statePath)) {
     const old = JSON.parse(await readFile(statePath, "utf8")) as AllState;
@@ -177,9 +177,9 @@ async function checkBase(settings: Settings): Promise<void> {
   }
 }
 
-function hashSettings(s: Settings, extra: Record<string, unknown>): string {
+function allSettingsHash(s: Settings, extra: Record<string, unknown>): string {
   const { env: _env, origin: _origin, configFile: _configFile, ...values } = s;
-  return createHash("sha256").update(JSON.stringify({ values, extra })).digest("hex").slice(0, 16);
+  return hashSettings({ values, extra });
 }
 
 export default defineCommand({

@@ -24,6 +24,7 @@ import { parameterCount } from "../model/config.ts";
 import { estimateTrainingBytes, loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes, readGgufConfig, WASM_HEAP_BYTES } from "../model/load.ts";
 import { readTokenRows } from "./qa-train-files.ts";
 import { readTokensMeta } from "./qa-train.ts";
+import { hashSettings } from "../streams/ledger.ts";
 import { ADAPTER_FILE, TRAINED_MODEL_FILE, TRAINING_REPORT_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
 import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
 
@@ -99,8 +100,8 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   opts.warmupSteps = o.warmupSteps ?? Math.min(100, Math.ceil(trainer.totalSteps * 0.05));
   const settings = { epochs: o.epochs, lr: o.lr, rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, batch: o.batch, gradAccum: o.gradAccum, seqLen: meta.seqLen, backend: o.backend, resume: o.resume, checkpointEvery: o.checkpointEvery, evalEvery: o.evalEvery, warmupSteps: opts.warmupSteps, seed: o.seed };
   // The checkpoint belongs to these settings and this data; resuming anything else would silently differ.
-  const hash = createHash("sha256").update(JSON.stringify({ ...settings, resume: undefined, backend: undefined, checkpointEvery: undefined, base: meta.basePath }))
-    .update(Buffer.from(train.raw.buffer, train.raw.byteOffset, train.raw.byteLength)).digest("hex");
+  const trainData = createHash("sha256").update(Buffer.from(train.raw.buffer, train.raw.byteOffset, train.raw.byteLength)).digest("hex");
+  const hash = hashSettings({ ...settings, resume: undefined, backend: undefined, checkpointEvery: undefined, base: meta.basePath, trainData });
   await mkdir(o.outDir, { recursive: true });
   if (o.resume) trainer.load(await loadCheckpoint(o.outDir, hash));
 
