@@ -2,6 +2,7 @@
 // model when one is configured, otherwise by token-overlap F1 against the reference answer (SQuAD's metric).
 import { z } from "zod";
 import { parseJsonReply } from "../providers/json-reply.ts";
+import { jsonSchemaSpec } from "../providers/json-schema.ts";
 import type { GenerateRequest, GenerateResult } from "../providers/types.ts";
 import type { ExampleRecord } from "../records.ts";
 import { exampleData, toMessages } from "../transforms/format-templates.ts";
@@ -54,12 +55,11 @@ export function tokenF1(prediction: string, reference: string): number {
   return (2 * precision * recall) / (precision + recall);
 }
 
-const JudgeReply = z.object({ score: z.coerce.number().min(0).max(10), reason: z.string().optional() });
-const JUDGE_SCHEMA = {
-  name: "answer_grade",
-  schema: { type: "object", properties: { score: { type: "number" }, reason: { type: "string" } }, required: ["score", "reason"], additionalProperties: false },
-  strict: true,
-};
+const Grade = z.object({ score: z.number().min(0).max(10), reason: z.string() });
+/** What the judge is asked for (OpenAI strict mode: every field required, no others). */
+const JUDGE_SCHEMA = jsonSchemaSpec("answer_grade", Grade.strict(), { strict: true });
+/** What is accepted back: a score given as a numeric string counts; the reason may be missing. */
+const JudgeReply = Grade.extend({ score: z.coerce.number().min(0).max(10), reason: z.string().optional() });
 
 /** A judge's grade, 0..1. A reply that is not a grade counts as 0 with the reason kept, never as a crash. */
 export async function judgeScore(judge: JudgeModel, item: EvalItem, answer: string): Promise<{ score: number; reason?: string }> {
