@@ -17,6 +17,7 @@ import { useBackend, type BackendInfo } from "../kernels/backend.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { writeGguf } from "../gguf/writer.ts";
+import { writeLoraAdapterGguf } from "../gguf/lora-adapter.ts";
 import type { GgufValue } from "../gguf/types.ts";
 import { DEFAULT_TARGETS, Lora } from "./lora.ts";
 import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
@@ -155,17 +156,15 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
 }
 
 export async function writeAdapter(path: string, lora: Lora, arch: string, basePath: string): Promise<void> {
-  const metadata: Record<string, GgufValue> = {
-    "general.architecture": { type: "string", value: arch },
-    "general.type": { type: "string", value: "adapter" },
-    "general.name": { type: "string", value: "docs2model LoRA" },
-    "adapter.type": { type: "string", value: "lora" },
-    "adapter.lora.alpha": { type: "f32", value: lora.options.alpha },
-    "docs2model.lora.rank": { type: "u32", value: lora.options.rank },
-    "docs2model.lora.targets": { type: "array", itemType: "string", value: lora.options.targets },
-    "docs2model.base_model": { type: "string", value: basePath },
-  };
-  await writeGguf(path, { metadata, tensors: lora.rawTensors().map((t) => ({ name: t.name, dims: t.dims, type: "F32" as const, data: t.data })) });
+  await writeLoraAdapterGguf(path, {
+    arch, alpha: lora.options.alpha, tensors: lora.rawTensors(),
+    metadata: [
+      ["general.name", { type: "string", value: "docs2model LoRA" }],
+      ["docs2model.lora.rank", { type: "u32", value: lora.options.rank }],
+      ["docs2model.lora.targets", { type: "array", itemType: "string", value: lora.options.targets }],
+      ["docs2model.base_model", { type: "string", value: basePath }],
+    ],
+  });
 }
 
 /** The base file's metadata (tokenizer, chat template) with the trained tensors. */
