@@ -22,7 +22,7 @@ import type { FormatOptions } from "../transforms/format.ts";
 export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
 export type StepName = (typeof STEPS)[number];
 
-/** Training tokens the offline `tiny` run may spend (see finetuneArgs). */
+/** Training tokens the offline `tiny` run may spend (see finetuneSettings). */
 const TINY_TOKEN_BUDGET = 250_000;
 const TINY_BATCH = 4;
 
