@@ -9,14 +9,6 @@ import { exportNameFor, finetuneNameFor, projectFiles } from "../layout.ts";
 import { log } from "../log.ts";
 import { hashSettings } from "../streams/ledger.ts";
 import type { ExportResult } from "../export/export.ts";
-import { readQaTrainReport } from "../train/qa-train.ts";
-import { runChunk } from "./chunk.ts";
-import { exportSummary, runExport } from "./export.ts";
-import { runFinetune } from "./finetune.ts";
-import { formatSummary, runFormat } from "./format.ts";
-import { runGenerateQa } from "./generate-qa.ts";
-import { runQaTrain } from "./qa-train.ts";
-import { runValidate } from "./validate.ts";
 import type { FormatOptions } from "../transforms/format.ts";
 
 export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
@@ -91,26 +83,29 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
     await save();
   }
 
+  // Each step's modules load when it runs, so `pipeline all --help` stays instant.
   async function runStep(step: StepName): Promise<void> {
     // A step interrupted in an earlier run continues from its own ledger or checkpoint.
     const resume = !!o.resume;
     // generate-qa and validate ask the provider chosen above (offline unless configured on purpose).
     const llm: Settings = { ...settings, provider };
     switch (step) {
-      case "chunk": return runChunk(settings, { inputs: [settings.inputDir], output: paths.chunks, resume });
-      case "generate-qa": return runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
-      case "validate": return runValidate(llm, { input: files.qa, output: files.report, resume });
+      case "chunk": return (await import("./chunk.ts")).runChunk(settings, { inputs: [settings.inputDir], output: paths.chunks, resume });
+      case "generate-qa": return (await import("./generate-qa.ts")).runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
+      case "validate": return (await import("./validate.ts")).runValidate(llm, { input: files.qa, output: files.report, resume });
       case "format": {
         const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined };
+        const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
         return;
       }
-      case "qa-train": { await runQaTrain(settings, { input: resolve(files.final), outDir: resolve(files.tokens) }); return; }
+      case "qa-train": { await (await import("./qa-train.ts")).runQaTrain(settings, { input: resolve(files.final), outDir: resolve(files.tokens) }); return; }
       case "finetune": {
-        await runFinetune(await finetuneSettings(settings, files.tokens, tiny), { tokensDir: resolve(files.tokens), resume: resume && existsSync(join(files.finetuned, "checkpoint")) });
+        await (await import("./finetune.ts")).runFinetune(await finetuneSettings(settings, files.tokens, tiny), { tokensDir: resolve(files.tokens), resume: resume && existsSync(join(files.finetuned, "checkpoint")) });
         return;
       }
       case "export": {
+        const { exportSummary, runExport } = await import("./export.ts");
         const r = await runExport(settings, { verify: true, eval: true, ollama: o.ollama });
         exported = r;
         log.info(exportSummary(r));
@@ -157,7 +152,7 @@ async function finetuneSettings(settings: Settings, tokensDir: string, tiny: boo
   if (settings.origin.finetuneEpochs === "default") {
     let rows = 1, seqLen = 256;
     try {
-      const report = await readQaTrainReport(tokensDir);
+      const report = await (await import("../train/qa-train.ts")).readQaTrainReport(tokensDir);
       rows = Math.max(1, report.train.rows);
       seqLen = report.seqLen;
     } catch { /* no report: the smallest guess */ }
