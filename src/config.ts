@@ -64,6 +64,40 @@ export type Settings = { [K in SettingName]: z.output<Table[K]["schema"]> } & {
   configFile?: string;
 };
 
+/**
+ * Command-line flags that are not settings (no environment key): each one's schema and what it expects, parsed
+ * here like the settings so a bad value is refused by the flag's name instead of becoming NaN further on.
+ */
+export const FLAGS = {
+  "valid-split": { schema: num.min(0).lt(1), expects: "a share of documents from 0 to below 1, like 0.1" },
+  "format-threshold": { schema: num.min(0).max(10), expects: "a score from 0 to 10" },
+  alpha: { schema: num.min(0), expects: "a number ≥ 0" },
+  dropout: { schema: num.min(0).lt(1), expects: "a number from 0 to below 1" },
+  "grad-accum": { schema: int.min(1), expects: "a whole number ≥ 1" },
+  threads: { schema: int.min(0), expects: "a whole number ≥ 0 (0: all cores)" },
+  "checkpoint-every": { schema: int.min(0), expects: "a whole number ≥ 0" },
+  "eval-every": { schema: int.min(0), expects: "a whole number ≥ 0" },
+  seed: { schema: int.min(0), expects: "a whole number ≥ 0" },
+  "num-ctx": { schema: int.min(1), expects: "a positive whole number" },
+  "max-tokens": { schema: int.min(1), expects: "a positive whole number" },
+} as const;
+export type FlagName = keyof typeof FLAGS;
+
+/** A flag's value parsed by its schema; undefined when the flag was not given. */
+export function parseFlag<K extends FlagName>(name: K, raw: string | undefined): z.output<(typeof FLAGS)[K]["schema"]> | undefined {
+  if (raw === undefined) return undefined;
+  const spec = FLAGS[name];
+  const parsed = (spec.schema as z.ZodType).safeParse(raw.trim() === "" ? Number.NaN : raw);
+  if (!parsed.success) throw new PipelineError("E_USAGE", `--${name} must be ${spec.expects} (got ${JSON.stringify(raw)})`, { field: `--${name}` });
+  return parsed.data as z.output<(typeof FLAGS)[K]["schema"]>;
+}
+
+/** A setting's value as given by a command-line flag: a bad value is then reported by the flag's name. */
+export class FlagValue {
+  constructor(readonly flag: string, readonly value: unknown) {}
+}
+export const flag = (name: string, value: unknown): FlagValue | undefined => (value === undefined ? undefined : new FlagValue(name, value));
+
 export interface LoadSettingsOptions {
   flags?: Partial<Record<SettingName, unknown>>;
   /** --config FILE; default: ./config.env when present. */
@@ -97,16 +131,18 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const out: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as Array<[SettingName, Table[SettingName]]>) {
-    const flag = opts.flags?.[name];
+    const given = opts.flags?.[name];
+    const flagName = given instanceof FlagValue ? given.flag : undefined;
+    const flagValue = given instanceof FlagValue ? given.value : given;
     let raw: unknown;
     let from: "flag" | "env" | "config.env" | "default";
-    if (flag !== undefined && flag !== "") { raw = flag; from = "flag"; }
+    if (flagValue !== undefined && flagValue !== "") { raw = flagValue; from = "flag"; }
     else if (env[spec.key] !== undefined && env[spec.key] !== "") { raw = env[spec.key]; from = "env"; }
     else if (fileValues[spec.key] !== undefined && fileValues[spec.key] !== "") { raw = fileValues[spec.key]; from = "config.env"; }
     else { out[name] = spec.default; origin[name] = "default"; continue; }
     const parsed = (spec.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
-      const where = from === "flag" ? `flag for ${spec.key}` : from === "env" ? `environment variable ${spec.key}` : `${spec.key} in ${configFile}`;
+      const where = from === "flag" ? (flagName ? `${flagName} (${spec.key})` : `flag for ${spec.key}`) : from === "env" ? `environment variable ${spec.key}` : `${spec.key} in ${configFile}`;
       throw new PipelineError("E_CONFIG", `bad value ${JSON.stringify(raw)} for ${where}: ${parsed.error.issues[0]?.message ?? "invalid"}`, { field: spec.key });
     }
     out[name] = parsed.data;

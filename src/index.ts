@@ -44,7 +44,8 @@ export { loadTokenizer, spmTokenizer, type Tokenizer } from "./tokenizer/load.ts
 export { trainSpmVocab, type SpmVocab } from "./tokenizer/spm.ts";
 export { renderChat, chatTemplateOf, splitPromptAnswer, ollamaTemplateFor } from "./chat/template.ts";
 export { resolveBaseModel, type ResolvedBaseModel } from "./model/base-model.ts";
-export { createTinyBase, buildTinyModel, tinyModelSpec, llamaTensorShapes, llamaMetadata, TINY_CONFIG, type LlamaConfig } from "./model/tiny.ts";
+export { createTinyBase, buildTinyModel, tinyModelSpec, tinyLlamaConfig, llamaTensorShapes, llamaMetadata, TINY_CONFIG, type TinyConfig } from "./model/tiny.ts";
+export type { LlamaConfig } from "./model/config.ts";
 export { exportModel, type ExportOptions, type ExportResult } from "./export/export.ts";
 export { mergeToGguf, writeLoraAdapter, openLoraAdapter, type ExportQuant } from "./export/merge.ts";
 export { renderModelfile, createParameters, type ModelfileSpec } from "./export/modelfile.ts";

@@ -97,6 +97,21 @@ export const ScoredRecord = QaRecord.extend({
 });
 export type ScoredRecord = z.infer<typeof ScoredRecord>;
 
+// The four shapes of an example's data, each exactly as its ecosystem loads it; the keys tell them apart
+// (instruction / text / conversations / messages), so a bare training-file line needs no template tag.
+export const AlpacaData = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), system: z.string().optional() });
+export type AlpacaData = z.infer<typeof AlpacaData>;
+/** ChatML as one rendered text of <|im_start|>role\n…<|im_end|>\n blocks. */
+export const ChatmlData = z.object({ text: z.string() });
+export type ChatmlData = z.infer<typeof ChatmlData>;
+/** ShareGPT speakers; user/assistant/model appear in the wild as well as human/gpt. */
+export const SharegptData = z.object({ conversations: z.array(z.object({ from: z.enum(["system", "human", "gpt", "user", "assistant", "model"]), value: z.string() })) });
+export type SharegptData = z.infer<typeof SharegptData>;
+export const OpenaiData = z.object({ messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })) });
+export type OpenaiData = z.infer<typeof OpenaiData>;
+export const ExampleData = z.union([AlpacaData, ChatmlData, SharegptData, OpenaiData]);
+export type ExampleData = AlpacaData | ChatmlData | SharegptData | OpenaiData;
+
 export const Split = z.enum(["train", "valid"]);
 export const ExampleRecord = z.object({
   type: z.literal("example"),
@@ -109,7 +124,10 @@ export const ExampleRecord = z.object({
   end: z.number().int().optional(),
   template: z.enum(["alpaca", "chatml", "sharegpt", "openai"]),
   split: Split,
-  /** The formatted training record, in the target ecosystem's own shape. */
+  /**
+   * The formatted training record, in the target ecosystem's own shape. Read it through `exampleData()`
+   * (transforms/format-templates.ts): records written by hand may hold anything here.
+   */
   data: z.record(z.string(), z.unknown()),
 });
 export type ExampleRecord = z.infer<typeof ExampleRecord>;

@@ -52,3 +52,15 @@ test("a malformed config.env line is an E_CONFIG error naming the file and line;
   writeFileSync(join(cwd, "config.env"), 'export PIPELINE_CHUNK_SIZE=900\nPIPELINE_SYSTEM_PROMPT="two\nlines"\n\n  # indented comment\n');
   assert.equal(loadSettings({ cwd, env: {} }).chunkSize, 900);
 });
+
+test("a flag's bad value is refused by the flag's name: non-setting flags (parseFlag) and settings given by flag", async () => {
+  const { flag, parseFlag } = await import("../src/config.ts");
+  assert.equal(parseFlag("format-threshold", "7.5"), 7.5);
+  assert.equal(parseFlag("format-threshold", undefined), undefined);
+  for (const [name, raw] of [["format-threshold", "abc"], ["format-threshold", "11"], ["valid-split", "1"], ["grad-accum", "1.5"], ["num-ctx", ""]] as const) {
+    assert.throws(() => parseFlag(name, raw), (e: Error & { code?: string }) => e.code === "E_USAGE" && e.message.includes(`--${name} must be `) && e.message.includes(JSON.stringify(raw)), `${name} ${raw}`);
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
+  assert.throws(() => loadSettings({ cwd, env: {}, flags: { finetuneEpochs: flag("--epochs", "many") } }), (e: Error & { code?: string }) => e.code === "E_CONFIG" && /bad value "many" for --epochs \(FINETUNE_EPOCHS\)/.test(e.message));
+  assert.equal(loadSettings({ cwd, env: {}, flags: { finetuneEpochs: flag("--epochs", "2") } }).finetuneEpochs, 2);
+});

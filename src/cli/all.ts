@@ -1,193 +1,9 @@
 // `pipeline all`: steps 1–7 in one command on the seed's folders — offline by default (extractive Q&A, heuristic
 // judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
-import { defineCommand, runCommand, type CommandDef } from "citty";
-import type { Settings } from "../config.ts";
-import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
-import { commonArgs, settingsFromArgs, type CommonFlags } from "./args.ts";
-import type { ExportResult } from "../export/export.ts";
-import { exportSummary, finetuneNameFor, runExport } from "./export.ts";
-import { exportFolder, normalizeModelName } from "../layout.ts";
-import { tokensDirFor } from "./qa-train.ts";
-
-export const STEPS = ["chunk", "generate-qa", "validate", "format", "qa-train", "finetune", "export"] as const;
-export type StepName = (typeof STEPS)[number];
-
-/** Training tokens the offline `tiny` run may spend (see finetuneArgs). */
-const TINY_TOKEN_BUDGET = 250_000;
-const TINY_BATCH = 4;
-
-export interface StepTiming { step: StepName; seconds: number; maxRssMiB: number; skipped?: boolean }
-interface AllState { version: 1; settingsHash: string; done: StepName[]; timings: StepTiming[] }
-
-const load = (m: Promise<{ default: CommandDef<any> }>) => m.then((x) => x.default);
-const COMMANDS: Record<Exclude<StepName, "export">, () => Promise<CommandDef<any>>> = {
-  chunk: () => load(import("./chunk.ts")),
-  "generate-qa": () => load(import("./generate-qa.ts")),
-  validate: () => load(import("./validate.ts")),
-  format: () => load(import("./format.ts")),
-  "qa-train": () => load(import("./qa-train.ts")),
-  finetune: () => load(import("./finetune.ts")),
-};
-
-export interface AllFlags extends CommonFlags {
-  "input-dir"?: string; resume?: boolean; provider?: string; model?: string; base?: string; "valid-split"?: string; name?: string; quant?: string; ollama?: boolean;
-}
-
-export async function runAll(args: AllFlags): Promise<{ settings: Settings; timings: StepTiming[] }> {
-  const settings = settingsFromArgs(args, {
-    inputDir: args["input-dir"], model: args.model, finetuneModelName: args.base, exportModelName: args.name, exportQuant: args.quant,
-  });
-  // A bad --name fails now, not after hours of training.
-  if (settings.exportModelName) exportFolder(settings.exportOutputDir, normalizeModelName(settings.exportModelName));
-  // Offline unless a provider is configured on purpose: the run must work with no key, server or network.
-  const provider = args.provider ?? (settings.origin.provider === "default" ? "extractive" : settings.provider!);
-  const tiny = settings.finetuneModelName === "tiny";
-  const qaDir = settings.qaDir;
-  const files = {
-    chunks: settings.chunksDir,
-    qa: join(qaDir, "training_data.json"),
-    report: join(qaDir, "validation_report.json"),
-    final: join(qaDir, "training_data_final.jsonl"),
-    tokens: tokensDirFor(qaDir),
-    finetuned: join(settings.finetuneOutputDir, finetuneNameFor(settings.finetuneModelName)),
-  };
-  const common = [...(args.config ? ["--config", args.config] : []), ...(args.verbose ? ["--verbose"] : []), ...(args.quiet ? ["--quiet"] : []), ...(args["skip-bad-lines"] ? ["--skip-bad-lines"] : [])];
-  const providerArgs = ["--provider", provider, ...(args.model ? ["--model", args.model] : [])];
-  // qa-train, finetune and export must agree on the base: qa-train renders its chat template, export names and
-  // merges from it (export gets it through `settings`).
-  const baseArgs = args.base ? ["--model", args.base] : [];
-  const validSplit = args["valid-split"] ?? "0.2";
-
-  const statePath = join(qaDir, "pipeline_all.json");
-  const settingsHash = hashSettings(settings, { provider, validSplit });
-  let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
-  if (args.resume && existsSync(statePath)) {
-    const old = JSON.parse(await readFile(statePath, "utf8")) as AllState;
-    if (old.settingsHash !== settingsHash) {
-      throw new PipelineError("E_RESUME", `settings changed since the interrupted \`pipeline all\` (${relative(process.cwd(), statePath)}); run again without --resume to start over, or restore the old settings`);
-    }
-    state = old;
-  }
-  // A base that does not resolve must stop the run now, not after chunking and Q&A.
-  await checkBase(settings);
-  await mkdir(qaDir, { recursive: true });
-  const save = async () => { await writeFile(statePath + ".partial", JSON.stringify(state, null, 2) + "\n"); await rename(statePath + ".partial", statePath); };
-  await save();
-
-  log.info(`pipeline all: ${settings.inputDir} → ${settings.exportOutputDir}/ (provider ${provider}, base ${settings.finetuneModelName}${args.resume ? ", resuming" : ""})`);
-  let exported: ExportResult | undefined;
-  for (const [i, step] of STEPS.entries()) {
-    const tag = `[${i + 1}/${STEPS.length}] ${step}`;
-    if (state.done.includes(step)) {
-      log.info(`${tag}: done in an earlier run, skipped`);
-      continue;
-    }
-    const started = performance.now();
-    log.info(`${tag}`);
-    try {
-      await runStep(step);
-    } catch (e) {
-      // Finished steps are recorded: say how to go on from here rather than from scratch.
-      if (e instanceof PipelineError && e.code !== "E_CONFIG" && e.code !== "E_USAGE" && e.code !== "E_RESUME") {
-        throw new PipelineError(e.code, `${e.message}\n  ${step} stopped the run; after fixing the cause, continue with \`pipeline all --resume\` (steps ${state.done.join(", ") || "none"} are done)`, {}, { cause: e });
-      }
-      throw e;
-    }
-    const timing = { step, seconds: (performance.now() - started) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
-    state.timings = [...state.timings.filter((t) => t.step !== step), timing];
-    state.done.push(step);
-    await save();
-  }
-
-  async function runStep(step: StepName): Promise<void> {
-    // A step interrupted in an earlier run continues from its own ledger or checkpoint.
-    const resume = args.resume ? ["--resume"] : [];
-    if (step === "export") {
-      const r = await runExport(settings, { ...(args.ollama === false ? { ollama: false } : {}) });
-      exported = r;
-      log.info(exportSummary(r));
-      if (r.verify && !r.verify.ok) {
-        throw new PipelineError("E_EXPORT", `verification of ${r.modelGguf} failed (see ${join(r.dir, "verify.json")}); the files are written`);
-      }
-    } else {
-      const rawArgs: Record<Exclude<StepName, "export">, string[]> = {
-        chunk: ["-i", settings.inputDir, "-o", files.chunks, ...resume],
-        "generate-qa": ["-i", files.chunks, "-o", qaDir, ...providerArgs, ...resume],
-        validate: ["-i", files.qa, "-o", files.report, ...providerArgs, ...resume],
-        format: ["-i", files.report, "-o", files.final, "--valid-split", validSplit],
-        "qa-train": ["-i", files.final, "-o", files.tokens, ...baseArgs],
-        finetune: ["-i", files.tokens, ...baseArgs, ...(await finetuneArgs(settings, files.tokens, tiny)), ...(args.resume && existsSync(join(files.finetuned, "checkpoint")) ? ["--resume"] : [])],
-      };
-      await runCommand(await COMMANDS[step](), { rawArgs: [...rawArgs[step], ...common] });
-    }
-  }
-  const modelName = settings.exportModelName ?? `docs-${finetuneNameFor(settings.finetuneModelName)}`;
-  const dir = join(settings.exportOutputDir, modelName);
-  log.info(
-    [
-      "",
-      "PIPELINE ALL DONE",
-      `  chunks           ${join(files.chunks, "chunks.ndjson")}`,
-      `  Q&A pairs        ${files.qa}`,
-      `  validation       ${files.report}`,
-      `  training data    ${files.final} (+ .valid.jsonl)`,
-      `  fine-tuned       ${files.finetuned}/ (training_report.json, loss_curve.svg)`,
-      `  exported model   ${dir}/ (model.gguf, Modelfile, README.md with eval and verification)`,
-      `  timings          ${state.timings.map((t) => `${t.step} ${t.seconds.toFixed(1)}s`).join(", ")}`,
-      "",
-      ...(exported?.ollama.installed
-        ? ["  Created in Ollama; run it:", `    ollama run ${modelName}`]
-        : ["  Run it in Ollama:", `    cd ${dir} && ollama create ${modelName} -f Modelfile && ollama run ${modelName}`]),
-      "  or in llama.cpp:",
-      `    llama-cli -m ${join(dir, "model.gguf")} -cnv`,
-      ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   --provider/--model and --base (or PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME) to a real provider and base model.)"] : []),
-    ].join("\n"),
-  );
-  return { settings, timings: state.timings };
-}
-
-/**
- * Offline `tiny` defaults (unless the user set epochs or batch): the tiny model should learn its small dataset
- * by heart, which takes ~60–80 passes, but the run must stay within minutes on 2 cores — so epochs are sized to
- * a budget of TINY_TOKEN_BUDGET training tokens (≈ 4–5 min at the ~900 tok/s of 2 cores), between 10 and 80.
- */
-async function finetuneArgs(settings: Settings, tokensDir: string, tiny: boolean): Promise<string[]> {
-  if (!tiny) return [];
-  const batch = settings.finetuneBatchSize ?? TINY_BATCH;
-  const out = settings.origin.finetuneBatchSize === "default" ? ["--batch", String(batch)] : [];
-  if (settings.origin.finetuneEpochs === "default") {
-    let rows = 1, seqLen = 256;
-    try {
-      const report = JSON.parse(await readFile(join(tokensDir, "qa_train_report.json"), "utf8")) as { seqLen?: number; train?: { rows?: number } };
-      rows = Math.max(1, report.train?.rows ?? 1);
-      seqLen = report.seqLen ?? seqLen;
-    } catch { /* no report: the smallest guess */ }
-    out.push("--epochs", String(Math.max(10, Math.min(80, Math.floor(TINY_TOKEN_BUDGET / (rows * seqLen))))));
-  }
-  return out;
-}
-
-/** Resolve the base model once up front; an error from --base names the flag rather than FINETUNE_MODEL_NAME. */
-async function checkBase(settings: Settings): Promise<void> {
-  const { resolveBaseModel } = await import("../model/base-model.ts");
-  try {
-    await resolveBaseModel(settings.finetuneModelName);
-  } catch (e) {
-    if (!(e instanceof PipelineError) || settings.origin.finetuneModelName !== "flag") throw e;
-    const message = e.message.replaceAll("FINETUNE_MODEL_NAME", "--base");
-    throw new PipelineError(e.code, message.includes("--base") ? message : `--base ${settings.finetuneModelName}: ${message}`, {}, { cause: e });
-  }
-}
-
-function hashSettings(s: Settings, extra: Record<string, unknown>): string {
-  const { env: _env, origin: _origin, configFile: _configFile, ...values } = s;
-  return createHash("sha256").update(JSON.stringify({ values, extra })).digest("hex").slice(0, 16);
-}
+import { defineCommand } from "citty";
+import { flag, parseFlag } from "../config.ts";
+import { runAll } from "../steps/all.ts";
+import { commonArgs, settingsFromArgs } from "./args.ts";
 
 export default defineCommand({
   meta: {
@@ -215,6 +31,12 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    await runAll(args);
+    const settings = settingsFromArgs(args, {
+      inputDir: flag("--input-dir", args["input-dir"]), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base),
+      exportModelName: flag("--name", args.name), exportQuant: flag("--quant", args.quant),
+    });
+    await runAll(settings, {
+      provider: args.provider, validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,
+    });
   },
 });

@@ -1,19 +1,11 @@
 // `pipeline chunk`: documents (a folder, files, or stdin) → chunk records (NDJSON), resumable.
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
-import type { DocRecord } from "../records.ts";
+import { flag } from "../config.ts";
+import { CHUNKS_FILE } from "../layout.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
-import { createProgress } from "../streams/progress.ts";
-import { runStep, type StepOutput } from "../streams/run-step.ts";
-import { chunker } from "../transforms/chunk.ts";
-import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
-import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
-import { docsFromStream } from "../transforms/ingest-stdin.ts";
-import { requireDocuments } from "../transforms/input-check.ts";
+import { runChunk } from "../steps/chunk.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-
-export const CHUNKS_FILE = "chunks.ndjson";
 
 export default defineCommand({
   meta: {
@@ -39,53 +31,17 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      inputDir: args["input-dir"],
-      chunksDir: args["output-dir"],
-      chunkSize: args["chunk-size"],
-      chunkOverlap: args["chunk-overlap"],
+      inputDir: flag("--input-dir", args["input-dir"]),
+      chunksDir: flag("--output-dir", args["output-dir"]),
+      chunkSize: flag("--chunk-size", args["chunk-size"]),
+      chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
     });
-    const stage = chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap });
     const positional = (args._ ?? []).map(String);
     const fromStdin = !args["input-dir"] && positional.length === 0 && stdinIsPiped();
-    const output: StepOutput = args["output-dir"] || !stdoutIsPiped()
-      ? { path: join(settings.chunksDir, CHUNKS_FILE), format: "ndjson" }
-      : { stream: process.stdout, format: "ndjson" };
-    const common = {
-      name: "chunk",
-      output,
+    await runChunk(settings, {
+      inputs: fromStdin ? undefined : positional.length ? positional : [settings.inputDir],
+      output: args["output-dir"] || !stdoutIsPiped() ? join(settings.chunksDir, CHUNKS_FILE) : undefined,
       resume: !!args.resume,
-      commitEveryMs: settings.commitIntervalMs,
-    };
-    const chunkSettings = { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap };
-
-    if (fromStdin) {
-      const progress = createProgress({ label: "chunk", unit: "docs" });
-      const r = await runStep<DocRecord, unknown>({
-        ...common, input: docsFromStream(process.stdin, { skipBadLines: settings.skipBadLines }), stage, progress,
-        settings: { ...chunkSettings, input: "<stdin>" },
-      });
-      log.info(`chunk: ${r.inputs} doc(s) from stdin → ${r.records} chunk(s)${r.path ? ` in ${r.path}` : ""}`);
-      return;
-    }
-
-    const inputs = positional.length ? positional : [settings.inputDir];
-    const files = await listFiles(inputs);
-    requireDocuments(files, inputs);
-    // Big text files are read in parts, so memory stays bounded whatever their size.
-    const parts = await expandBigTextFiles(files, fileKind);
-    const ingest = ingester({ skipBadLines: settings.skipBadLines });
-    const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
-    try {
-      const r = await runStep<string | TextPart, unknown>({
-        ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress,
-        settings: { ...chunkSettings, input: inputs.map((p) => resolve(p)) },
-      });
-      const s = ingest.stats;
-      const problems = s.skipped + s.failed ? `; ${s.skipped} skipped, ${s.failed} unreadable (see warnings above)` : "";
-      const resumed = r.resumedInputs ? ` (${r.resumedInputs} already done before --resume)` : "";
-      log.info(`chunk: ${files.length} file(s)${resumed} → ${r.records} chunk(s)${r.path ? ` in ${r.path}` : ""}${problems}`);
-    } finally {
-      await ingest.close();
-    }
+    });
   },
 });

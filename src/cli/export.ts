@@ -1,18 +1,12 @@
 // `pipeline export`: fine-tuned model → <EXPORT_OUTPUT_DIR>/<name>/ (model.gguf, adapter.gguf, Modelfile, README),
 // verified in llama.cpp, evaluated on the held-out split, and created in Ollama when a server answers.
-import { readFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
-import { normalizeModelName } from "../layout.ts";
+import { join } from "node:path";
 import { defineCommand } from "citty";
-import type { Settings } from "../config.ts";
+import { flag, parseFlag } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
-import { ollamaBaseUrl } from "../ollama/host.ts";
-import { openStepClient } from "../transforms/generate-qa-client.ts";
-import type { ExportQuant } from "../export/merge.ts";
-import { exportModel, type ExportResult } from "../export/export.ts";
+import { exportSummary, runExport } from "../steps/export.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { tokensDirFor } from "./qa-train.ts";
 
 export const exportArgs = {
   model: { type: "string", alias: "m", description: "Fine-tuned model directory or .gguf (EXPORT_MODEL_PATH; default <FINETUNE_OUTPUT_DIR>/<base name>)", valueHint: "PATH" },
@@ -29,61 +23,6 @@ export const exportArgs = {
   ollama: { type: "boolean", default: true, description: "Create the model in Ollama when OLLAMA_HOST answers (--no-ollama to only print the command)" },
 } as const;
 
-export interface ExportFlags {
-  model?: string; name?: string; output?: string; quant?: string; base?: string; "model-type"?: string; system?: string;
-  "num-ctx"?: string; data?: string; verify?: boolean; eval?: boolean; ollama?: boolean;
-}
-
-/** The fine-tune directory name finetune uses by default for a base model name. */
-export const finetuneNameFor = (modelName: string) => basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
-
-export async function runExport(settings: Settings, flags: ExportFlags): Promise<ExportResult> {
-  // Like finetune: with FINETUNE_MODEL_NAME unset, the base is the one qa-train tokenized for.
-  const ftName = finetuneNameFor(settings.origin.finetuneModelName === "default" ? (await tokenizedFor(settings.qaDir)) ?? settings.finetuneModelName : settings.finetuneModelName);
-  const modelPath = resolve(settings.exportModelPath ?? join(settings.finetuneOutputDir, ftName));
-  const name = normalizeModelName(settings.exportModelName ?? `docs-${basename(modelPath).replace(/\.gguf$/i, "")}`);
-  const numCtx = flags["num-ctx"] === undefined ? undefined : Number(flags["num-ctx"]);
-  if (numCtx !== undefined && !(Number.isInteger(numCtx) && numCtx > 0)) throw new PipelineError("E_USAGE", `--num-ctx must be a positive whole number, got "${flags["num-ctx"]}"`, { field: "--num-ctx" });
-  // Eval answers are graded by the configured provider's model when there is one; offline, by token F1.
-  const judge = flags.eval !== false && settings.provider && settings.provider !== "extractive" ? await openStepClient(settings, "eval") : null;
-  try {
-    return await exportModel({
-      modelPath, name, outputDir: settings.exportOutputDir, quant: settings.exportQuant as ExportQuant,
-      base: flags.base, family: settings.finetuneModelType, system: flags.system, numCtx,
-      datasetPath: resolve(flags.data ?? join(settings.qaDir, "training_data_final.jsonl")),
-      verify: flags.verify !== false, eval: flags.eval !== false,
-      ...(judge ? { judge } : {}),
-      install: flags.ollama === false ? "never" : "auto",
-      ollamaBaseUrl: ollamaBaseUrl(settings.env.OLLAMA_HOST),
-      backend: settings.finetuneBackend,
-    });
-  } finally {
-    await judge?.close();
-  }
-}
-
-async function tokenizedFor(qaDir: string): Promise<string | undefined> {
-  try {
-    return (JSON.parse(await readFile(join(tokensDirFor(qaDir), "tokens.json"), "utf8")) as { modelName?: string }).modelName;
-  } catch {
-    return undefined;
-  }
-}
-
-export function exportSummary(r: ExportResult): string {
-  const lines = [
-    `EXPORT SUMMARY → ${r.dir}`,
-    `  model.gguf     ${r.modelGguf}`,
-    ...(r.adapterGguf ? [`  adapter.gguf   ${r.adapterGguf}`] : []),
-    `  Modelfile      ${r.modelfile}${r.modelfileAdapter ? ` (and ${basename(r.modelfileAdapter)})` : ""}`,
-    `  model card     ${r.card}`,
-    ...(r.verify ? [`  verify         ${r.verify.ok ? "passed" : "FAILED"} (${r.verify.checks.filter((c) => c.ok).length}/${r.verify.checks.length} checks)`] : []),
-    ...(r.eval && r.eval.rows.length ? [`  eval           ${r.eval.models.map((m) => `${m} ${r.eval!.mean[m]!.toFixed(3)}`).join(" · ")} (${r.eval.scorer}, ${r.eval.rows.length} questions)`] : []),
-    r.ollama.installed ? `  in Ollama:     ${r.ollama.commands.join(" && ")}` : `  run it:        ${r.ollama.commands.join(" && ")}`,
-  ];
-  return lines.join("\n");
-}
-
 export default defineCommand({
   meta: {
     name: "export",
@@ -99,9 +38,12 @@ export default defineCommand({
   args: { ...exportArgs, ...commonArgs },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      exportModelPath: args.model, exportModelName: args.name, exportOutputDir: args.output, exportQuant: args.quant, finetuneModelType: args["model-type"],
+      exportModelPath: flag("--model", args.model), exportModelName: flag("--name", args.name), exportOutputDir: flag("--output", args.output), exportQuant: flag("--quant", args.quant), finetuneModelType: flag("--model-type", args["model-type"]),
     });
-    const r = await runExport(settings, args);
+    const r = await runExport(settings, {
+      base: args.base, system: args.system, numCtx: parseFlag("num-ctx", args["num-ctx"]), data: args.data,
+      verify: args.verify !== false, eval: args.eval !== false, ollama: args.ollama !== false,
+    });
     log.info(exportSummary(r));
     process.stdout.write(r.dir + "\n");
     if (r.verify && !r.verify.ok) {

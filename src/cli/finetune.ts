@@ -1,26 +1,11 @@
 // `pipeline finetune`: train a LoRA adapter (or the whole `tiny` model) on the token files from qa-train.
-import { readFile } from "node:fs/promises";
-import { join, resolve, basename } from "node:path";
-import { childFolder } from "../layout.ts";
-import { checkOutputDir } from "../streams/path-checks.ts";
-import { onInterrupt } from "../streams/interrupt.ts";
+import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { SingleBar } from "cli-progress";
-import { PipelineError } from "../errors.ts";
-import { log, logLevel } from "../log.ts";
+import { flag, parseFlag } from "../config.ts";
+import { tokensDirFor } from "../layout.ts";
 import { DEFAULT_TARGETS } from "../train/lora.ts";
-import { finetune } from "../train/trainer-run.ts";
+import { runFinetune } from "../steps/finetune.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { tokensDirFor } from "./qa-train.ts";
-
-const num = (v: string | undefined, name: string, int = false): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isInteger(n))) throw new PipelineError("E_USAGE", `--${name} must be a ${int ? "whole " : ""}number ≥ 0, got "${v}"`, { field: `--${name}` });
-  return n;
-};
-
-const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`);
 
 export default defineCommand({
   meta: {
@@ -59,72 +44,21 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      finetuneModelName: args.model, finetuneEpochs: args.epochs, finetuneLearningRate: args.lr, finetuneLoraRank: args.rank,
-      finetuneBatchSize: args.batch, finetuneSeqLen: args["seq-len"], finetuneBackend: args.backend,
+      finetuneModelName: flag("--model", args.model), finetuneEpochs: flag("--epochs", args.epochs), finetuneLearningRate: flag("--lr", args.lr), finetuneLoraRank: flag("--rank", args.rank),
+      finetuneBatchSize: flag("--batch", args.batch), finetuneSeqLen: flag("--seq-len", args["seq-len"]), finetuneBackend: flag("--backend", args.backend),
     });
-    const tokensDir = resolve(args.input ?? tokensDirFor(settings.qaDir));
-    const tokensMeta = await readFile(join(tokensDir, "tokens.json"), "utf8").then((t) => JSON.parse(t) as { modelName: string }).catch(() => undefined);
-    const modelName = settings.origin.finetuneModelName === "default" && tokensMeta ? tokensMeta.modelName : settings.finetuneModelName;
-    const tiny = modelName === "tiny";
-    const name = args.name ?? basename(modelName).replace(/\.gguf$/i, "").replace(/[^\w.-]+/g, "_");
-    const outDir = childFolder(settings.finetuneOutputDir, name, "--name");
-    checkOutputDir(outDir);
-    const rank = settings.finetuneLoraRank ?? 8;
-    let stop = false;
-    const onSigint = () => {
-      if (stop) process.exit(130);
-      stop = true;
-      log.warn("interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit at once)");
-    };
-    const offSigint = onInterrupt(onSigint);
-    const bar = process.stderr.isTTY && logLevel !== "quiet"
-      ? new SingleBar({ format: "finetune [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | ETA {eta_h}", hideCursor: true, stream: process.stderr })
-      : undefined;
-    let lastLog = 0;
-    try {
-      const report = await finetune({
-        tokensDir, outDir,
-        epochs: settings.finetuneEpochs ?? 3,
-        lr: settings.finetuneLearningRate ?? (tiny ? 3e-3 : 2e-4),
-        rank,
-        alpha: num(args.alpha, "alpha") ?? 2 * rank,
-        dropout: num(args.dropout, "dropout") ?? 0.05,
-        targets: args["lora-targets"] ? args["lora-targets"].split(",") : DEFAULT_TARGETS,
-        batch: settings.finetuneBatchSize ?? 8,
-        gradAccum: num(args["grad-accum"], "grad-accum", true) ?? 1,
-        seqLen: settings.finetuneSeqLen,
-        // Checked against the token files only when set; by default they decide the base model.
-        modelName: settings.origin.finetuneModelName === "default" ? undefined : modelName,
-        backend: settings.finetuneBackend,
-        threads: num(args.threads, "threads", true) || undefined,
-        resume: !!args.resume,
-        checkpointEvery: num(args["checkpoint-every"], "checkpoint-every", true) ?? 50,
-        evalEvery: num(args["eval-every"], "eval-every", true) ?? 50,
-        seed: num(args.seed, "seed", true) ?? 1,
-        onBackend: (b) => log.info(`finetune: backend ${b.name} (${b.detail}); base ${modelName}; output ${outDir}`),
-        onStep: (p) => {
-          if (bar) {
-            if (p.step === 1 || !bar.getTotal()) bar.start(p.totalSteps, p.step - 1, { loss: "-", tps: "-", eta_h: "-" });
-            bar.update(p.step, { loss: p.loss.toFixed(4), tps: Math.round(p.tokensPerSecond), eta_h: fmtTime(p.etaSeconds) });
-          } else if (p.step === p.totalSteps || Date.now() - lastLog > 5000 || p.evalLoss !== undefined) {
-            lastLog = Date.now();
-            log.info(`step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(4)}${p.evalLoss !== undefined ? `  eval ${p.evalLoss.toFixed(4)}` : ""}  lr ${p.lr.toExponential(2)}  ${Math.round(p.tokensPerSecond)} tok/s  ETA ${fmtTime(p.etaSeconds)}`);
-          }
-        },
-        shouldStop: () => stop,
-      });
-      bar?.stop();
-      if (report.status === "interrupted") {
-        throw new PipelineError("E_INTERRUPTED", `interrupted at step ${report.steps.done}/${report.steps.total}; checkpoint saved in ${join(outDir, "checkpoint")} — run again with --resume to continue`);
-      }
-      log.info(
-        `FINETUNE SUMMARY\n  ${report.method === "lora" ? `LoRA r=${rank}` : "full training"} on ${report.backend.name}: ${report.steps.done} steps in ${fmtTime(report.seconds)} (${Math.round(report.tokensPerSecond)} tok/s)\n` +
-          `  train loss ${report.finalTrainLoss?.toFixed(4)}${report.finalEvalLoss !== undefined ? `, eval loss ${report.finalEvalLoss.toFixed(4)}` : ""}\n` +
-          `  wrote ${Object.values(report.files).map((f) => join(outDir, f)).join(", ")}`,
-      );
-    } finally {
-      bar?.stop();
-      offSigint();
-    }
+    await runFinetune(settings, {
+      tokensDir: resolve(args.input ?? tokensDirFor(settings.qaDir)),
+      name: args.name,
+      alpha: parseFlag("alpha", args.alpha),
+      dropout: parseFlag("dropout", args.dropout),
+      targets: args["lora-targets"] ? args["lora-targets"].split(",") : undefined,
+      gradAccum: parseFlag("grad-accum", args["grad-accum"]),
+      threads: parseFlag("threads", args.threads),
+      checkpointEvery: parseFlag("checkpoint-every", args["checkpoint-every"]),
+      evalEvery: parseFlag("eval-every", args["eval-every"]),
+      seed: parseFlag("seed", args.seed),
+      resume: !!args.resume,
+    });
   },
 });

@@ -1,23 +1,13 @@
 // `pipeline generate-qa` (alias `qa`): chunk records → Q&A records, by an LLM or offline (extractive), resumable.
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
-import { ChunkRecord, type QaRecord } from "../records.ts";
+import { flag } from "../config.ts";
+import { CHUNKS_FILE, QA_FILE } from "../layout.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
-import { createProgress } from "../streams/progress.ts";
-import { runStep, type StepOutput } from "../streams/run-step.ts";
-import { readRecords } from "../sinks/read-records.ts";
-import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
-import { checkFailures, pairWithPrevious, parseMaxFailures, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
-import type { Stage } from "../streams/as-transform.ts";
-import { PipelineError } from "../errors.ts";
-import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
-import { cacheDirUnder } from "../providers/client.ts";
+import { runGenerateQa } from "../steps/generate-qa.ts";
+import { parseMaxFailures } from "../transforms/retry-failed.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
-
-export const CHUNKS_FILE = "chunks.ndjson";
-export const QA_FILE = "training_data.json";
 
 export const generateQaArgs = {
   "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
@@ -46,68 +36,19 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      chunksDir: args["input-dir"],
-      qaDir: args["output-dir"],
-      questionsPerChunk: args["questions-per-chunk"],
-      temperature: args.temperature,
+      chunksDir: flag("--input-dir", args["input-dir"]),
+      qaDir: flag("--output-dir", args["output-dir"]),
+      questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
+      temperature: flag("--temperature", args.temperature),
     });
     const fromStdin = !args["input-dir"] && stdinIsPiped();
-    const inputPath = fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE);
-    const output: StepOutput = args["output-dir"] || !stdoutIsPiped()
-      ? { path: join(settings.qaDir, QA_FILE), format: "json-array" }
-      : { stream: process.stdout, format: "ndjson" };
-
-    const readChunks = () => readRecords({ path: inputPath, schema: ChunkRecord, skipBadLines: settings.skipBadLines, onBadLine: (l, why) => log.warn(`chunk input line ${l} skipped: ${why}`) });
-    if (args["dry-run"]) {
-      // About 60 reply tokens per pair asked for, plus the JSON around them.
-      return planFromInput(settings, "generate-qa", readChunks(), (c) => qaPrompt(c, settings.questionsPerChunk), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
-    }
-    const maxFailures = parseMaxFailures(args["max-failures"]);
-    if (args["retry-failed"] && !("path" in output)) throw new PipelineError("E_USAGE", "--retry-failed rewrites an output file: name its folder with -o", { field: "--retry-failed" });
-    const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
-    const stats = emptyGenerateQaStats();
-    const generator = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
-    const provider = client?.provider ?? "extractive";
-    const stepSettings: Record<string, unknown> = {
-      input: inputPath ? resolve(inputPath) : "<stdin>",
-      provider,
-      model: client?.model ?? "extractive",
-      questionsPerChunk: settings.questionsPerChunk,
-      temperature: client ? settings.temperature : undefined,
-    };
-    try {
-      let input: AsyncIterable<unknown> = readChunks();
-      let stage: Stage<never, QaRecord> = generator as Stage<never, QaRecord>;
-      if (args["retry-failed"] && "path" in output) {
-        // Chunks whose pairs failed are asked again; the others keep their records as they are.
-        const previous = await previousRecords<QaRecord>("generate-qa", resolve(output.path), stepSettings);
-        input = pairWithPrevious(readChunks(), previous, (p, c: ChunkRecord) => p.chunkId === c.id);
-        stage = retryFailedStage(generator, (p: QaRecord) => !!p.error) as Stage<never, QaRecord>;
-        stepSettings.retryFailed = true;
-      }
-      const r = await runStep<never, QaRecord>({
-        name: "generate-qa",
-        input: input as AsyncIterable<never>,
-        stage,
-        output,
-        resume: !!args.resume,
-        commitEveryMs: settings.commitIntervalMs,
-        concurrency: recordsInFlight(client),
-        progress: createProgress({ label: "generate-qa", unit: "chunks" }),
-        settings: stepSettings,
-      });
-      const resumed = r.resumedInputs ? ` (${r.resumedInputs} done before --resume)` : "";
-      log.info(
-        `generate-qa: ${r.inputs} chunk(s)${resumed} → ${r.records} record(s)${r.path ? ` in ${r.path}` : ""}; ` +
-          `this run: ${stats.pairs} pair(s), ${stats.shortChunks} chunk(s) gave fewer than ${settings.questionsPerChunk} ` +
-          `(${stats.emptyChunks} none), ${stats.failedChunks} failed (recorded with error)` +
-          (client ? `; tokens ${stats.usage.inputTokens} in, ${stats.usage.outputTokens} out` : ""),
-      );
-      for (const s of stats.shortfalls.slice(0, 50)) log.debug(`  chunk ${s.chunkId}: ${s.made} of ${s.asked} pair(s)`);
-      if (client) log.info(client.formatUsage());
-      checkFailures("generate-qa", stats.failedChunks, stats.chunks, maxFailures, "chunk(s) asked this run");
-    } finally {
-      await client?.close();
-    }
+    await runGenerateQa(settings, {
+      input: fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE),
+      output: args["output-dir"] || !stdoutIsPiped() ? join(settings.qaDir, QA_FILE) : undefined,
+      resume: !!args.resume,
+      dryRun: !!args["dry-run"],
+      retryFailed: !!args["retry-failed"],
+      maxFailures: parseMaxFailures(args["max-failures"]),
+    });
   },
 });

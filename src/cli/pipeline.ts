@@ -1,63 +1,11 @@
 // `pipeline pipeline`: steps 1-4 (chunk → generate-qa → validate → format) in one run, as one stream:
 // every step starts at once and follows the previous step's committed output, so records flow through
 // while the files the seed wrote are written; each step keeps its own ledger, so --resume continues all four.
-import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
-import { ChunkRecord, QaRecord, ScoredRecord, type DocRecord } from "../records.ts";
-import { cacheDirUnder } from "../providers/client.ts";
-import { createProgress } from "../streams/progress.ts";
-import { runStep } from "../streams/run-step.ts";
-import { readRecords } from "../sinks/read-records.ts";
-import { tailOutput } from "../sinks/tail-output.ts";
-import { writeValidationReport } from "../sinks/validation-report.ts";
-import { chunker } from "../transforms/chunk.ts";
-import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
-import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
-import { dryRun } from "../providers/plan.ts";
-import { estimatePromptTokens } from "../providers/tokens.ts";
-import { collectResult, type Stage } from "../streams/as-transform.ts";
-import type { Settings } from "../config.ts";
-import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
-import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
-import { requireDocuments } from "../transforms/input-check.ts";
-import { formatSummaryBlock, formatSummaryExtras } from "../transforms/validate-summary.ts";
-import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../transforms/validate.ts";
-import type { TemplateName } from "../transforms/format-templates.ts";
+import { flag, parseFlag } from "../config.ts";
+import { runPipeline } from "../steps/pipeline.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { FINAL_FILE, runFormat } from "./format.ts";
-import { CHUNKS_FILE, QA_FILE } from "./generate-qa.ts";
 import { providerArgs, providerFlags } from "./provider-args.ts";
-import { REPORT_FILE, scoredPathFor } from "./validate.ts";
-
-interface StepState { done: boolean; error?: unknown }
-
-/**
- * --dry-run: chunk in memory (cheap, nothing written), then price one generation call per chunk and one
- * judge call per pair asked for, as the real run would make them.
- */
-async function planPipeline(settings: Settings, files: string[], ingest: Stage<string, DocRecord>): Promise<void> {
-  const chunk = chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap });
-  const signal = new AbortController().signal;
-  async function* chunks(): AsyncGenerator<ChunkRecord> {
-    let index = 0;
-    for (const file of files) {
-      for (const doc of await collectResult(await ingest(file, { index: index++, signal }))) {
-        for (const c of await collectResult(await chunk(doc, { index, signal }))) yield c;
-      }
-    }
-  }
-  const n = settings.questionsPerChunk;
-  let judgeCalls = 0, judgeTokens = 0;
-  await planFromInput(settings, "generate-qa", chunks(), (c) => {
-    // Each pair asked for is judged once, with the chunk in the prompt.
-    const judge = judgePrompt({ type: "qa", id: "", docId: c.docId, chunkId: c.id, source: c.source, question: "", answer: "", evidence: "", context: c.text, provider: "", model: "", usage: { inputTokens: 0, outputTokens: 0 } });
-    judgeCalls += n;
-    judgeTokens += n * (estimatePromptTokens(judge, JUDGE_REPLY_SCHEMA.schema) + 60);
-    return qaPrompt(c, n);
-  }, 20 + 60 * n, QA_REPLY_SCHEMA.schema);
-  await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
-}
 
 export default defineCommand({
   meta: {
@@ -88,102 +36,19 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      inputDir: args["input-dir"],
-      chunkSize: args["chunk-size"],
-      chunkOverlap: args["chunk-overlap"],
-      questionsPerChunk: args["questions-per-chunk"],
-      temperature: args.temperature,
-      validationThreshold: args["validation-threshold"],
-      filterThreshold: args["filter-threshold"],
-      formatTemplate: args.template,
+      inputDir: flag("--input-dir", args["input-dir"]),
+      chunkSize: flag("--chunk-size", args["chunk-size"]),
+      chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
+      questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
+      temperature: flag("--temperature", args.temperature),
+      validationThreshold: flag("--validation-threshold", args["validation-threshold"]),
+      filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
+      formatTemplate: flag("--template", args.template),
     });
-    const formatThreshold = args["format-threshold"] === undefined ? settings.filterThreshold : Number(args["format-threshold"]);
-    const resume = !!args.resume;
-    const chunksPath = resolve(join(settings.chunksDir, CHUNKS_FILE));
-    const qaPath = resolve(join(settings.qaDir, QA_FILE));
-    const reportPath = resolve(join(settings.qaDir, REPORT_FILE));
-    const scoredPath = scoredPathFor(reportPath);
-    const finalPath = resolve(join(settings.qaDir, FINAL_FILE));
-
-    const files = await listFiles([settings.inputDir]);
-    requireDocuments(files, [settings.inputDir]);
-    const ingest = ingester({ skipBadLines: settings.skipBadLines });
-    if (args["dry-run"]) {
-      try { return await planPipeline(settings, files, ingest.stage); } finally { await ingest.close(); }
-    }
-    const generator = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
-    const judge = generator ? await openStepClient(settings, "validate", cacheDirUnder(settings.qaDir)) : null;
-
-    const since = Date.now();
-    const abort = new AbortController();
-    const states = { chunk: {} as StepState, qa: {} as StepState, validate: {} as StepState, format: {} as StepState };
-    const track = <T>(name: keyof typeof states, p: Promise<T>): Promise<T> => {
-      states[name] = { done: false };
-      return p.then(
-        (v) => { states[name].done = true; return v; },
-        (e) => { states[name].error = e; if (!abort.signal.aborted) abort.abort(e); throw e; },
-      );
-    };
-    const follow = (path: string, of: StepState) =>
-      tailOutput({ path, since, done: () => of.done, failed: () => of.error, signal: abort.signal });
-    // Stages commit often here: the next step only sees committed bytes.
-    const common = { resume, signal: abort.signal, commitEveryMs: Math.min(settings.commitIntervalMs, 200) };
-    const qaStats = emptyGenerateQaStats();
-
-    const chunkStep = track("chunk", runStep<string | TextPart, ChunkRecord>({
-      ...common, name: "chunk", input: await expandBigTextFiles(files, fileKind), stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
-      output: { path: chunksPath, format: "ndjson" }, concurrency: 4,
-      settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, input: [resolve(settings.inputDir)] },
-    }));
-    const qaStep = track("qa", runStep<ChunkRecord, QaRecord>({
-      ...common, name: "generate-qa",
-      input: readRecords({ path: chunksPath, stream: follow(chunksPath, states.chunk), schema: ChunkRecord }),
-      stage: qaGenerator({ client: generator, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, qaStats),
-      output: { path: qaPath, format: "json-array" }, concurrency: recordsInFlight(generator),
-      progress: createProgress({ label: "pipeline", unit: "chunks" }),
-      settings: {
-        input: chunksPath, provider: generator?.provider ?? "extractive", model: generator?.model ?? "extractive",
-        questionsPerChunk: settings.questionsPerChunk, temperature: generator ? settings.temperature : undefined,
-      },
-    }));
-    const validateStep = track("validate", runStep({
-      ...common, name: "validate",
-      input: markDuplicates(readRecords({ path: qaPath, stream: follow(qaPath, states.qa), schema: QaRecord })),
-      stage: qaScorer({ judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold }),
-      output: { path: scoredPath, format: "ndjson" }, concurrency: recordsInFlight(judge),
-      settings: {
-        input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive",
-        threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold,
-      },
-    }));
-    const formatOptions = { template: settings.formatTemplate as TemplateName, threshold: formatThreshold, keepDuplicates: false, validFraction: 0 };
-    const formatStep = track("format", runFormat(
-      { output: finalPath, toStdout: false, options: formatOptions, input: scoredPath },
-      readRecords({ path: scoredPath, stream: follow(scoredPath, states.validate), schema: ScoredRecord }),
-    ));
-
-    try {
-      const settled = await Promise.allSettled([chunkStep, qaStep, validateStep, formatStep]);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) throw failed.reason;
-      const [c, q] = settled.map((s) => (s as PromiseFulfilledResult<{ records: number }>).value);
-      const { summary } = await writeValidationReport({
-        scoredPath, reportPath, filterThreshold: settings.filterThreshold,
-        settings: { input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive", threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold },
-      });
-      process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, judge ? `$${(judge.usage().total.cost + generator!.usage().total.cost).toFixed(4)} this run (generation + judging)` : undefined));
-      const fmt = (settled[3] as PromiseFulfilledResult<Awaited<typeof formatStep>>).value.stats;
-      log.info(
-        `pipeline: ${files.length} file(s) → ${c!.records} chunk(s) → ${q!.records} Q&A record(s) → ${summary.total} scored → ` +
-          `${fmt.kept.train} example(s) (${formatOptions.template}, overall >= ${formatThreshold})\n` +
-          `  ${chunksPath}\n  ${qaPath}\n  ${reportPath}\n  ${finalPath}`,
-      );
-      if (generator) log.info(generator.formatUsage());
-      if (judge) log.info(judge.formatUsage());
-    } finally {
-      await ingest.close();
-      await generator?.close();
-      await judge?.close();
-    }
+    await runPipeline(settings, {
+      formatThreshold: parseFlag("format-threshold", args["format-threshold"]) ?? settings.filterThreshold,
+      resume: !!args.resume,
+      dryRun: !!args["dry-run"],
+    });
   },
 });

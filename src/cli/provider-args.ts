@@ -1,6 +1,6 @@
 // The LLM flags every model-calling step shares (spread into its args), and their mapping onto settings.
 import type { ArgsDef } from "citty";
-import type { SettingName } from "../config.ts";
+import { flag, type SettingName } from "../config.ts";
 
 export const providerArgs = {
   provider: { type: "string", description: "LLM backend: openai | claude | gemini | ollama (alias local) | llama-cpp | extractive (default: auto-detect)", valueHint: "NAME" },
@@ -40,15 +40,15 @@ export interface ProviderFlags {
 /** Parsed flags → settings overrides for settingsFromArgs (undefined falls through to env/config.env/defaults). */
 export function providerFlags(args: ProviderFlags): Partial<Record<SettingName, unknown>> {
   return {
-    provider: args.provider,
-    model: args.model,
-    baseUrl: args["base-url"],
-    concurrency: args.concurrency,
-    rpm: args.rpm,
-    tpm: args.tpm,
-    timeoutSec: args.timeout,
-    maxRetries: args["max-retries"],
-    maxCost: args["max-cost"],
+    provider: flag("--provider", args.provider),
+    model: flag("--model", args.model),
+    baseUrl: flag("--base-url", args["base-url"]),
+    concurrency: flag("--concurrency", args.concurrency),
+    rpm: flag("--rpm", args.rpm),
+    tpm: flag("--tpm", args.tpm),
+    timeoutSec: flag("--timeout", args.timeout),
+    maxRetries: flag("--max-retries", args["max-retries"]),
+    maxCost: flag("--max-cost", args["max-cost"]),
     cacheDir: typeof args.cache === "string" ? args.cache : undefined,
     cache: args.cache === false ? false : undefined,
   };

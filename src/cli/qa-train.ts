@@ -1,12 +1,10 @@
 // `pipeline qa-train`: formatted examples → chat-template tokens (prompt masked) → packed train/valid token files.
 import { join, resolve } from "node:path";
+import { flag } from "../config.ts";
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
-import { qaTrain } from "../train/qa-train.ts";
+import { FINAL_FILE, tokensDirFor } from "../layout.ts";
+import { DEFAULT_SEQ_LEN, runQaTrain } from "../steps/qa-train.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-
-export const DEFAULT_SEQ_LEN = 256;
-export const tokensDirFor = (qaDir: string) => join(qaDir, "tokens");
 
 export default defineCommand({
   meta: {
@@ -29,22 +27,10 @@ export default defineCommand({
     ...commonArgs,
   },
   async run({ args }) {
-    const settings = settingsFromArgs(args, { finetuneModelName: args.model, finetuneModelType: args["model-type"], finetuneSeqLen: args["seq-len"] });
-    const input = resolve(args.input ?? join(settings.qaDir, "training_data_final.jsonl"));
-    const outDir = resolve(args.output ?? tokensDirFor(settings.qaDir));
-    const seqLen = settings.finetuneSeqLen ?? DEFAULT_SEQ_LEN;
-    log.info(`qa-train: ${input} → ${outDir} (model ${settings.finetuneModelName}, seq len ${seqLen})`);
-    const { report } = await qaTrain({
-      input, outDir, seqLen,
-      modelName: settings.finetuneModelName,
-      modelType: settings.finetuneModelType,
-      skipBadLines: settings.skipBadLines,
-      onWarn: (m) => log.warn(m),
+    const settings = settingsFromArgs(args, { finetuneModelName: flag("--model", args.model), finetuneModelType: flag("--model-type", args["model-type"]), finetuneSeqLen: flag("--seq-len", args["seq-len"]) });
+    await runQaTrain(settings, {
+      input: resolve(args.input ?? join(settings.qaDir, FINAL_FILE)),
+      outDir: resolve(args.output ?? tokensDirFor(settings.qaDir)),
     });
-    const line = (name: string, s: typeof report.train) =>
-      `  ${name}: ${s.examples} examples, ${s.rows} rows, ${s.tokens} tokens (${s.lossTokens} with loss), ` +
-      `${s.truncated} truncated, ${s.dropped} dropped, packing ${(100 * s.packingEfficiency).toFixed(1)}%`;
-    log.info(`QA-TRAIN SUMMARY (template: ${report.template})\n${line("train", report.train)}\n${line("valid", report.valid)}${report.badLines ? `\n  bad lines skipped: ${report.badLines}` : ""}`);
-    log.verbose?.(JSON.stringify(report, null, 2));
   },
 });

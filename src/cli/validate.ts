@@ -1,31 +1,13 @@
 // `pipeline validate`: score every Q&A pair (none dropped), write validation_report.json, print the summary.
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
-import { QaRecord, type ScoredRecord } from "../records.ts";
+import { flag } from "../config.ts";
+import { QA_FILE, REPORT_FILE } from "../layout.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
-import { createProgress } from "../streams/progress.ts";
-import { checkOutputFile } from "../streams/path-checks.ts";
-import { runStep } from "../streams/run-step.ts";
-import { readRecords } from "../sinks/read-records.ts";
-import { writeValidationReport } from "../sinks/validation-report.ts";
-import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
-import { coerceQa } from "../transforms/validate-input.ts";
-import { formatSummaryBlock, formatSummaryExtras, SummaryBuilder } from "../transforms/validate-summary.ts";
-import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
-import { cacheDirUnder } from "../providers/client.ts";
+import { runValidate } from "../steps/validate.ts";
+import { parseMaxFailures } from "../transforms/retry-failed.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
-import { checkFailures, pairWithPrevious, parseMaxFailures, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
-import type { Stage } from "../streams/as-transform.ts";
-import { PipelineError } from "../errors.ts";
-
-export const REPORT_FILE = "validation_report.json";
-
-/** Where the scored records live beside a report: the resumable part of a validate run. */
-export function scoredPathFor(reportPath: string): string {
-  return reportPath.replace(/\.json$/i, "") + ".scored.ndjson";
-}
 
 export default defineCommand({
   meta: {
@@ -56,85 +38,19 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      validationThreshold: args.threshold,
-      filterThreshold: args["filter-threshold"],
+      validationThreshold: flag("--threshold", args.threshold),
+      filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
     });
     const fromStdin = !args.input && stdinIsPiped();
-    const inputPath = fromStdin ? undefined : (args.input ?? join(settings.qaDir, "training_data.json"));
     const toStdout = !args.output && stdoutIsPiped();
-    const reportPath = resolve(args.output ?? join(settings.qaDir, REPORT_FILE));
-
-    const readPairs = () => readRecords({
-      path: inputPath, schema: QaRecord, coerce: coerceQa, skipBadLines: settings.skipBadLines,
-      onBadLine: (l, why) => log.warn(`Q&A input record ${l} skipped: ${why}`),
+    await runValidate(settings, {
+      input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, QA_FILE)),
+      output: toStdout ? undefined : resolve(args.output ?? join(settings.qaDir, REPORT_FILE)),
+      filteredOutput: args["filtered-output"],
+      resume: !!args.resume,
+      dryRun: !!args["dry-run"],
+      retryFailed: !!args["retry-failed"],
+      maxFailures: parseMaxFailures(args["max-failures"]),
     });
-    if (args["dry-run"]) {
-      return planFromInput(settings, "validate", readPairs(), (qa) => (qa.error ? null : judgePrompt(qa)), 60, JUDGE_REPLY_SCHEMA.schema);
-    }
-    if (!toStdout) for (const p of [reportPath, args["filtered-output"]]) if (p) checkOutputFile(p);
-    const judge = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));
-    const opts = { judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold };
-    const stepSettings = {
-      input: inputPath ? resolve(inputPath) : "<stdin>",
-      judge: judge?.provider ?? "extractive",
-      model: judge?.model ?? "extractive",
-      threshold: opts.threshold,
-      filterThreshold: opts.filterThreshold,
-    };
-    const maxFailures = parseMaxFailures(args["max-failures"]);
-    if (args["retry-failed"] && toStdout) throw new PipelineError("E_USAGE", "--retry-failed rewrites a report: name it with -o", { field: "--retry-failed" });
-    const input = markDuplicates(readPairs());
-    // Cost of this run's calls (a resumed run paid only for the rest); token counts in the summary cover every pair.
-    const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)} this run` : undefined);
-    // Judge failures among the pairs scored this run (a pair whose generation failed is not the judge's failure).
-    const judged = { total: 0, failed: 0 };
-    const scorer = qaScorer(opts);
-    const counted: Stage<ToScore, ScoredRecord> = async (x, ctx) => {
-      const r = (await scorer(x, ctx)) as ScoredRecord;
-      judged.total++;
-      if (r.judge?.error && !r.error) judged.failed++;
-      return r;
-    };
-    const base = { name: "validate", input, stage: counted, commitEveryMs: settings.commitIntervalMs, concurrency: recordsInFlight(judge), progress: createProgress({ label: "validate", unit: "pairs" }) };
-
-    try {
-      if (toStdout) {
-        // Data on stdout, so the summary goes to stderr; it is summed as records pass.
-        const summary = new SummaryBuilder();
-        const tap = (r: ScoredRecord) => { summary.add(r); return r; };
-        await runStep<ToScore, ScoredRecord>({ ...base, stage: [base.stage, tap], output: { stream: process.stdout, format: "ndjson" }, resume: !!args.resume });
-        const s = summary.result();
-        if (judge) log.info(judge.formatUsage());
-        process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s, cost()));
-        if (judge) checkFailures("validate", judged.failed, judged.total, maxFailures, "pair(s) judged this run");
-        if (args["filtered-output"]) log.warn("--filtered-output needs a report file: add -o FILE");
-        return;
-      }
-      const scoredPath = scoredPathFor(reportPath);
-      let step: { input: AsyncIterable<unknown>; stage: Stage<unknown, ScoredRecord>; settings: Record<string, unknown> } =
-        { input, stage: counted as Stage<unknown, ScoredRecord>, settings: stepSettings };
-      if (args["retry-failed"]) {
-        // Pairs the judge failed on are scored again; the others keep their scored records as they are.
-        const previous = await previousRecords<ScoredRecord>("validate", scoredPath, stepSettings);
-        step = {
-          input: pairWithPrevious(input, previous, (p, x: ToScore) => p.qaId === x.qa.id),
-          stage: retryFailedStage(counted, (p: ScoredRecord) => !!p.judge?.error && !p.error) as Stage<unknown, ScoredRecord>,
-          settings: { ...stepSettings, retryFailed: true },
-        };
-      }
-      const r = await runStep<unknown, ScoredRecord>({ ...base, ...step, output: { path: scoredPath, format: "ndjson" }, resume: !!args.resume });
-      const { summary, filtered } = await writeValidationReport({
-        scoredPath, reportPath, filteredPath: args["filtered-output"] ? resolve(args["filtered-output"]) : undefined,
-        filterThreshold: opts.filterThreshold, settings: stepSettings,
-      });
-      // stdout carries no data in this mode, so the summary goes there (as the seed printed it).
-      process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
-      const resumed = r.resumedInputs ? ` (${r.resumedInputs} scored before --resume)` : "";
-      log.info(`validate: ${summary.total} pair(s)${resumed} → ${reportPath}${args["filtered-output"] ? `; ${filtered} pair(s) >= ${opts.filterThreshold} → ${args["filtered-output"]}` : ""}`);
-      if (judge) log.info(judge.formatUsage());
-      if (judge) checkFailures("validate", judged.failed, judged.total, maxFailures, "pair(s) judged this run");
-    } finally {
-      await judge?.close();
-    }
   },
 });

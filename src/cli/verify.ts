@@ -1,17 +1,18 @@
 // `pipeline verify [DIR]`: check an exported model in llama.cpp — it loads, stops on the Modelfile's stops,
 // agrees with our tfjs model token for token, and (with an adapter) merged = base + adapter.
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
+import { parseFlag } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { evalItemFromExample } from "../export/eval.ts";
 import { openGguf } from "../gguf/reader.ts";
-import { readExamples } from "../export/export.ts";
+import { readExamples, readExportRecord } from "../export/export.ts";
+import { ADAPTER_FILE, exportNameFor, FINAL_FILE, finetuneNameFor, MODELFILE, TRAINED_MODEL_FILE, VERIFY_FILE } from "../layout.ts";
 import { modelfileStops, verifyExport, verifyMarkdown } from "../export/verify.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
-import { finetuneNameFor } from "./export.ts";
 
 export default defineCommand({
   meta: {
@@ -31,24 +32,21 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args);
-    const dir = resolve(args.dir ?? join(settings.exportOutputDir, settings.exportModelName ?? `docs-${finetuneNameFor(settings.finetuneModelName)}`));
-    const modelPath = join(dir, "model.gguf");
-    const modelfile = join(dir, "Modelfile");
+    const dir = resolve(args.dir ?? join(settings.exportOutputDir, exportNameFor(settings.exportModelName, finetuneNameFor(settings.finetuneModelName))));
+    const modelPath = join(dir, TRAINED_MODEL_FILE);
+    const modelfile = join(dir, MODELFILE);
     for (const f of [modelPath, modelfile]) {
       if (!existsSync(f)) throw new PipelineError("E_INPUT", `${basename(f)} not found; run \`pipeline export\` first or name the export directory`, { file: f });
     }
-    const data = resolve(args.data ?? join(settings.qaDir, "training_data_final.jsonl"));
+    const data = resolve(args.data ?? join(settings.qaDir, FINAL_FILE));
     const probes = existsSync(data)
       ? (await readExamples(data)).map(evalItemFromExample).filter((x) => !!x).slice(0, 3).map((i) => ({ question: i!.question, answer: i!.reference, ...(i!.system ? { system: i!.system } : {}) }))
       : [{ question: "What is this document about?" }];
-    const adapterPath = join(dir, "adapter.gguf");
-    const adapterModelfile = join(dir, "Modelfile.adapter");
-    let basePath: string | undefined;
-    if (existsSync(adapterPath) && existsSync(adapterModelfile)) {
-      basePath = /^FROM\s+(.+)$/m.exec(await readFile(adapterModelfile, "utf8"))?.[1]?.trim();
-      if (basePath && !existsSync(basePath)) { log.warn(`verify: base model ${basePath} is gone; skipping the base + adapter comparison`); basePath = undefined; }
-    }
-    const maxTokens = args["max-tokens"] === undefined ? undefined : Number(args["max-tokens"]);
+    const adapterPath = join(dir, ADAPTER_FILE);
+    // The base the adapter applies to, as export recorded it (export.json), not parsed back out of Modelfile.adapter.
+    let basePath = existsSync(adapterPath) ? (await readExportRecord(dir))?.basePath : undefined;
+    if (basePath && !existsSync(basePath)) { log.warn(`verify: base model ${basePath} is gone; skipping the base + adapter comparison`); basePath = undefined; }
+    const maxTokens = parseFlag("max-tokens", args["max-tokens"]);
     const report = await verifyExport({
       modelPath, stop: await modelfileStops(modelfile), probes,
       ...(basePath ? { basePath, adapterPath } : {}),
@@ -56,7 +54,7 @@ export default defineCommand({
       backend: settings.finetuneBackend,
       ...(maxTokens ? { maxTokens } : {}),
     });
-    await writeFile(join(dir, "verify.json"), JSON.stringify(report, null, 2) + "\n");
+    await writeFile(join(dir, VERIFY_FILE), JSON.stringify(report, null, 2) + "\n");
     process.stderr.write(verifyMarkdown(report));
     process.stdout.write(JSON.stringify({ ok: report.ok, checks: report.checks }) + "\n");
     if (!report.ok) throw new PipelineError("E_EXPORT", `verification failed: ${report.checks.filter((c) => !c.ok && c.required).map((c) => c.name).join("; ")}`, { file: modelPath });

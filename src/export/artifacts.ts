@@ -5,6 +5,8 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { openGguf } from "../gguf/reader.ts";
+import { TRAINING_REPORT_FILE } from "../layout.ts";
+import type { TrainingReport } from "../train/trainer-run.ts";
 
 export interface FinetuneArtifacts {
   dir: string;
@@ -14,15 +16,21 @@ export interface FinetuneArtifacts {
   /** The base the adapter applies to (or the untrained base of a from-scratch model, for the eval's "base" column). */
   basePath?: string;
   baseSource?: string;
-  report?: Record<string, unknown>;
+  /** finetune's training_report.json, when there is one. */
+  report?: FinetuneReport;
   reportPath?: string;
   /** Loss curve picture(s) beside the adapter. */
   pictures: string[];
 }
 
-const REPORT_NAMES = ["training_report.json", "train_report.json", "report.json"];
-/** Metadata keys a trainer may use to record the base model path. */
-const BASE_KEYS = ["docs2model.base_model_path", "docs2model.base_model", "general.base_model.0.path", "general.base_model.0.name"];
+/**
+ * What export reads of training_report.json: finetune writes a TrainingReport (train/trainer-run.ts); a report
+ * written by hand may hold only some of it, or name its base with `baseModel`.
+ */
+export type FinetuneReport = Partial<TrainingReport> & { baseModel?: string; [key: string]: unknown };
+
+/** The key under which finetune records the base GGUF path in the adapter (trainer-run.ts writeAdapter). */
+const BASE_KEY = "docs2model.base_model";
 
 export async function findFinetuneArtifacts(path: string, o: { base?: string } = {}): Promise<FinetuneArtifacts> {
   const p = resolve(path);
@@ -33,16 +41,13 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
   const ggufs = statSync(p).isDirectory() ? readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().map((f) => join(dir, f)) : [p];
   const out: FinetuneArtifacts = { dir, pictures: readdirSync(dir).filter((f) => /loss.*\.(svg|png)$/i.test(f)).map((f) => join(dir, f)) };
 
-  for (const name of REPORT_NAMES) {
-    const rp = join(dir, name);
-    if (existsSync(rp)) {
-      try {
-        out.report = JSON.parse(await readFile(rp, "utf8"));
-        out.reportPath = rp;
-      } catch (e) {
-        throw new PipelineError("E_INPUT", `training report is not valid JSON: ${(e as Error).message}`, { file: rp });
-      }
-      break;
+  const rp = join(dir, TRAINING_REPORT_FILE);
+  if (existsSync(rp)) {
+    try {
+      out.report = JSON.parse(await readFile(rp, "utf8")) as FinetuneReport;
+      out.reportPath = rp;
+    } catch (e) {
+      throw new PipelineError("E_INPUT", `training report is not valid JSON: ${(e as Error).message}`, { file: rp });
     }
   }
 
@@ -55,7 +60,7 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
       if (isAdapter && !out.adapterPath) {
         out.adapterPath = g;
         // Any file path: a base from the Ollama store is a blob named sha256-…, with no .gguf.
-        recordedBase = BASE_KEYS.map((k) => f.meta<string>(k)).find((v) => typeof v === "string" && /[\\/]|\.gguf$/.test(v));
+        recordedBase = f.meta<string>(BASE_KEY);
       } else if (!isAdapter && /^(base|base[-_]model)\.gguf$/.test(basename(g))) {
         out.basePath ??= g;
         out.baseSource ??= "beside the adapter";
@@ -66,7 +71,7 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
       await f.close();
     }
   }
-  const fromReport = reportBase(out.report);
+  const fromReport = out.report?.model?.base;
   const candidates: Array<[string | undefined, string]> = [[o.base, "--base"], [recordedBase, "adapter metadata"], [fromReport, "training report"]];
   for (const [cand, source] of candidates) {
     if (!cand) continue;
@@ -81,16 +86,4 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
     throw new PipelineError("E_CONFIG", `found the adapter ${out.adapterPath} but not its base model; pass --base PATH.gguf (the FINETUNE_MODEL_NAME it was trained on)`, { field: "--base" });
   }
   return out;
-}
-
-function reportBase(report: Record<string, unknown> | undefined): string | undefined {
-  if (!report) return undefined;
-  const model = report.model as { base?: unknown } | undefined;
-  if (model && typeof model.base === "string") return model.base; // finetune's training_report.json
-  for (const k of ["basePath", "base_path", "baseModelPath", "base", "baseModel", "base_model"]) {
-    const v = report[k];
-    if (typeof v === "string") return v;
-    if (v && typeof v === "object" && typeof (v as { path?: unknown }).path === "string") return (v as { path: string }).path;
-  }
-  return undefined;
 }

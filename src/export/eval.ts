@@ -2,8 +2,10 @@
 // model when one is configured, otherwise by token-overlap F1 against the reference answer (SQuAD's metric).
 import { z } from "zod";
 import { parseJsonReply } from "../providers/json-reply.ts";
+import { jsonSchemaSpec } from "../providers/json-schema.ts";
 import type { GenerateRequest, GenerateResult } from "../providers/types.ts";
 import type { ExampleRecord } from "../records.ts";
+import { exampleData, toMessages } from "../transforms/format-templates.ts";
 
 export interface EvalItem { id: string; question: string; reference: string; system?: string }
 export type Answerer = (item: EvalItem) => Promise<string>;
@@ -23,28 +25,12 @@ export interface EvalReport {
 
 /** The question, reference answer and system prompt of a formatted example, whichever template wrote it. */
 export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
-  const d = ex.data as Record<string, any>;
-  let question: string | undefined, reference: string | undefined, system: string | undefined;
-  if (typeof d.instruction === "string" && typeof d.output === "string") {
-    question = d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
-    reference = d.output;
-    if (typeof d.system === "string") system = d.system;
-  } else if (Array.isArray(d.messages)) {
-    system = d.messages.find((m: any) => m.role === "system")?.content;
-    question = d.messages.find((m: any) => m.role === "user")?.content;
-    reference = d.messages.find((m: any) => m.role === "assistant")?.content;
-  } else if (typeof d.text === "string" && d.text.includes("<|im_start|>")) {
-    // chatml: one rendered text with <|im_start|>role\n…<|im_end|> blocks.
-    const block = (role: string) => new RegExp(`<\\|im_start\\|>${role}\\n([\\s\\S]*?)<\\|im_end\\|>`).exec(d.text)?.[1];
-    system = block("system");
-    question = block("user");
-    reference = block("assistant");
-  } else if (Array.isArray(d.conversations)) {
-    system = d.conversations.find((m: any) => m.from === "system")?.value;
-    question = d.conversations.find((m: any) => m.from === "human" || m.from === "user")?.value;
-    reference = d.conversations.find((m: any) => m.from === "gpt" || m.from === "assistant")?.value;
-  }
-  if (typeof question !== "string" || typeof reference !== "string") return undefined;
+  const data = exampleData(ex.data);
+  const messages = data && toMessages(data);
+  const system = messages?.find((m) => m.role === "system")?.content;
+  const question = messages?.find((m) => m.role === "user")?.content;
+  const reference = messages?.find((m) => m.role === "assistant")?.content;
+  if (question === undefined || reference === undefined) return undefined;
   return { id: ex.id, question, reference, ...(system ? { system } : {}) };
 }
 
@@ -69,12 +55,11 @@ export function tokenF1(prediction: string, reference: string): number {
   return (2 * precision * recall) / (precision + recall);
 }
 
-const JudgeReply = z.object({ score: z.coerce.number().min(0).max(10), reason: z.string().optional() });
-const JUDGE_SCHEMA = {
-  name: "answer_grade",
-  schema: { type: "object", properties: { score: { type: "number" }, reason: { type: "string" } }, required: ["score", "reason"], additionalProperties: false },
-  strict: true,
-};
+const Grade = z.object({ score: z.number().min(0).max(10), reason: z.string() });
+/** What the judge is asked for (OpenAI strict mode: every field required, no others). */
+const JUDGE_SCHEMA = jsonSchemaSpec("answer_grade", Grade.strict(), { strict: true });
+/** What is accepted back: a score given as a numeric string counts; the reason may be missing. */
+const JudgeReply = Grade.extend({ score: z.coerce.number().min(0).max(10), reason: z.string().optional() });
 
 /** A judge's grade, 0..1. A reply that is not a grade counts as 0 with the reason kept, never as a crash. */
 export async function judgeScore(judge: JudgeModel, item: EvalItem, answer: string): Promise<{ score: number; reason?: string }> {

@@ -19,10 +19,11 @@ import type { OllamaTemplate } from "../chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
-import { exportFolder, siblingPath } from "../layout.ts";
+import { EXPORT_RESULT_FILE, exportFolder, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
+import { exampleData, templateOf } from "../transforms/format-templates.ts";
 
 export interface ExportOptions {
   /** fine_tuned_models/<name>/ or a .gguf in it. */
@@ -56,11 +57,24 @@ export interface ExportResult {
   adapterGguf?: string;
   modelfile: string;
   modelfileAdapter?: string;
+  /** The base model adapter.gguf applies to (Modelfile.adapter's FROM), for `pipeline verify`. */
+  basePath?: string;
   card: string;
   template: OllamaTemplate;
   verify?: VerifyReport;
   eval?: EvalReport;
   ollama: { installed: boolean; baseUrl: string; commands: string[] };
+}
+
+/** export.json as written beside the export: the result, with verify and eval reduced to their verdicts. */
+export type ExportRecord = Omit<ExportResult, "verify" | "eval"> & { verify?: boolean; eval?: Record<string, number> };
+
+export async function readExportRecord(dir: string): Promise<ExportRecord | undefined> {
+  const file = join(dir, EXPORT_RESULT_FILE);
+  if (!existsSync(file)) return undefined;
+  try { return JSON.parse(await readFile(file, "utf8")) as ExportRecord; } catch (e) {
+    throw new PipelineError("E_INPUT", `not valid JSON (${(e as Error).message}); run \`pipeline export\` again`, { file });
+  }
 }
 
 export async function exportModel(o: ExportOptions): Promise<ExportResult> {
@@ -213,8 +227,9 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),
     files, runCommands: ollama.commands,
   }));
-  const result: ExportResult = { dir, modelGguf, ...(adapterGguf ? { adapterGguf } : {}), modelfile, ...(modelfileAdapter ? { modelfileAdapter } : {}), card, template, ...(verify ? { verify } : {}), ...(evalReport ? { eval: evalReport } : {}), ollama };
-  await writeFile(join(dir, "export.json"), JSON.stringify({ ...result, verify: verify?.ok, eval: evalReport?.mean }, null, 2) + "\n");
+  const result: ExportResult = { dir, modelGguf, ...(adapterGguf ? { adapterGguf } : {}), modelfile, ...(modelfileAdapter ? { modelfileAdapter, basePath: resolve(art.basePath!) } : {}), card, template, ...(verify ? { verify } : {}), ...(evalReport ? { eval: evalReport } : {}), ollama };
+  const record: ExportRecord = { ...result, verify: verify?.ok, eval: evalReport?.mean };
+  await writeFile(join(dir, EXPORT_RESULT_FILE), JSON.stringify(record, null, 2) + "\n");
   return result;
 }
 
@@ -246,9 +261,10 @@ export async function readExamples(path: string, split: "train" | "valid" = "tra
     if (rec?.type === "example") {
       const parsed = ExampleRecord.safeParse(rec);
       if (parsed.success) out.push(parsed.data);
-    } else if (rec && typeof rec === "object") {
-      out.push({ type: "example", id: String(rec.id ?? `line_${i + 1}`), qaId: "", docId: "", chunkId: "", source: path, template: "alpaca", split, data: rec });
+      return;
     }
+    const data = exampleData(v);
+    if (data) out.push({ type: "example", id: String(rec.id ?? `line_${i + 1}`), qaId: "", docId: "", chunkId: "", source: path, template: templateOf(data), split, data });
   });
   return out;
 }
@@ -260,18 +276,16 @@ async function sha256File(path: string): Promise<string> {
 }
 
 function describeBase(a: FinetuneArtifacts): string {
-  const r = a.report ?? {};
-  const model = (r.model ?? {}) as { name?: unknown; tiny?: unknown };
-  if (model.tiny === true || (a.modelPath && !a.adapterPath && !model.name)) return "tiny (trained from scratch)";
-  const named = [model.name, r.baseModel, r.base_model, r.modelName].find((v) => typeof v === "string") as string | undefined;
+  const model = a.report?.model;
+  if (model?.tiny === true || (a.modelPath && !a.adapterPath && !model?.name)) return "tiny (trained from scratch)";
+  const named = model?.name ?? a.report?.baseModel;
   if (named) return named;
   return a.basePath ? basename(a.basePath) : "unknown";
 }
 
 /** The base model's name as finetune recorded it (an Ollama name, a path, "tiny"). */
 function reportedModelName(a: FinetuneArtifacts): string | undefined {
-  const name = (a.report?.model as { name?: unknown } | undefined)?.name;
-  return typeof name === "string" ? name : undefined;
+  return a.report?.model?.name;
 }
 
 /** The system prompt every training example shares, if they all have the same one. */

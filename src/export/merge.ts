@@ -7,6 +7,7 @@
 import { PipelineError } from "../errors.ts";
 import { openGguf } from "../gguf/reader.ts";
 import type { GgufFile, GgufTensorInfo, GgufValue } from "../gguf/types.ts";
+import { writeLoraAdapterGguf } from "../gguf/lora-adapter.ts";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.ts";
 
 export type ExportQuant = "f32" | "f16" | "q8_0";
@@ -146,14 +147,11 @@ export async function mergeToGguf(o: MergeOptions): Promise<MergeResult> {
 export async function writeLoraAdapter(adapterPath: string, outPath: string, o: { arch: string; extraMetadata?: Record<string, GgufValue | string | number | boolean> }): Promise<{ bytes: number }> {
   const adapter = await openLoraAdapter(adapterPath);
   try {
-    const metadata = new Map<string, GgufValue | string | number | boolean>(adapter.file.metadata);
-    metadata.set("general.architecture", { type: "string", value: o.arch });
-    metadata.set("general.type", { type: "string", value: "adapter" });
-    metadata.set("adapter.type", { type: "string", value: "lora" });
-    metadata.set("adapter.lora.alpha", { type: "f32", value: adapter.alpha });
-    for (const [k, v] of Object.entries(o.extraMetadata ?? {})) metadata.set(k, v);
-    const tensors: GgufTensorInput[] = adapter.file.tensors.map((t) => ({ name: t.name, dims: t.dims, type: "F32", data: () => adapter.file.readTensorF32(t.name) }));
-    return await writeGguf(outPath, { metadata, tensors });
+    return await writeLoraAdapterGguf(outPath, {
+      arch: o.arch, alpha: adapter.alpha,
+      metadata: [...adapter.file.metadata, ...Object.entries(o.extraMetadata ?? {})],
+      tensors: adapter.file.tensors.map((t) => ({ name: t.name, dims: t.dims, data: () => adapter.file.readTensorF32(t.name) })),
+    });
   } finally {
     await adapter.file.close();
   }

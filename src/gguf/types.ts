@@ -90,14 +90,6 @@ export interface GgufFile {
   close(): Promise<void>;
 }
 
-export function tensorByteLength(type: GgmlTypeName, dims: readonly number[]): number {
-  const [blockElems, blockBytes] = GGML_BLOCK[type];
-  const rowElems = dims[0] ?? 1;
-  if (rowElems % blockElems !== 0) throw new Error(`rows of ${type} must be a multiple of ${blockElems} elements, got ${rowElems}`);
-  const rows = dims.slice(1).reduce((a, b) => a * b, 1);
-  return (rowElems / blockElems) * blockBytes * rows;
-}
-
 export type RopeStyle = "norm" | "neox";
 /** Which rope pairing llama.cpp applies for an architecture (see the contract above). */
 export function ropeStyleFor(arch: string): RopeStyle {

@@ -1,4 +1,5 @@
-// GGUF metadata that describes a LlamaConfig the way llama.cpp expects to read it back.
+// The GGUF form of a LlamaConfig, the one writer for every llama-family file (tiny, test models, trained models):
+// tensor names and dims, and the metadata llama.cpp reads back.
 import type { GgufValue } from "../gguf/types.ts";
 import type { LlamaConfig } from "./config.ts";
 
@@ -23,4 +24,31 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
     [`${a}.rope.freq_base`]: f32(c.ropeBase),
     [`${a}.rope.dimension_count`]: u32(c.headDim),
   };
+}
+
+/** Every tensor name of a model with this config, with its GGUF dims. */
+export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number[] }> {
+  const q = c.heads * c.headDim;
+  const kv = c.kvHeads * c.headDim;
+  const out: Array<{ name: string; dims: number[] }> = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
+  for (let l = 0; l < c.layers; l++) {
+    const p = `blk.${l}.`;
+    out.push(
+      { name: `${p}attn_norm.weight`, dims: [c.dim] },
+      { name: `${p}attn_q.weight`, dims: [c.dim, q] },
+      { name: `${p}attn_k.weight`, dims: [c.dim, kv] },
+      { name: `${p}attn_v.weight`, dims: [c.dim, kv] },
+    );
+    if (c.qkvBias) out.push({ name: `${p}attn_q.bias`, dims: [q] }, { name: `${p}attn_k.bias`, dims: [kv] }, { name: `${p}attn_v.bias`, dims: [kv] });
+    out.push(
+      { name: `${p}attn_output.weight`, dims: [q, c.dim] },
+      { name: `${p}ffn_norm.weight`, dims: [c.dim] },
+      { name: `${p}ffn_gate.weight`, dims: [c.dim, c.ffn] },
+      { name: `${p}ffn_up.weight`, dims: [c.dim, c.ffn] },
+      { name: `${p}ffn_down.weight`, dims: [c.ffn, c.dim] },
+    );
+  }
+  out.push({ name: "output_norm.weight", dims: [c.dim] });
+  if (!c.tiedOutput) out.push({ name: "output.weight", dims: [c.dim, c.vocab] });
+  return out;
 }

@@ -2,6 +2,7 @@
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../kernels/backend.ts";
 import type { LlamaConfig } from "./config.ts";
+import { tensorLayout } from "./gguf-meta.ts";
 import { attention, embedding, gatherRows, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, ropeTables, rotary, swiglu, transposedMatMulIsFast, type RopeTables, type RotarySpec } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
@@ -14,32 +15,8 @@ export interface ProjectionHook { delta(name: string, x: T2, training: boolean):
 
 export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
 
-/** Every tensor name of a model with this config, with its GGUF dims. */
-export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number[] }> {
-  const q = c.heads * c.headDim;
-  const kv = c.kvHeads * c.headDim;
-  const out: Array<{ name: string; dims: number[] }> = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
-  for (let l = 0; l < c.layers; l++) {
-    const p = `blk.${l}.`;
-    out.push(
-      { name: `${p}attn_norm.weight`, dims: [c.dim] },
-      { name: `${p}attn_q.weight`, dims: [c.dim, q] },
-      { name: `${p}attn_k.weight`, dims: [c.dim, kv] },
-      { name: `${p}attn_v.weight`, dims: [c.dim, kv] },
-    );
-    if (c.qkvBias) out.push({ name: `${p}attn_q.bias`, dims: [q] }, { name: `${p}attn_k.bias`, dims: [kv] }, { name: `${p}attn_v.bias`, dims: [kv] });
-    out.push(
-      { name: `${p}attn_output.weight`, dims: [q, c.dim] },
-      { name: `${p}ffn_norm.weight`, dims: [c.dim] },
-      { name: `${p}ffn_gate.weight`, dims: [c.dim, c.ffn] },
-      { name: `${p}ffn_up.weight`, dims: [c.dim, c.ffn] },
-      { name: `${p}ffn_down.weight`, dims: [c.ffn, c.dim] },
-    );
-  }
-  out.push({ name: "output_norm.weight", dims: [c.dim] });
-  if (!c.tiedOutput) out.push({ name: "output.weight", dims: [c.dim, c.vocab] });
-  return out;
-}
+// The tensor layout lives with the metadata writer (gguf-meta.ts, no tfjs), so `tiny` can write files without loading tfjs.
+export { tensorLayout };
 
 /** Seeded random weights in GGUF layout: normal(0, std) matrices, unit norms, small biases. */
 export function randomTensors(config: LlamaConfig, seed: number, std = 0.02): RawTensor[] {

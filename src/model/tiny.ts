@@ -24,8 +24,14 @@ import { GGML_BLOCK, type GgufValue, type WritableTensorType } from "../gguf/typ
 import type { SpmVocab } from "../tokenizer/spm.ts";
 import { spmVocabMetadata } from "../tokenizer/load.ts";
 import { CHATML_TEMPLATE } from "../chat/presets.ts";
+import type { LlamaConfig } from "./config.ts";
+import { architectureMetadata, tensorLayout } from "./gguf-meta.ts";
 
-export interface LlamaConfig {
+/**
+ * The few numbers that size a `tiny` model; tinyLlamaConfig() makes the full LlamaConfig (model/config.ts) from
+ * them, and the tensor layout and metadata come from the one writer every llama-family file uses.
+ */
+export interface TinyConfig {
   vocab: number;
   dim: number;
   layers: number;
@@ -38,32 +44,24 @@ export interface LlamaConfig {
 }
 
 /** Small enough to train on 2 CPU cores, every size a multiple of 32 so Q8_0/Q4_0 apply. */
-export const TINY_CONFIG: LlamaConfig = { vocab: 1024, dim: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 384, ctx: 512, ropeTheta: 10000, normEps: 1e-5 };
+export const TINY_CONFIG: TinyConfig = { vocab: 1024, dim: 128, layers: 4, heads: 4, kvHeads: 4, ffn: 384, ctx: 512, ropeTheta: 10000, normEps: 1e-5 };
 
 export interface TensorShape { name: string; dims: number[] }
 
-export function llamaTensorShapes(c: LlamaConfig): TensorShape[] {
+/** A plain llama (NORM rope, no biases, its own output matrix) of the tiny size. */
+export function tinyLlamaConfig(c: TinyConfig): LlamaConfig {
   checkConfig(c);
-  const hd = c.dim / c.heads;
-  const out: TensorShape[] = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
-  for (let i = 0; i < c.layers; i++) {
-    out.push(
-      { name: `blk.${i}.attn_norm.weight`, dims: [c.dim] },
-      { name: `blk.${i}.attn_q.weight`, dims: [c.dim, c.heads * hd] },
-      { name: `blk.${i}.attn_k.weight`, dims: [c.dim, c.kvHeads * hd] },
-      { name: `blk.${i}.attn_v.weight`, dims: [c.dim, c.kvHeads * hd] },
-      { name: `blk.${i}.attn_output.weight`, dims: [c.heads * hd, c.dim] },
-      { name: `blk.${i}.ffn_norm.weight`, dims: [c.dim] },
-      { name: `blk.${i}.ffn_gate.weight`, dims: [c.dim, c.ffn] },
-      { name: `blk.${i}.ffn_up.weight`, dims: [c.dim, c.ffn] },
-      { name: `blk.${i}.ffn_down.weight`, dims: [c.ffn, c.dim] },
-    );
-  }
-  out.push({ name: "output_norm.weight", dims: [c.dim] }, { name: "output.weight", dims: [c.dim, c.vocab] });
-  return out;
+  return {
+    arch: "llama", vocab: c.vocab, dim: c.dim, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, headDim: c.dim / c.heads, ffn: c.ffn,
+    normEps: c.normEps, ropeBase: c.ropeTheta, ropeStyle: "norm", qkvBias: false, tiedOutput: false, contextLength: c.ctx,
+  };
 }
 
-function checkConfig(c: LlamaConfig): void {
+export function llamaTensorShapes(c: TinyConfig): TensorShape[] {
+  return tensorLayout(tinyLlamaConfig(c));
+}
+
+function checkConfig(c: TinyConfig): void {
   const bad = (m: string) => { throw new Error(`tiny model config: ${m}`); };
   for (const k of ["vocab", "dim", "layers", "heads", "kvHeads", "ffn", "ctx"] as const) if (!Number.isInteger(c[k]) || c[k] <= 0) bad(`${k} must be a positive integer`);
   if (c.dim % c.heads) bad(`dim ${c.dim} must be divisible by heads ${c.heads}`);
@@ -80,25 +78,12 @@ export interface LlamaMetadataOptions {
   chatTemplate?: string;
 }
 
-export function llamaMetadata(c: LlamaConfig, vocab: SpmVocab, opts: LlamaMetadataOptions = {}): Record<string, GgufValue> {
-  checkConfig(c);
+export function llamaMetadata(c: TinyConfig, vocab: SpmVocab, opts: LlamaMetadataOptions = {}): Record<string, GgufValue> {
+  const config = tinyLlamaConfig(c);
   if (vocab.tokens.length !== c.vocab) throw new Error(`tiny model config: vocab ${c.vocab} ≠ tokenizer's ${vocab.tokens.length} tokens`);
-  const u32 = (value: number): GgufValue => ({ type: "u32", value });
-  const f32 = (value: number): GgufValue => ({ type: "f32", value });
   return {
-    "general.architecture": { type: "string", value: "llama" },
-    "general.name": { type: "string", value: opts.name ?? "docs2model-tiny" },
-    "general.file_type": u32(FILE_TYPE[opts.type ?? "F32"]),
-    "llama.vocab_size": u32(c.vocab),
-    "llama.context_length": u32(c.ctx),
-    "llama.embedding_length": u32(c.dim),
-    "llama.block_count": u32(c.layers),
-    "llama.feed_forward_length": u32(c.ffn),
-    "llama.attention.head_count": u32(c.heads),
-    "llama.attention.head_count_kv": u32(c.kvHeads),
-    "llama.rope.dimension_count": u32(c.dim / c.heads),
-    "llama.rope.freq_base": f32(c.ropeTheta),
-    "llama.attention.layer_norm_rms_epsilon": f32(c.normEps),
+    ...architectureMetadata(config, opts.name ?? "docs2model-tiny"),
+    "general.file_type": { type: "u32", value: FILE_TYPE[opts.type ?? "F32"] },
     ...spmVocabMetadata(vocab),
     "tokenizer.chat_template": { type: "string", value: opts.chatTemplate ?? CHATML_TEMPLATE },
   };
@@ -122,7 +107,7 @@ export interface TinyModelOptions extends LlamaMetadataOptions {
   std?: number;
 }
 
-export function tinyModelSpec(c: LlamaConfig, vocab: SpmVocab, opts: TinyModelOptions = {}): { metadata: Record<string, GgufValue>; tensors: GgufTensorInput[] } {
+export function tinyModelSpec(c: TinyConfig, vocab: SpmVocab, opts: TinyModelOptions = {}): { metadata: Record<string, GgufValue>; tensors: GgufTensorInput[] } {
   const type = opts.type ?? "F32";
   const metadata = llamaMetadata(c, vocab, opts);
   const std = opts.std ?? 0.02;
@@ -142,20 +127,20 @@ export function tinyModelSpec(c: LlamaConfig, vocab: SpmVocab, opts: TinyModelOp
   return { metadata, tensors };
 }
 
-export async function buildTinyModel(path: string, c: LlamaConfig, vocab: SpmVocab, opts: TinyModelOptions = {}): Promise<{ bytes: number }> {
+export async function buildTinyModel(path: string, c: TinyConfig, vocab: SpmVocab, opts: TinyModelOptions = {}): Promise<{ bytes: number }> {
   return writeGguf(path, tinyModelSpec(c, vocab, opts));
 }
 
 export interface CreateTinyBaseOptions extends TinyModelOptions {
   /** Overrides of TINY_CONFIG; `vocab` is the tokenizer's requested size (fewer when the text is small). */
-  config?: Partial<LlamaConfig>;
+  config?: Partial<TinyConfig>;
 }
 
 /**
  * `tiny` end to end: learn the vocabulary from the training text, write the random-initialised model.
  * Returns what training needs: the config (vocab = actual token count) and the vocabulary.
  */
-export async function createTinyBase(path: string, text: string, opts: CreateTinyBaseOptions = {}): Promise<{ path: string; config: LlamaConfig; vocab: SpmVocab }> {
+export async function createTinyBase(path: string, text: string, opts: CreateTinyBaseOptions = {}): Promise<{ path: string; config: TinyConfig; vocab: SpmVocab }> {
   const { trainSpmVocab } = await import("../tokenizer/spm.ts");
   const wanted = { ...TINY_CONFIG, ...opts.config };
   const vocab = trainSpmVocab(text, { vocabSize: wanted.vocab });

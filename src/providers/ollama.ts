@@ -1,20 +1,15 @@
 // Ollama backend (the seed's `--provider local`): /api/chat with `format` set to the JSON schema.
 import { Ollama } from "ollama";
 import { PipelineError } from "../errors.ts";
+import { DEFAULT_OLLAMA_HOST, ollamaBaseUrl } from "../ollama/host.ts";
 import { statusCheckingFetch, toProviderError, type ErrorContext } from "./errors.ts";
 import type { BackendOptions, GenerateRequest, GenerateResult, Provider } from "./types.ts";
 
-export const OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434";
+export const OLLAMA_DEFAULT_URL = DEFAULT_OLLAMA_HOST;
 
-/** OLLAMA_HOST may be "host:port", "0.0.0.0" or a full URL; make it a URL we can call. */
+/** OLLAMA_HOST may be "host:port", "0.0.0.0" or a full URL; make it a URL we can call (one parser: ollama/host.ts). */
 export function ollamaUrl(host: string | undefined): string {
-  if (!host) return OLLAMA_DEFAULT_URL;
-  let h = host.trim().replace(/\/+$/, "");
-  if (!/^https?:\/\//.test(h)) h = `http://${h}`;
-  const u = new URL(h);
-  if (u.hostname === "0.0.0.0") u.hostname = "127.0.0.1";
-  if (!u.port && u.protocol === "http:" && !/:\d+$/.test(h)) u.port = "11434";
-  return u.toString().replace(/\/+$/, "");
+  return ollamaBaseUrl(host ?? "");
 }
 
 /** Installed model names, or an error when nothing answers within timeoutMs. */

@@ -1,6 +1,5 @@
-// Where data comes from and goes to: files when named, stdin/stdout when piped.
-import { createReadStream, fstatSync } from "node:fs";
-import type { Readable, Writable } from "node:stream";
+// Whether data comes from stdin and goes to stdout: when they are piped and no file is named.
+import { fstatSync } from "node:fs";
 
 /**
  * True when stdin is a pipe, socket or file (a user is piping data in). A terminal or a character
@@ -19,12 +18,4 @@ export function stdinIsPiped(): boolean {
 /** True when stdout is a pipe or file: data then goes to stdout unless -o names a place. */
 export function stdoutIsPiped(): boolean {
   return !process.stdout.isTTY;
-}
-
-export function openInput(path: string | undefined): Readable {
-  return path && path !== "-" ? createReadStream(path) : process.stdin;
-}
-
-export function stdout(): Writable {
-  return process.stdout;
 }

@@ -6,7 +6,7 @@
 //   qa_train_report.json         examples, tokens, loss tokens, truncations, packing efficiency
 //   base.gguf                    only for `tiny`: the untrained tiny model with a vocabulary learned from the data
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createHash } from "node:crypto";
@@ -15,7 +15,8 @@ import { ExampleRecord } from "../records.ts";
 import { chatTemplateOf, CHATML_TEMPLATE, splitPromptAnswer, type ChatMessage, type ChatTemplateInfo } from "../chat/template.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { resolveBaseModel } from "../model/base-model.ts";
-import { siblingPath } from "../layout.ts";
+import { QA_TRAIN_REPORT_FILE, siblingPath, TINY_BASE_FILE, TOKENS_META_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
+import { conversationOf } from "../transforms/format-templates.ts";
 import { packExamples, type PackStats, type TokenizedExample } from "./qa-train-pack.ts";
 import { writeTokenRows } from "./qa-train-files.ts";
 import { buildTinyModel, TINY_CONFIG } from "../model/tiny.ts";
@@ -55,27 +56,26 @@ export interface QaTrainReport {
   valid: PackStats;
 }
 
+/** tokens.json of a qa-train output directory: what finetune and export need to know about the tokens. */
+export async function readTokensMeta(dir: string): Promise<TokensMeta> {
+  return readJson<TokensMeta>(join(dir, TOKENS_META_FILE), "no tokens.json; run `pipeline qa-train` first");
+}
+
+/** qa_train_report.json of a qa-train output directory. */
+export async function readQaTrainReport(dir: string): Promise<QaTrainReport> {
+  return readJson<QaTrainReport>(join(dir, QA_TRAIN_REPORT_FILE), "no qa_train_report.json; run `pipeline qa-train` first");
+}
+
+async function readJson<T>(file: string, missing: string): Promise<T> {
+  let text: string;
+  try { text = await readFile(file, "utf8"); } catch { throw new PipelineError("E_INPUT", missing, { file }); }
+  try { return JSON.parse(text) as T; } catch (e) { throw new PipelineError("E_INPUT", `not valid JSON (${(e as Error).message}); run \`pipeline qa-train\` again`, { file }); }
+}
+
 interface Conversation { messages: ChatMessage[]; split: "train" | "valid"; line: number; file: string }
 
-const ROLE_OF: Record<string, string> = { human: "user", user: "user", gpt: "assistant", assistant: "assistant", model: "assistant", system: "system" };
-
-/** The conversation in a formatted example, whichever of the four shapes it has. */
-export function messagesFromData(d: Record<string, unknown>): ChatMessage[] | undefined {
-  if (typeof d.instruction === "string" && typeof d.output === "string") {
-    const user = typeof d.input === "string" && d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
-    return [...(typeof d.system === "string" && d.system ? [{ role: "system", content: d.system }] : []), { role: "user", content: user }, { role: "assistant", content: d.output }];
-  }
-  const list = Array.isArray(d.messages) ? d.messages : Array.isArray(d.conversations) ? d.conversations : undefined;
-  if (!list) return undefined;
-  const out: ChatMessage[] = [];
-  for (const m of list as Array<Record<string, unknown>>) {
-    const role = ROLE_OF[String(m.role ?? m.from ?? "")];
-    const content = m.content ?? m.value;
-    if (!role || typeof content !== "string") return undefined;
-    out.push({ role, content });
-  }
-  return out.length >= 2 && out.at(-1)!.role === "assistant" ? out : undefined;
-}
+/** The conversation in a formatted example, whichever of the four shapes it has (kept under its old name). */
+export const messagesFromData = conversationOf;
 
 /**
  * The training file, plus format's validation file beside it when there is one: then the held-out
@@ -106,8 +106,7 @@ async function readConversationFile(o: QaTrainOptions, file: string, forcedSplit
       let value: unknown;
       try { value = JSON.parse(line); } catch { fail("not valid JSON"); continue; }
       const asExample = ExampleRecord.safeParse(value);
-      const data = asExample.success ? asExample.data.data : (value as Record<string, unknown>);
-      const messages = data && typeof data === "object" ? messagesFromData(data) : undefined;
+      const messages = conversationOf(asExample.success ? asExample.data.data : value);
       if (!messages) { fail("not an alpaca, chatml, sharegpt or openai example ending with an assistant answer"); continue; }
       const split = forcedSplit ?? (asExample.success ? asExample.data.split : hashSplit(line, o.validFraction ?? 0.1));
       items.push({ messages, split, line: lineNo, file });
@@ -143,7 +142,7 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
   let basePath: string;
   if (base.kind === "tiny") {
     // `tiny` learns its vocabulary from the data it will be trained on.
-    basePath = join(o.outDir, "base.gguf");
+    basePath = join(o.outDir, TINY_BASE_FILE);
     const corpus = items.flatMap((c) => c.messages.map((m) => m.content)).join("\n");
     const vocab = trainSpmVocab(corpus, { vocabSize: TINY_CONFIG.vocab });
     await buildTinyModel(basePath, { ...TINY_CONFIG, vocab: vocab.tokens.length }, vocab, { chatTemplate: CHATML_TEMPLATE });
@@ -180,12 +179,12 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
   const pad = tok.eos;
   const packedTrain = packExamples(train, o.seqLen, pad);
   const packedValid = packExamples(valid, o.seqLen, pad);
-  await writeTokenRows(join(o.outDir, "train.tokens"), packedTrain.rows);
-  await writeTokenRows(join(o.outDir, "valid.tokens"), packedValid.rows);
+  await writeTokenRows(join(o.outDir, TRAIN_TOKENS_FILE), packedTrain.rows);
+  await writeTokenRows(join(o.outDir, VALID_TOKENS_FILE), packedValid.rows);
   const meta: TokensMeta = { version: 1, modelName: o.modelName, basePath, tiny: base.kind === "tiny", seqLen: o.seqLen, vocab: tok.vocabSize, templateSource: info.source, pad };
   const report: QaTrainReport = { input: o.input, model: o.modelName, template: info.source, seqLen: o.seqLen, badLines: bad, train: packedTrain.stats, valid: packedValid.stats };
-  await writeFile(join(o.outDir, "tokens.json"), JSON.stringify(meta, null, 2) + "\n");
-  await writeFile(join(o.outDir, "qa_train_report.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeFile(join(o.outDir, TOKENS_META_FILE), JSON.stringify(meta, null, 2) + "\n");
+  await writeFile(join(o.outDir, QA_TRAIN_REPORT_FILE), JSON.stringify(report, null, 2) + "\n");
   await (tok as { dispose?: () => Promise<void> }).dispose?.();
   return { report, meta };
 }

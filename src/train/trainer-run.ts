@@ -10,7 +10,7 @@
 //   training_report.json  settings, backend, sizes, speed, losses, output files
 //   checkpoint/           trainable tensors + AdamW state + step (see checkpoint.ts), for --resume
 import { createHash } from "node:crypto";
-import { readFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { defaultThreads, useBackend, type BackendInfo } from "../kernels/backend.ts";
@@ -18,13 +18,16 @@ import { log } from "../log.ts";
 import { loadCheckpoint, readCheckpointRun, saveCheckpoint, type CheckpointRun } from "./checkpoint.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { writeGguf } from "../gguf/writer.ts";
+import { writeLoraAdapterGguf } from "../gguf/lora-adapter.ts";
 import type { GgufValue } from "../gguf/types.ts";
 import { DEFAULT_TARGETS, Lora } from "./lora.ts";
 import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
 import { parameterCount } from "../model/config.ts";
 import { estimateTrainingBytes, loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes, readGgufConfig, WASM_HEAP_BYTES } from "../model/load.ts";
 import { readTokenRows } from "./qa-train-files.ts";
-import type { TokensMeta } from "./qa-train.ts";
+import { readTokensMeta } from "./qa-train.ts";
+import { hashSettings } from "../streams/ledger.ts";
+import { ADAPTER_FILE, TRAINED_MODEL_FILE, TRAINING_REPORT_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
 import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
 
 export interface FinetuneOptions {
@@ -73,17 +76,15 @@ export interface TrainingReport {
 }
 
 export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
-  const meta = JSON.parse(await readFile(join(o.tokensDir, "tokens.json"), "utf8").catch(() => {
-    throw new PipelineError("E_INPUT", "no tokens.json; run `pipeline qa-train` first", { file: o.tokensDir });
-  })) as TokensMeta;
+  const meta = await readTokensMeta(o.tokensDir);
   if (o.seqLen !== undefined && o.seqLen !== meta.seqLen) {
     throw new PipelineError("E_CONFIG", `--seq-len ${o.seqLen} differs from the token files' ${meta.seqLen}; re-run \`pipeline qa-train --seq-len ${o.seqLen}\``, { field: "--seq-len" });
   }
   if (o.modelName !== undefined && o.modelName !== meta.modelName) {
     throw new PipelineError("E_CONFIG", `the token files were made for base model "${meta.modelName}", not "${o.modelName}"; re-run \`pipeline qa-train\` with the same FINETUNE_MODEL_NAME`, { field: "FINETUNE_MODEL_NAME" });
   }
-  const train = await readTokenRows(join(o.tokensDir, "train.tokens"));
-  const valid = await readTokenRows(join(o.tokensDir, "valid.tokens"));
+  const train = await readTokenRows(join(o.tokensDir, TRAIN_TOKENS_FILE));
+  const valid = await readTokenRows(join(o.tokensDir, VALID_TOKENS_FILE));
   if (!train.rows) throw new PipelineError("E_INPUT", "the training token file has no rows", { file: o.tokensDir });
 
   // A base past the wasm heap trains on the cpu backend with the native kernels, when they are built.
@@ -112,8 +113,8 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   opts.warmupSteps = o.warmupSteps ?? Math.min(100, Math.ceil(trainer.totalSteps * 0.05));
   const settings = { epochs: o.epochs, lr: o.lr, rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: o.targets, batch: o.batch, gradAccum: o.gradAccum, seqLen: meta.seqLen, backend: o.backend, resume: o.resume, checkpointEvery: o.checkpointEvery, evalEvery: o.evalEvery, warmupSteps: opts.warmupSteps, seed: o.seed };
   // The checkpoint belongs to these settings and this data; resuming anything else would silently differ.
-  const hash = createHash("sha256").update(JSON.stringify({ ...settings, resume: undefined, backend: undefined, checkpointEvery: undefined, base: meta.basePath }))
-    .update(Buffer.from(train.raw.buffer, train.raw.byteOffset, train.raw.byteLength)).digest("hex");
+  const trainData = createHash("sha256").update(Buffer.from(train.raw.buffer, train.raw.byteOffset, train.raw.byteLength)).digest("hex");
+  const hash = hashSettings({ ...settings, resume: undefined, backend: undefined, checkpointEvery: undefined, base: meta.basePath, trainData });
   await mkdir(o.outDir, { recursive: true });
   if (o.resume) trainer.load(await loadCheckpoint(o.outDir, hash));
 
@@ -128,15 +129,15 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   const seconds = (performance.now() - t0) / 1000;
   await saveCheckpoint(o.outDir, trainer.state(), hash, run);
 
-  const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: "training_report.json" };
+  const files: Record<string, string> = { checkpoint: "checkpoint/", lossCsv: "loss_curve.csv", lossSvg: "loss_curve.svg", report: TRAINING_REPORT_FILE };
   await writeFile(join(o.outDir, files.lossCsv!), lossCurveCsv(trainer.history, trainer.evals));
   await writeFile(join(o.outDir, files.lossSvg!), lossCurveSvg(trainer.history, trainer.evals, `${meta.modelName}: ${lora ? `LoRA r=${o.rank}` : "full training"}`));
   if (!stopped) {
     if (lora) {
-      files.adapter = "adapter.gguf";
+      files.adapter = ADAPTER_FILE;
       await writeAdapter(join(o.outDir, files.adapter), lora, config.arch, meta.basePath);
     } else {
-      files.model = "model.gguf";
+      files.model = TRAINED_MODEL_FILE;
       await writeTrainedModel(join(o.outDir, files.model), meta.basePath, model.rawTensors());
     }
   }
@@ -167,17 +168,15 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
 }
 
 export async function writeAdapter(path: string, lora: Lora, arch: string, basePath: string): Promise<void> {
-  const metadata: Record<string, GgufValue> = {
-    "general.architecture": { type: "string", value: arch },
-    "general.type": { type: "string", value: "adapter" },
-    "general.name": { type: "string", value: "docs2model LoRA" },
-    "adapter.type": { type: "string", value: "lora" },
-    "adapter.lora.alpha": { type: "f32", value: lora.options.alpha },
-    "docs2model.lora.rank": { type: "u32", value: lora.options.rank },
-    "docs2model.lora.targets": { type: "array", itemType: "string", value: lora.options.targets },
-    "docs2model.base_model": { type: "string", value: basePath },
-  };
-  await writeGguf(path, { metadata, tensors: lora.rawTensors().map((t) => ({ name: t.name, dims: t.dims, type: "F32" as const, data: t.data })) });
+  await writeLoraAdapterGguf(path, {
+    arch, alpha: lora.options.alpha, tensors: lora.rawTensors(),
+    metadata: [
+      ["general.name", { type: "string", value: "docs2model LoRA" }],
+      ["docs2model.lora.rank", { type: "u32", value: lora.options.rank }],
+      ["docs2model.lora.targets", { type: "array", itemType: "string", value: lora.options.targets }],
+      ["docs2model.base_model", { type: "string", value: basePath }],
+    ],
+  });
 }
 
 /** The base file's metadata (tokenizer, chat template) with the trained tensors. */

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { withRecordSignal } from "./checks/signal.ts";
 import type { LlmClient, JsonSchemaSpec } from "../providers/types.ts";
+import { jsonSchemaSpec } from "../providers/json-schema.ts";
 import { qaId, type ChunkRecord, type QaRecord, type Usage } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { locateEvidence } from "./checks/grounding.ts";
@@ -34,33 +35,11 @@ export function emptyGenerateQaStats(): GenerateQaStats {
   return { chunks: 0, pairs: 0, shortChunks: 0, emptyChunks: 0, failedChunks: 0, usage: { inputTokens: 0, outputTokens: 0 }, shortfalls: [] };
 }
 
-export const QA_REPLY_SCHEMA: JsonSchemaSpec = {
-  name: "qa_pairs",
-  schema: {
-    type: "object",
-    properties: {
-      pairs: {
-        type: "array",
-        items: {
-          type: "object",
-          properties: {
-            question: { type: "string" },
-            answer: { type: "string" },
-            evidence: { type: "string" },
-          },
-          required: ["question", "answer", "evidence"],
-          additionalProperties: false,
-        },
-      },
-    },
-    required: ["pairs"],
-    additionalProperties: false,
-  },
-};
-
-export const QaReply = z.object({
-  pairs: z.array(z.object({ question: z.string(), answer: z.string(), evidence: z.string().default("") })),
-});
+const QaPair = z.object({ question: z.string(), answer: z.string(), evidence: z.string() });
+/** What the model is asked for: every field, no others. */
+export const QA_REPLY_SCHEMA: JsonSchemaSpec = jsonSchemaSpec("qa_pairs", z.strictObject({ pairs: z.array(QaPair.strict()) }));
+/** What is accepted back: a pair without evidence is kept (its grounding check then fails). */
+export const QaReply = z.object({ pairs: z.array(QaPair.extend({ evidence: z.string().default("") })) });
 export type QaReply = z.infer<typeof QaReply>;
 
 export function qaPrompt(chunk: ChunkRecord, n: number): Array<{ role: "system" | "user"; content: string }> {

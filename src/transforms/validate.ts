@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { withRecordSignal } from "./checks/signal.ts";
 import type { JsonSchemaSpec, LlmClient } from "../providers/types.ts";
+import { jsonSchemaSpec } from "../providers/json-schema.ts";
 import { stableId, type QaRecord, type Scores, type ScoredRecord, type Usage, type Verdict } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { NearDuplicateIndex } from "./checks/near-duplicate.ts";
@@ -25,25 +26,12 @@ export function verdictFor(overall: number, threshold: number, filterThreshold: 
   return "FAIL";
 }
 
-export const JUDGE_REPLY_SCHEMA: JsonSchemaSpec = {
-  name: "qa_scores",
-  schema: {
-    type: "object",
-    properties: {
-      accuracy: { type: "number" },
-      relevance: { type: "number" },
-      clarity: { type: "number" },
-      completeness: { type: "number" },
-      overall: { type: "number" },
-      reason: { type: "string" },
-    },
-    required: ["accuracy", "relevance", "clarity", "completeness", "overall", "reason"],
-    additionalProperties: false,
-  },
-};
-
 const score = z.number().min(0).max(10);
-export const JudgeReply = z.object({ accuracy: score, relevance: score, clarity: score, completeness: score, overall: score, reason: z.string().optional() });
+const JudgeScores = z.object({ accuracy: score, relevance: score, clarity: score, completeness: score, overall: score, reason: z.string() });
+/** What the judge is asked for: every score in 0–10 and a reason. */
+export const JUDGE_REPLY_SCHEMA: JsonSchemaSpec = jsonSchemaSpec("qa_scores", JudgeScores.strict());
+/** What is accepted back: the reason may be missing; a score out of 0–10 is refused. */
+export const JudgeReply = JudgeScores.extend({ reason: z.string().optional() });
 
 export function judgePrompt(qa: QaRecord): Array<{ role: "system" | "user"; content: string }> {
   return [

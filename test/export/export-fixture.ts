@@ -1,7 +1,7 @@
 // A tiny llama base (our tokenizer, seeded weights) and a random LoRA adapter for it, in llama.cpp's adapter layout.
 import { join } from "node:path";
 import { writeGguf, type GgufTensorInput } from "../../src/gguf/writer.ts";
-import { buildTinyModel, llamaTensorShapes, seededNormal, TINY_CONFIG, type LlamaConfig } from "../../src/model/tiny.ts";
+import { buildTinyModel, llamaTensorShapes, seededNormal, TINY_CONFIG, type TinyConfig as LlamaConfig } from "../../src/model/tiny.ts";
 import { trainSpmVocab } from "../../src/tokenizer/spm.ts";
 
 export const FIXTURE_TEXT =

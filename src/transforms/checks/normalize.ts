@@ -29,10 +29,6 @@ const STOPWORDS = new Set(
     "about above below over under between after before again more most other same own up down out off").split(" "),
 );
 
-export function isStopword(word: string): boolean {
-  return STOPWORDS.has(word);
-}
-
 /** Content words: words that are not function words and not one character long. */
 export function contentWords(text: string): string[] {
   return words(text).filter((w) => w.length > 1 && !STOPWORDS.has(w));

@@ -1,0 +1,64 @@
+// The format step from input to files (or stdout): training file, validation split, provenance and dataset card.
+import { dirname, join, resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { PipelineError } from "../errors.ts";
+import { log } from "../log.ts";
+import { ScoredRecord, type ExampleRecord } from "../records.ts";
+import { datasetCard } from "../sinks/dataset-card.ts";
+import { readRecords } from "../sinks/read-records.ts";
+import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.ts";
+import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
+import { siblingPath } from "../layout.ts";
+import { checkOutputFile } from "../streams/path-checks.ts";
+
+export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
+
+/** Runs format from input to files (or stdout); returns the stats. Used by `format` and `pipeline`. */
+export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRecord>) {
+  const stats = emptyFormatStats();
+  const stage = exampleFormatter(run.options, stats);
+  const input = source ?? readRecords({ path: run.input, schema: ScoredRecord, skipBadLines: run.skipBadLines, onBadLine: (l, why) => log.warn(`scored input record ${l} skipped: ${why}`) });
+  const writers: TextWriter[] = [];
+  try {
+    if (run.toStdout) {
+      if ((run.options.validFraction ?? 0) > 0) throw new PipelineError("E_USAGE", "--valid-split writes a second file: name the output with -o");
+      const out = streamWriter(process.stdout);
+      for await (const r of input) {
+        const ex = (await stage(r, { index: 0, signal: new AbortController().signal })) as ExampleRecord | null;
+        if (ex) await out.write(JSON.stringify(run.records ? ex : ex.data) + "\n");
+      }
+      return { stats };
+    }
+    const trainPath = resolve(run.output!);
+    const validPath = (run.options.validFraction ?? 0) > 0 ? siblingPath(trainPath, "valid") : undefined;
+    const provenancePath = siblingPath(trainPath, "provenance");
+    for (const p of [trainPath, validPath, provenancePath, join(dirname(trainPath), "README.md")]) if (p) checkOutputFile(p);
+    const train = await fileWriter(trainPath); writers.push(train);
+    const valid = validPath ? await fileWriter(validPath) : undefined; if (valid) writers.push(valid);
+    const provenance = await fileWriter(provenancePath); writers.push(provenance);
+    const lines = { train: 0, valid: 0 };
+    for await (const r of input) {
+      const ex = (await stage(r, { index: 0, signal: new AbortController().signal })) as ExampleRecord | null;
+      if (!ex) continue;
+      await (ex.split === "valid" ? valid! : train).write(JSON.stringify(ex.data) + "\n");
+      const line = ++lines[ex.split];
+      await provenance.write(JSON.stringify({ split: ex.split, line, id: ex.id, qaId: ex.qaId, docId: ex.docId, chunkId: ex.chunkId, source: ex.source, start: ex.start, end: ex.end }) + "\n");
+    }
+    for (const w of writers) await w.close();
+    const cardPath = join(dirname(trainPath), "README.md");
+    await writeFile(cardPath, datasetCard({ trainFile: trainPath, validFile: validPath, provenanceFile: provenancePath, input: run.input ?? "<stdin>", options: run.options, stats }));
+    return { stats, trainPath, validPath, provenancePath, cardPath };
+  } catch (e) {
+    for (const w of writers) await w.abort().catch(() => {});
+    throw e;
+  }
+}
+
+/** The one-line account of a format run: kept per split, dropped per reason. */
+export function formatSummary(result: Awaited<ReturnType<typeof runFormat>>, options: FormatOptions): string {
+  const s = result.stats;
+  const d = s.dropped;
+  return `format: ${s.seen} pair(s) → ${s.kept.train} train${options.validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
+    `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
+    `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`;
+}
