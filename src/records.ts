@@ -84,6 +84,10 @@ export const Checks = z.object({
   length: z.enum(["ok", "too_short", "too_long"]).default("ok"),
   language: z.string().optional(),
   languageMatches: z.boolean().optional(),
+  /** 0–1: the answer answers this question, against the chunk's best passage (checks/answer-fit.ts). */
+  answerFit: z.number().min(0).max(1).optional(),
+  /** The answer stops mid-sentence. */
+  truncated: z.boolean().optional(),
 });
 export type Checks = z.infer<typeof Checks>;
 

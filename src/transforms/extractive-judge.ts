@@ -1,5 +1,6 @@
 // The offline judge: deterministic 0–10 scores from grounding, answer support, question form, answer
-// length and question/answer overlap. Used when no LLM judge is configured (provider `extractive`).
+// length, and whether the answer fits the question and is whole (checks/answer-fit.ts). Used when no LLM
+// judge is configured (provider `extractive`).
 import type { Scores } from "../records.ts";
 import type { PairChecks } from "./checks/run-checks.ts";
 import { contentWords, stem } from "./checks/normalize.ts";
@@ -20,6 +21,9 @@ function share(of: string[], within: Set<string>): number {
 
 export interface JudgeInput { question: string; answer: string; evidence: string; context?: string }
 
+/** Below this answer fit the pair is taken for an answer to some other question (bench/judge-mismatch.ts). */
+export const FIT_OK = 0.8;
+
 /** Weights of the parts in `overall`: being right and on topic matter most. */
 export const HEURISTIC_WEIGHTS = { accuracy: 0.35, relevance: 0.25, clarity: 0.2, completeness: 0.2 } as const;
 
@@ -34,7 +38,8 @@ export function heuristicScores(pair: JudgeInput, checks: PairChecks): Scores {
   const qWords = contentWords(q).map(stem);
   const inContext = share(qWords, new Set(contentWords(pair.context ?? "").map(stem)));
   const inAnswer = share(qWords, new Set(contentWords(a).map(stem)));
-  const relevance = qWords.length ? 2 + 4 * inContext + 4 * inAnswer : 2;
+  const fit = checks.answerFit ?? 1;
+  const relevance = qWords.length ? 2 + 3 * inContext + 2 * inAnswer + 3 * fit : 2 + 3 * fit;
 
   // Clarity: reads as one self-contained question.
   const qWordCount = q.split(/\s+/).filter(Boolean).length;
@@ -50,11 +55,15 @@ export function heuristicScores(pair: JudgeInput, checks: PairChecks): Scores {
   let completeness = aWords < 3 ? 2 : aWords < 8 ? 6 : aWords <= 150 ? 10 : aWords <= 400 ? 7 : 4;
   if (aWords >= 3 && !/[.!?)"'\]`]$|\n\s*(?:[-*+]|\d+[.)])\s/.test(a) && !/[.!?]$/.test(a)) completeness -= 1;
   if (checks.length !== "ok") completeness = Math.min(completeness, 4);
+  if (checks.truncated) completeness = Math.min(completeness, 3);
 
   const s = { accuracy: round1(accuracy), relevance: round1(relevance), clarity: round1(clarity), completeness: round1(completeness) };
-  const overall = round1(
+  const weighted =
     s.accuracy * HEURISTIC_WEIGHTS.accuracy + s.relevance * HEURISTIC_WEIGHTS.relevance +
-      s.clarity * HEURISTIC_WEIGHTS.clarity + s.completeness * HEURISTIC_WEIGHTS.completeness,
-  );
+    s.clarity * HEURISTIC_WEIGHTS.clarity + s.completeness * HEURISTIC_WEIGHTS.completeness;
+  // A grounded, fluent answer to another question must not pass on its other merits: a poor fit or a cut-off
+  // answer scales the whole score down rather than one part of it.
+  const fitFactor = fit >= FIT_OK ? 1 : 0.3 + 0.7 * (fit / FIT_OK) ** 2;
+  const overall = round1(weighted * fitFactor * (checks.truncated ? 0.8 : 1));
   return { ...s, overall };
 }
