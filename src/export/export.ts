@@ -11,7 +11,7 @@ import { installInOllama, ollamaReachable } from "../ollama/install.ts";
 import { ExampleRecord } from "../records.ts";
 import { modelCard } from "./model-card.ts";
 import { findFinetuneArtifacts, type FinetuneArtifacts } from "./artifacts.ts";
-import { evalItemFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
+import { evalItemsFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { mergeToGguf, writeLoraAdapter, type ExportQuant } from "./merge.ts";
 import { chatTemplateOf, ollamaTemplateFor, type ChatTemplateInfo } from "../chat/template.ts";
@@ -136,8 +136,8 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(dataset ? await readExamples(dataset, "train") : []),
     ...(validFile && existsSync(validFile) ? await readExamples(validFile, "valid") : []),
   ];
-  const trainItems = examples.filter((e) => e.split !== "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
-  const validItems = examples.filter((e) => e.split === "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
+  const trainItems = examples.filter((e) => e.split !== "valid").flatMap(evalItemsFromExample);
+  const validItems = examples.filter((e) => e.split === "valid").flatMap(evalItemsFromExample);
 
   // SYSTEM: the one asked for, else the one the training data used, else the store base's (qa-train trained with it).
   const system = o.system ?? commonSystem(trainItems) ?? kept?.system;
@@ -156,7 +156,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
 
   let verify: VerifyReport | undefined;
   if (o.verify !== false) {
-    const probes: VerifyProbe[] = trainItems.slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
+    const probes: VerifyProbe[] = trainItems.filter((i) => !i.history).slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
     if (!probes.length) probes.push({ question: "What is this document about?" });
     log.info(`export: verifying ${rel(modelGguf)} in llama.cpp`);
     // An export with quantized weights (asked for, or kept from a quantized base) is measured against its all-f16
@@ -238,7 +238,7 @@ async function evaluate(o: ExportOptions, art: FinetuneArtifacts, modelGguf: str
   const base = art.basePath ? await openLlamaRunner(art.basePath) : undefined;
   try {
     const answerWith = (r: typeof tuned): Answerer => async (item) =>
-      (await r.generate([...(item.system ?? o.system ? [{ role: "system" as const, content: (item.system ?? o.system)! }] : []), { role: "user", content: item.question }], { maxTokens: 128 })).text;
+      (await r.generate([...(item.system ?? o.system ? [{ role: "system" as const, content: (item.system ?? o.system)! }] : []), ...(item.history ?? []), { role: "user", content: item.question }], { maxTokens: 128 })).text;
     const answerers: Record<string, Answerer> = base ? { base: answerWith(base), "fine-tuned": answerWith(tuned) } : { "fine-tuned": answerWith(tuned) };
     if (items.length) log.info(`eval: ${items.length} held-out question${items.length === 1 ? "" : "s"}, ${Object.keys(answerers).join(" vs ")}`);
     return await runEval({ items, answerers, ...(o.judge ? { judge: o.judge } : {}) });
