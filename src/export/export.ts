@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -19,7 +19,7 @@ import type { OllamaTemplate } from "../chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
-import { EXPORT_RESULT_FILE, exportFolder, siblingPath } from "../layout.ts";
+import { EXPORT_RESULT_FILE, exportFolder, PEFT_ADAPTER_CONFIG_FILE, PEFT_ADAPTER_FILE, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
@@ -128,6 +128,9 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     adapterGguf = join(dir, "adapter.gguf");
     await writeLoraAdapter(art.adapterPath, adapterGguf, { arch, extraMetadata: provenance });
   }
+  // The PEFT form of the adapter (finetune writes it beside adapter.gguf) goes along for the Python tools.
+  const peft = art.adapterPath && !fullModel && [PEFT_ADAPTER_FILE, PEFT_ADAPTER_CONFIG_FILE].every((f) => existsSync(join(dirname(art.adapterPath!), f)));
+  if (peft) for (const f of [PEFT_ADAPTER_FILE, PEFT_ADAPTER_CONFIG_FILE]) await copyFile(join(dirname(art.adapterPath!), f), join(dir, f));
 
   // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);
   // NDJSON example records carry their split themselves.
@@ -214,6 +217,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   const files = [
     { file: "model.gguf", what: `merged model, ${o.quant}` },
     ...(adapterGguf ? [{ file: "adapter.gguf", what: "LoRA adapter (llama.cpp `--lora`, Ollama `ADAPTER`)" }] : []),
+    ...(peft ? [{ file: `${PEFT_ADAPTER_FILE}, ${PEFT_ADAPTER_CONFIG_FILE}`, what: "the same LoRA adapter for PEFT: `PeftModel.from_pretrained(base, dir)` (transformers, vLLM, unsloth)" }] : []),
     { file: "Modelfile", what: "Ollama: `ollama create NAME -f Modelfile`" },
     ...(modelfileAdapter ? [{ file: "Modelfile.adapter", what: "Ollama: base model + adapter instead of the merged weights" }] : []),
     ...(verify ? [{ file: "verify.json", what: "llama.cpp verification" }] : []),
