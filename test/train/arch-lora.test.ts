@@ -32,7 +32,7 @@ for (const kind of ["llama3", "qwen3", "gemma3"] as ArchCase[]) {
     assert.ok(losses.at(-1)! < 0.7 * losses[0]!, `${kind}: loss ${losses[0]} → ${losses.at(-1)}`);
 
     const adapter = join(mkdtempSync(join(tmpdir(), "d2m-arch-lora-")), "adapter.gguf");
-    await writeAdapter(adapter, lora, config.arch, base.path);
+    await writeAdapter(adapter, lora, config, base.path);
     const runner = await openLlamaRunner(base.path, { lora: adapter, contextSize: 512 });
     try {
       const s = await measureParity(runner, { forward: (t, b, n) => model.forward(t, b, n, { hook: lora }) }, randomTokens(200, 7));
