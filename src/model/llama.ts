@@ -4,6 +4,7 @@
 import { tf } from "../kernels/backend.ts";
 import { isSlidingLayer, type LlamaConfig } from "./config.ts";
 import { tensorLayout } from "./gguf-meta.ts";
+import { headCrossEntropy, HEAD_BUDGET_BYTES, selectRows } from "./head-loss.ts";
 import { attention, embedding, gatherRows, geglu, headRmsNorm, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, ropeInvFreq, ropeTables, rotary, softcap, swiglu, transposedMatMulIsFast, type RopeTables, type RotarySpec } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
@@ -12,7 +13,11 @@ type T2 = tf.Tensor2D;
 export interface RawTensor { name: string; dims: number[]; data: Float32Array }
 
 /** LoRA (or anything else) can add a delta to a projection's output. */
-export interface ProjectionHook { delta(name: string, x: T2, training: boolean): T2 | null }
+export interface ProjectionHook {
+  delta(name: string, x: T2, training: boolean): T2 | null;
+  /** Whether the hook adds to this weight (a LoRA on the output head keeps the whole-logits loss). */
+  has?(name: string): boolean;
+}
 
 export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
 
@@ -21,16 +26,21 @@ export { tensorLayout };
 
 /** Seeded random weights in GGUF layout: normal(0, std) matrices, unit norms, small biases. */
 export function randomTensors(config: LlamaConfig, seed: number, std = 0.02): RawTensor[] {
+  // Not through tf.tidy: it walks a returned typed array element by element (a real vocabulary's embedding
+  // table, 136 M values, overflows it).
+  const normal = (size: number): Float32Array => {
+    const t = tf.randomNormal([size], 0, std, "float32", seed++);
+    const data = Float32Array.from(t.dataSync() as Float32Array);
+    t.dispose();
+    return data;
+  };
   return tensorLayout(config).map(({ name, dims }) => {
     const size = dims.reduce((a, b) => a * b, 1);
-    const data = name === "rope_freqs.weight"
-      ? new Float32Array(size).fill(1)
-      : name.endsWith(".bias")
-      ? (tf.tidy(() => tf.randomNormal([size], 0, std, "float32", seed++).dataSync()) as Float32Array)
-      : dims.length === 1
-        ? new Float32Array(size).fill(1)
-        : (tf.tidy(() => tf.randomNormal([size], 0, std, "float32", seed++).dataSync()) as Float32Array);
-    return { name, dims, data: Float32Array.from(data) };
+    const data = name === "rope_freqs.weight" ? new Float32Array(size).fill(1)
+      : name.endsWith(".bias") ? normal(size)
+      : dims.length === 1 ? new Float32Array(size).fill(1)
+      : normal(size);
+    return { name, dims, data };
   });
 }
 
@@ -139,6 +149,17 @@ export class LlamaModel {
 
   /** Logits [batch*seq, vocab] for token rows [batch, seq] (row-major). */
   forward(tokens: Int32Array, batch: number, seq: number, opts: ForwardOptions = {}): T2 {
+    return tf.tidy(() => this.logitsOf(this.hidden(tokens, batch, seq, opts), opts));
+  }
+
+  /** The output head on final hidden rows, with gemma's soft-capping. */
+  private logitsOf(hN: T2, opts: ForwardOptions): T2 {
+    const logits = this.head(hN, opts, opts.training ?? false);
+    return this.config.logitSoftcap ? softcap(logits, this.config.logitSoftcap) : logits;
+  }
+
+  /** The final normed hidden state [batch*seq, dim], before the output head. */
+  private hidden(tokens: Int32Array, batch: number, seq: number, opts: ForwardOptions = {}): T2 {
     const c = this.config;
     const training = opts.training ?? false;
     const packed = opts.positions && !isPlainPositions(opts.positions, seq);
@@ -189,9 +210,7 @@ export class LlamaModel {
         if (c.gemma) f = norm(f, `${p}post_ffw_norm.weight`);
         x = tf.add(x, f);
       }
-      const hN = norm(x, "output_norm.weight");
-      const logits = this.head(hN, opts, training);
-      return c.logitSoftcap ? softcap(logits, c.logitSoftcap) : logits;
+      return norm(x, "output_norm.weight");
     });
   }
 
@@ -205,11 +224,32 @@ export class LlamaModel {
   }
   private tiedT?: T2;
 
-  /** Mean next-token loss over positions with weight > 0. */
-  loss(batch: Batch, opts: ForwardOptions = {}): tf.Scalar {
+  /**
+   * Mean next-token loss over positions with weight > 0. Only those positions go through the output head (the
+   * prompt of an answer-masked row never needs its logits), and where their logits would pass `headBudgetBytes`
+   * (a real vocabulary: 151,936 × 4 bytes per row) they are made and dropped a block of rows at a time, forward
+   * and backward (head-loss.ts), so memory does not grow with rows × vocabulary.
+   */
+  loss(batch: Batch, opts: ForwardOptions & { headBudgetBytes?: number } = {}): tf.Scalar {
     return tf.tidy(() => {
-      const logits = this.forward(batch.inputs, batch.batch, batch.seq, { ...opts, positions: batch.positions });
-      return maskedCrossEntropy(logits, batch.targets, batch.weights);
+      const hN = this.hidden(batch.inputs, batch.batch, batch.seq, { ...opts, positions: batch.positions });
+      const rows: number[] = [];
+      batch.weights.forEach((w, i) => { if (w > 0) rows.push(i); });
+      if (!rows.length) return tf.scalar(0);
+      const all = rows.length === batch.weights.length;
+      const picked = all ? hN : selectRows(hN, Int32Array.from(rows));
+      const targets = all ? batch.targets : Int32Array.from(rows, (i) => batch.targets[i]!);
+      const weights = all ? batch.weights : Float32Array.from(rows, (i) => batch.weights[i]!);
+      const c = this.config;
+      const budget = opts.headBudgetBytes ?? HEAD_BUDGET_BYTES;
+      const hooked = opts.hook ? (opts.hook.has?.("output.weight") ?? true) : false;
+      if (rows.length * c.vocab * 4 <= budget || hooked || (c.tiedOutput && this.trainable)) {
+        // Small enough (or a LoRA on the head itself, or a trainable tied table): the whole logits at once.
+        return maskedCrossEntropy(this.logitsOf(picked, opts), targets, weights);
+      }
+      const rowsPerBlock = Math.max(1, Math.floor(budget / (c.vocab * 4)));
+      const w = c.tiedOutput ? { table: this.w("token_embd.weight") as T2 } : { matrix: this.w("output.weight") as T2, trainable: this.trainable };
+      return headCrossEntropy(picked, w, targets, weights, { rowsPerBlock, softcap: c.logitSoftcap });
     });
   }
 

@@ -76,6 +76,10 @@ export class Lora implements ProjectionHook {
    * The adapter as llama.cpp names and lays it out: `<weight>.lora_a` with GGUF dims [in, r]
    * (PyTorch lora_A [r, in]) and `<weight>.lora_b` with dims [r, out] (PyTorch lora_B [out, r]).
    */
+  has(name: string): boolean {
+    return this.pairs.has(name);
+  }
+
   rawTensors(): RawTensor[] {
     const out: RawTensor[] = [];
     for (const [name, p] of this.pairs) {
