@@ -146,16 +146,25 @@ export function makeQkx2Quants(
     bestError = f(bestError + f(weights[i]! * diff));
   }
   if (nstep < 1) return [scale, -min];
+  let fresh = false; // Laux holds the previous trial's levels, computed with the current min
   for (let is = 0; is <= nstep; is++) {
     // `min` moves to each better fit's min, and later trial scales start from it (as ggml's loop does).
     iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
-    let sumL = 0, sumL2 = 0, sumXL = 0;
+    let same = fresh;
     for (let i = 0; i < n; i++) {
       const v = f(iscale * xm[i]!);
       let l = Math.round(v);
       if (l - v === 0.5 && (l & 1) !== 0) l--; // nearestInt, inlined
       l = l < 0 ? 0 : l > nmax ? nmax : l;
-      Laux[i] = l;
+      if (l !== Laux[i]) { same = false; Laux[i] = l; }
+    }
+    fresh = true;
+    // The same levels with the same min give the same fit, which was kept or beaten already: ggml's loop
+    // would find it no better (its test is strict), so skipping it changes nothing.
+    if (same) continue;
+    let sumL = 0, sumL2 = 0, sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      const l = Laux[i]!;
       const wl = f(weights[i]! * l);
       sumL = f(sumL + wl);
       sumL2 = f(sumL2 + f(wl * l));
@@ -185,6 +194,7 @@ export function makeQkx2Quants(
         if (thisMin !== min) {
           min = thisMin;
           for (let i = 0; i < n; i++) xm[i] = f(x[xo + i]! - min);
+          fresh = false;
         }
       }
     }
