@@ -7,7 +7,8 @@ const info = defineCommand({
   meta: {
     name: "info",
     description:
-      "Show a GGUF model: architecture, sizes, hyperparameters, metadata, tensor table and chat template.\n" +
+      "Show a GGUF model: architecture, sizes, hyperparameters, whether it can be fine-tuned here (and why not),\n" +
+      "  metadata, tensor table and chat template.\n" +
       "  Examples:\n    pipeline model info merged_models/my-model/model.gguf\n    pipeline model info model.gguf --json | jq .hyperparameters",
   },
   args: {
@@ -19,8 +20,11 @@ const info = defineCommand({
   async run({ args }) {
     settingsFromArgs(args);
     const { ggufInfo, formatGgufInfo } = await import("../gguf/info.ts");
+    const { checkGgufFile } = await import("../model/preflight.ts");
     const i = await ggufInfo(args.file);
-    process.stdout.write(args.json ? JSON.stringify(i, null, 2) + "\n" : formatGgufInfo(i, { allTensors: args["all-tensors"] }));
+    const { trainable, reason } = await checkGgufFile(args.file);
+    if (args.json) process.stdout.write(JSON.stringify({ ...i, trainable, ...(trainable ? {} : { notTrainableReason: reason }) }, null, 2) + "\n");
+    else process.stdout.write(formatGgufInfo(i, { allTensors: args["all-tensors"], trainable: trainable ? "yes" : `no — ${reason}` }));
   },
 });
 

@@ -57,7 +57,8 @@ const human = (n: number, unit = "") => {
   return `${i ? n.toFixed(2) : n}${units[i]}${unit}`;
 };
 
-export function formatGgufInfo(i: GgufInfo, opts: { allTensors?: boolean } = {}): string {
+/** `trainable`: the preflight verdict line ("yes" or "no — <reason>"), decided by the caller (model/preflight.ts). */
+export function formatGgufInfo(i: GgufInfo, opts: { allTensors?: boolean; trainable?: string } = {}): string {
   const lines: string[] = [];
   lines.push(`file          ${i.path}`);
   lines.push(`size          ${human(i.fileBytes, "B")} (${i.fileBytes} bytes), GGUF v${i.version}`);
@@ -65,6 +66,7 @@ export function formatGgufInfo(i: GgufInfo, opts: { allTensors?: boolean } = {})
   if (i.name) lines.push(`name          ${i.name}`);
   lines.push(`parameters    ${human(i.parameters)} (${i.parameters})`);
   lines.push(`tensor types  ${Object.entries(i.tensorTypes).map(([t, n]) => `${t}×${n}`).join(" ")}`);
+  if (opts.trainable !== undefined) lines.push(`trainable: ${opts.trainable}`);
   if (Object.keys(i.hyperparameters).length) {
     lines.push("", "hyperparameters");
     for (const [k, v] of Object.entries(i.hyperparameters)) lines.push(`  ${k.padEnd(36)} ${JSON.stringify(v)}`);

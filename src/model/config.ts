@@ -1,4 +1,7 @@
-// The shape of a llama-family model (llama, mistral, qwen2), read from GGUF metadata the way llama.cpp reads it.
+// The shape of a llama-family model (llama, mistral, qwen2, qwen3, gemma3), read from GGUF metadata the way
+// llama.cpp reads it (llama-model.cpp load_hparams and src/models/<arch>.cpp). Metadata that changes the
+// computation and that we do not implement is refused by name here, so no caller can train on a different
+// model from the one llama.cpp runs.
 import { PipelineError } from "../errors.ts";
 import type { RopeStyle } from "../gguf/types.ts";
 
@@ -15,37 +18,74 @@ export interface LlamaConfig {
   ffn: number;
   normEps: number;
   ropeBase: number;
-  /** llama.cpp: llama/mistral rotate adjacent pairs (NORM); qwen2 rotates halves (NEOX). */
+  /** llama.cpp: llama/mistral rotate adjacent pairs (NORM); qwen2/qwen3/gemma3 rotate halves (NEOX). */
   ropeStyle: RopeStyle;
   /** q/k/v projections carry a bias (qwen2). */
   qkvBias: boolean;
   /** No separate output.weight: logits use the token embedding. */
   tiedOutput: boolean;
   contextLength: number;
+  /** Linear rope scaling: positions times this (llama.cpp freq_scale = 1 / rope.scaling.factor). Default 1. */
+  ropeScale?: number;
+  /** The file has rope_freqs.weight: per-pair frequency divisors (Llama-3 rope), applied as ggml_rope_ext does. */
+  ropeFreqs?: boolean;
+  /** Per-head RMSNorm of q and k before rope (qwen3, gemma3: attn_q_norm / attn_k_norm). */
+  qkNorm?: boolean;
+  /** gemma3: the embedding scaled by √dim, GELU(tanh) gate, RMSNorm after attention and after the FFN. */
+  gemma?: boolean;
+  /** gemma3: sliding-window attention width on the local layers (0/absent: every layer global). */
+  slidingWindow?: number;
+  /** gemma3: every `swaPattern`-th layer (il % p == p - 1) is global, the others local. */
+  swaPattern?: number;
+  /** gemma3: rope base of the local (sliding-window) layers; their rope is never scaled. */
+  ropeBaseSwa?: number;
+  /** logits = cap · tanh(logits / cap) when set (gemma3 final_logit_softcapping). */
+  logitSoftcap?: number;
 }
 
-/** Architectures whose forward pass we implement, with their llama.cpp rope type. */
-const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox" };
+/** Architectures whose forward pass we implement, with their llama.cpp rope type (llama_model_rope_type). */
+const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma3: "neox" };
 
 export const SUPPORTED_ARCHS = Object.keys(ROPE_BY_ARCH);
 
+/** Architectures people pull that we know and refuse, with why (so the message says more than "unknown"). */
+const REFUSED_ARCHS: Record<string, string> = {
+  phi3: "phi3 / phi4-mini (fused attn_qkv and gate-up ffn_up, partial rope, long/short rope factors) is not implemented for training",
+  gemma2: "gemma2 (attention logit soft-capping, query_pre_attn_scalar) is not implemented for training",
+  gemma: "gemma (the first Gemma) is not implemented for training; use a gemma3 model",
+};
+
+/** Whether layer `l` of a gemma3 model attends through the sliding window (llama_hparams::set_swa_pattern). */
+export function isSlidingLayer(c: LlamaConfig, l: number): boolean {
+  if (!c.slidingWindow) return false;
+  const p = c.swaPattern ?? 6;
+  return p === 0 || l % p < p - 1;
+}
+
 type Meta = Record<string, unknown>;
 
-/** Build the config from GGUF metadata plus the tensor names present (for bias / tied output). */
+/** Build the config from GGUF metadata plus the tensor names present (for bias / tied output / rope factors). */
 export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file = "model"): LlamaConfig {
   const arch = String(meta["general.architecture"] ?? "");
+  if (arch in REFUSED_ARCHS) throw new PipelineError("E_MODEL", `architecture "${arch}": ${REFUSED_ARCHS[arch]}; use one of ${SUPPORTED_ARCHS.join(", ")}`, { file, field: "general.architecture" });
   if (!(arch in ROPE_BY_ARCH)) {
-    throw new PipelineError("E_MODEL", `architecture "${arch || "unknown"}" is not supported for training; use one of ${SUPPORTED_ARCHS.join(", ")}`, { file });
+    throw new PipelineError("E_MODEL", `architecture "${arch || "unknown"}" is not supported for training; use one of ${SUPPORTED_ARCHS.join(", ")}`, { file, field: "general.architecture" });
   }
   const names = new Set(tensorNames);
+  const refuse = (key: string, why: string): never => {
+    throw new PipelineError("E_MODEL", `${arch}.${key} = ${JSON.stringify(meta[`${arch}.${key}`])}: ${why}; this model cannot be trained here (llama.cpp would run a different model from the one trained)`, { file, field: `${arch}.${key}` });
+  };
+  const has = (key: string) => meta[`${arch}.${key}`] !== undefined;
   const need = (key: string): number => {
     const v = meta[`${arch}.${key}`];
-    const n = Array.isArray(v) ? Number(v[0]) : Number(v);
+    if (Array.isArray(v)) refuse(key, "per-layer values are not supported");
+    const n = Number(v);
     if (!Number.isFinite(n)) throw new PipelineError("E_MODEL", `GGUF metadata lacks ${arch}.${key}; the file is not a complete ${arch} model`, { file, field: `${arch}.${key}` });
     return n;
   };
   const opt = (key: string, fallback: number): number => {
     const v = meta[`${arch}.${key}`];
+    if (Array.isArray(v)) refuse(key, "per-layer values are not supported");
     return v === undefined ? fallback : Number(v);
   };
   const dim = need("embedding_length");
@@ -55,11 +95,17 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
   const vocab = opt("vocab_size", Array.isArray(tokens) ? tokens.length : NaN);
   if (!Number.isFinite(vocab)) throw new PipelineError("E_MODEL", `cannot tell the vocabulary size (no ${arch}.vocab_size, no tokenizer.ggml.tokens)`, { file });
   const headDim = opt("attention.key_length", dim / heads);
-  return {
+  if (opt("attention.value_length", headDim) !== headDim) refuse("attention.value_length", `differs from ${arch}.attention.key_length (${headDim})`);
+  if (opt("rope.dimension_count", headDim) !== headDim) refuse("rope.dimension_count", `partial rope (${headDim} dims per head) is not implemented`);
+  if (opt("expert_count", 0) > 0) refuse("expert_count", "mixture-of-experts models are not implemented");
+  if (opt("attention.scale", 0) !== 0) refuse("attention.scale", "a custom attention scale is not implemented");
+  if (has("attention.causal") && meta[`${arch}.attention.causal`] === false) refuse("attention.causal", "non-causal attention is not implemented");
+  const layers = need("block_count");
+  const config: LlamaConfig = {
     arch,
     vocab,
     dim,
-    layers: need("block_count"),
+    layers,
     heads,
     kvHeads,
     headDim,
@@ -70,7 +116,49 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     qkvBias: names.has("blk.0.attn_q.bias"),
     tiedOutput: !names.has("output.weight"),
     contextLength: opt("context_length", 2048),
+    ...ropeScaling(meta, arch, refuse),
   };
+  if (names.has("rope_freqs.weight")) {
+    // llama.cpp reads rope_freqs only for the llama family (get_rope_factors in src/models/llama.cpp).
+    if (arch !== "llama" && arch !== "mistral") throw new PipelineError("E_MODEL", `tensor rope_freqs.weight is not read by llama.cpp for ${arch}; refusing a file whose rope is ambiguous`, { file });
+    config.ropeFreqs = true;
+  }
+  if (arch === "qwen3") config.qkNorm = true;
+  if (arch === "gemma3") {
+    config.qkNorm = true;
+    config.gemma = true;
+    // src/models/gemma3.cpp: sliding window only when attention.sliding_window > 0, pattern default 6,
+    // local layers' rope base rope.freq_base_swa (default 10000) and never scaled.
+    const window = opt("attention.sliding_window", 0);
+    if (window > 0) {
+      config.slidingWindow = window;
+      config.swaPattern = opt("attention.sliding_window_pattern", 6);
+      config.ropeBaseSwa = opt("rope.freq_base_swa", 10000);
+    }
+    const cap = opt("final_logit_softcapping", 0);
+    if (cap) config.logitSoftcap = cap;
+    if (has("attn_logit_softcapping") && opt("attn_logit_softcapping", 0) !== 0) refuse("attn_logit_softcapping", "attention soft-capping is not implemented");
+    // gemma3.cpp scales queries by 1/√(dim/heads) instead of 1/√headDim for the 62-layer (27B) model only.
+    if (layers === 62 && dim / heads !== headDim) refuse("block_count", "the 27B model's attention scale is not implemented");
+  }
+  return config;
+}
+
+/**
+ * llama.cpp's rope scaling (llama-model.cpp load_hparams, llama-context.cpp): rope.scaling.type defaults to
+ * "linear", rope.scaling.factor (or the old rope.scale_linear) f gives freq_scale 1/f (0 or absent: 1);
+ * "none" never scales. YaRN, LongRoPE and anything else change the rotation in ways we do not compute.
+ */
+function ropeScaling(meta: Meta, arch: string, refuse: (key: string, why: string) => never): Pick<LlamaConfig, "ropeScale"> {
+  const type = String(meta[`${arch}.rope.scaling.type`] ?? "linear");
+  if (type !== "linear" && type !== "none") refuse("rope.scaling.type", `rope scaling "${type}" is not implemented (only linear and none)`);
+  const attnFactor = meta[`${arch}.rope.scaling.attn_factor`];
+  if (attnFactor !== undefined && Number(attnFactor) !== 1) refuse("rope.scaling.attn_factor", "a rope attention factor is not implemented");
+  if (meta[`${arch}.rope.scaling.alpha`] !== undefined && Number(meta[`${arch}.rope.scaling.alpha`]) !== 0) refuse("rope.scaling.alpha", "NTK-alpha rope scaling is not implemented");
+  const factor = Number(meta[`${arch}.rope.scaling.factor`] ?? meta[`${arch}.rope.scale_linear`] ?? 0);
+  if (!Number.isFinite(factor) || factor < 0) refuse("rope.scaling.factor", "not a positive number");
+  if (type === "none" || factor === 0 || factor === 1) return {};
+  return { ropeScale: 1 / factor };
 }
 
 /** Parameter count (what sets memory), counting tied weights once. */
@@ -80,6 +168,7 @@ export function parameterCount(c: LlamaConfig): number {
   const o = c.heads * c.headDim * c.dim;
   const mlp = 3 * c.dim * c.ffn;
   const bias = c.qkvBias ? c.heads * c.headDim + 2 * c.kvHeads * c.headDim : 0;
-  const perLayer = q + kv + o + mlp + bias + 2 * c.dim;
-  return c.vocab * c.dim * (c.tiedOutput ? 1 : 2) + c.layers * perLayer + c.dim;
+  const norms = (c.gemma ? 4 : 2) * c.dim + (c.qkNorm ? 2 * c.headDim : 0);
+  const perLayer = q + kv + o + mlp + bias + norms;
+  return c.vocab * c.dim * (c.tiedOutput ? 1 : 2) + c.layers * perLayer + c.dim + (c.ropeFreqs ? c.headDim / 2 : 0);
 }

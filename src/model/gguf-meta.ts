@@ -1,5 +1,5 @@
 // The GGUF form of a LlamaConfig, the one writer for every llama-family file (tiny, test models, trained models):
-// tensor names and dims, and the metadata llama.cpp reads back.
+// tensor names and dims (llama.cpp's names, src/llama-arch.cpp), and the metadata llama.cpp reads back.
 import type { GgufValue } from "../gguf/types.ts";
 import type { LlamaConfig } from "./config.ts";
 
@@ -7,7 +7,7 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
   const a = c.arch;
   const u32 = (value: number): GgufValue => ({ type: "u32", value });
   const f32 = (value: number): GgufValue => ({ type: "f32", value });
-  return {
+  const out: Record<string, GgufValue> = {
     "general.architecture": { type: "string", value: a },
     "general.name": { type: "string", value: name },
     "general.file_type": u32(0),
@@ -24,6 +24,17 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
     [`${a}.rope.freq_base`]: f32(c.ropeBase),
     [`${a}.rope.dimension_count`]: u32(c.headDim),
   };
+  if (c.ropeScale !== undefined && c.ropeScale !== 1) {
+    out[`${a}.rope.scaling.type`] = { type: "string", value: "linear" };
+    out[`${a}.rope.scaling.factor`] = f32(1 / c.ropeScale);
+  }
+  if (c.slidingWindow) {
+    out[`${a}.attention.sliding_window`] = u32(c.slidingWindow);
+    if (c.swaPattern !== undefined && c.swaPattern !== 6) out[`${a}.attention.sliding_window_pattern`] = u32(c.swaPattern);
+    if (c.ropeBaseSwa !== undefined && c.ropeBaseSwa !== 10000) out[`${a}.rope.freq_base_swa`] = f32(c.ropeBaseSwa);
+  }
+  if (c.logitSoftcap) out[`${a}.final_logit_softcapping`] = f32(c.logitSoftcap);
+  return out;
 }
 
 /** Every tensor name of a model with this config, with its GGUF dims. */
@@ -31,6 +42,7 @@ export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number
   const q = c.heads * c.headDim;
   const kv = c.kvHeads * c.headDim;
   const out: Array<{ name: string; dims: number[] }> = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
+  if (c.ropeFreqs) out.push({ name: "rope_freqs.weight", dims: [c.headDim / 2] });
   for (let l = 0; l < c.layers; l++) {
     const p = `blk.${l}.`;
     out.push(
@@ -40,13 +52,16 @@ export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number
       { name: `${p}attn_v.weight`, dims: [c.dim, kv] },
     );
     if (c.qkvBias) out.push({ name: `${p}attn_q.bias`, dims: [q] }, { name: `${p}attn_k.bias`, dims: [kv] }, { name: `${p}attn_v.bias`, dims: [kv] });
+    if (c.qkNorm) out.push({ name: `${p}attn_q_norm.weight`, dims: [c.headDim] }, { name: `${p}attn_k_norm.weight`, dims: [c.headDim] });
+    out.push({ name: `${p}attn_output.weight`, dims: [q, c.dim] });
+    if (c.gemma) out.push({ name: `${p}post_attention_norm.weight`, dims: [c.dim] });
     out.push(
-      { name: `${p}attn_output.weight`, dims: [q, c.dim] },
       { name: `${p}ffn_norm.weight`, dims: [c.dim] },
       { name: `${p}ffn_gate.weight`, dims: [c.dim, c.ffn] },
       { name: `${p}ffn_up.weight`, dims: [c.dim, c.ffn] },
       { name: `${p}ffn_down.weight`, dims: [c.ffn, c.dim] },
     );
+    if (c.gemma) out.push({ name: `${p}post_ffw_norm.weight`, dims: [c.dim] });
   }
   out.push({ name: "output_norm.weight", dims: [c.dim] });
   if (!c.tiedOutput) out.push({ name: "output.weight", dims: [c.dim, c.vocab] });

@@ -1,9 +1,10 @@
-// The llama-family model in tfjs (llama, mistral, qwen2) on a plain weight map with llama.cpp tensor names.
+// The llama-family model in tfjs (llama, mistral, qwen2, qwen3, gemma3) on a plain weight map with llama.cpp
+// tensor names; each architecture's graph follows llama.cpp's src/models/<arch>.cpp.
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../kernels/backend.ts";
-import type { LlamaConfig } from "./config.ts";
+import { isSlidingLayer, type LlamaConfig } from "./config.ts";
 import { tensorLayout } from "./gguf-meta.ts";
-import { attention, embedding, gatherRows, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, ropeTables, rotary, swiglu, transposedMatMulIsFast, type RopeTables, type RotarySpec } from "./ops.ts";
+import { attention, embedding, gatherRows, geglu, headRmsNorm, linear, linearFrozen, linearTransposed, maskedCrossEntropy, rmsNorm, ropeInvFreq, ropeTables, rotary, softcap, swiglu, transposedMatMulIsFast, type RopeTables, type RotarySpec } from "./ops.ts";
 
 type T2 = tf.Tensor2D;
 
@@ -22,7 +23,9 @@ export { tensorLayout };
 export function randomTensors(config: LlamaConfig, seed: number, std = 0.02): RawTensor[] {
   return tensorLayout(config).map(({ name, dims }) => {
     const size = dims.reduce((a, b) => a * b, 1);
-    const data = name.endsWith(".bias")
+    const data = name === "rope_freqs.weight"
+      ? new Float32Array(size).fill(1)
+      : name.endsWith(".bias")
       ? (tf.tidy(() => tf.randomNormal([size], 0, std, "float32", seed++).dataSync()) as Float32Array)
       : dims.length === 1
         ? new Float32Array(size).fill(1)
@@ -46,7 +49,10 @@ export class LlamaModel {
   /** Matrices as [in, out] (= GGUF [out rows of in]), vectors as-is; tf.Variables when trainable. */
   readonly weights = new Map<string, tf.Tensor>();
   private readonly transposed = new Map<string, T2>();
-  private ropeCache?: { key: string; tables: RopeTables };
+  /** The rope of the global layers and (gemma3) of the sliding-window layers. */
+  private readonly ropes: { global: RopeVariant; local?: RopeVariant };
+  /** Rope tables by variant and head count, for one batch shape (the tfjs rope path). */
+  private tableCache = { shape: "", tables: new Map<string, RopeTables>() };
 
   constructor(config: LlamaConfig, tensors: Iterable<RawTensor>, opts: ModelOptions = {}) {
     this.config = config;
@@ -68,11 +74,20 @@ export class LlamaModel {
       } else {
         w = tf.tensor1d(t.data);
       }
-      this.weights.set(t.name, this.trainable ? tf.variable(w, true) : w);
-      if (this.trainable) w.dispose();
+      // rope_freqs is a constant of the architecture (Llama-3's frequency factors), never trained.
+      const train = this.trainable && t.name !== "rope_freqs.weight";
+      this.weights.set(t.name, train ? tf.variable(w, true) : w);
+      if (train) w.dispose();
     }
     for (const { name } of tensorLayout(config)) {
       if (!this.weights.has(name)) throw new Error(`model is missing tensor ${name}`);
+    }
+    const factors = config.ropeFreqs ? this.w("rope_freqs.weight").dataSync() as Float32Array : undefined;
+    this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(config.headDim, config.ropeBase, config.ropeScale ?? 1, factors) } };
+    // gemma3's local layers: their own base, never scaled (llama.cpp rope_freq_scale_train_swa = 1).
+    if (config.slidingWindow) {
+      const base = config.ropeBaseSwa ?? 10000;
+      this.ropes.local = { id: "local", base, invFreq: ropeInvFreq(config.headDim, base) };
     }
   }
 
@@ -82,7 +97,7 @@ export class LlamaModel {
   }
 
   variables(): tf.Variable[] {
-    return this.trainable ? [...this.weights.values()] as tf.Variable[] : [];
+    return this.trainable ? [...this.weights.values()].filter((t): t is tf.Variable => t instanceof tf.Variable) : [];
   }
 
   private w(name: string): tf.Tensor {
@@ -100,19 +115,27 @@ export class LlamaModel {
     return d ? tf.add(y, d) : y;
   }
 
-  private tables(batch: number, seq: number): RopeTables {
+  /** Rope tables for plain positions, kept across steps of the same batch shape. */
+  private cachedTables(v: RopeVariant, heads: number, batch: number, seq: number): RopeTables {
     const c = this.config;
-    const key = `${batch}x${seq}`;
-    if (this.ropeCache?.key !== key) {
-      if (this.ropeCache) { this.ropeCache.tables.cos.dispose(); this.ropeCache.tables.sin.dispose(); }
-      const q = ropeTables(batch, seq, c.heads, c.headDim, c.ropeBase, c.ropeStyle);
-      const k = c.kvHeads === c.heads ? q : ropeTables(batch, seq, c.kvHeads, c.headDim, c.ropeBase, c.ropeStyle);
-      this.ropeCache = { key, tables: { cos: q.cos, sin: q.sin } };
-      this.kTables = k;
+    const shape = `${batch}x${seq}`;
+    if (this.tableCache.shape !== shape) {
+      this.disposeTables();
+      this.tableCache.shape = shape;
     }
-    return this.ropeCache.tables;
+    const key = `${v.id}:${heads}`;
+    let t = this.tableCache.tables.get(key);
+    if (!t) {
+      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq);
+      this.tableCache.tables.set(key, t);
+    }
+    return t;
   }
-  private kTables?: RopeTables;
+
+  private disposeTables(): void {
+    for (const t of this.tableCache.tables.values()) { t.cos.dispose(); t.sin.dispose(); }
+    this.tableCache.tables.clear();
+  }
 
   /** Logits [batch*seq, vocab] for token rows [batch, seq] (row-major). */
   forward(tokens: Int32Array, batch: number, seq: number, opts: ForwardOptions = {}): T2 {
@@ -123,42 +146,62 @@ export class LlamaModel {
     return tf.tidy(() => {
       // Packed rows restart positions at each example: tables per batch (tidied), else the cached ones.
       // Tables are built only when the tfjs rope runs (the fused kernel takes positions).
-      let qTables: RopeTables | undefined, kTables: RopeTables | undefined;
-      const tables = (): [RopeTables, RopeTables] => {
-        if (!qTables) {
-          if (packed) {
-            qTables = ropeTables(batch, seq, c.heads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
-            kTables = c.kvHeads === c.heads ? qTables : ropeTables(batch, seq, c.kvHeads, c.headDim, c.ropeBase, c.ropeStyle, opts.positions, false);
-          } else {
-            qTables = this.tables(batch, seq);
-            kTables = this.kTables!;
-          }
-        }
-        return [qTables, kTables!];
-      };
       const positions = packed ? opts.positions! : plainPositions(batch, seq);
-      const spec = (heads: number, which: 0 | 1): RotarySpec => ({ heads, headDim: c.headDim, base: c.ropeBase, style: c.ropeStyle, positions, tables: () => tables()[which] });
-      const qSpec = spec(c.heads, 0), kSpec = spec(c.kvHeads, 1);
+      const packedTables = new Map<string, RopeTables>();
+      const spec = (heads: number, v: RopeVariant): RotarySpec => ({
+        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq,
+        tables: () => {
+          if (!packed) return this.cachedTables(v, heads, batch, seq);
+          const key = `${v.id}:${heads}`;
+          let t = packedTables.get(key);
+          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq));
+          return t;
+        },
+      });
+      const specs = (v: RopeVariant) => ({ q: spec(c.heads, v), k: spec(c.kvHeads, v) });
+      const globalSpecs = specs(this.ropes.global);
+      const localSpecs = this.ropes.local ? specs(this.ropes.local) : globalSpecs;
+      const norm = (t: T2, name: string) => rmsNorm(t, this.w(name) as tf.Tensor1D, c.normEps, this.trainable);
       const emb = this.w("token_embd.weight") as T2;
       let x = this.trainable ? embedding(emb, tokens) : gatherRows(emb, tokens);
+      // gemma3.cpp: inpL = ggml_scale(inpL, sqrtf(n_embd)), a float32 constant.
+      if (c.gemma) x = tf.mul(x, Math.fround(Math.sqrt(c.dim)));
       for (let l = 0; l < c.layers; l++) {
         const p = `blk.${l}.`;
-        const h = rmsNorm(x, this.w(`${p}attn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
-        const q = rotary(this.project(`${p}attn_q`, h, opts.hook, training), qSpec);
-        const k = rotary(this.project(`${p}attn_k`, h, opts.hook, training), kSpec);
+        const sliding = isSlidingLayer(c, l);
+        const rs = sliding ? localSpecs : globalSpecs;
+        const h = norm(x, `${p}attn_norm.weight`);
+        let q = this.project(`${p}attn_q`, h, opts.hook, training);
+        let k = this.project(`${p}attn_k`, h, opts.hook, training);
+        if (c.qkNorm) {
+          q = headRmsNorm(q, this.w(`${p}attn_q_norm.weight`) as tf.Tensor1D, c.heads, c.normEps, this.trainable);
+          k = headRmsNorm(k, this.w(`${p}attn_k_norm.weight`) as tf.Tensor1D, c.kvHeads, c.normEps, this.trainable);
+        }
+        q = rotary(q, rs.q);
+        k = rotary(k, rs.k);
         const v = this.project(`${p}attn_v`, h, opts.hook, training);
-        x = tf.add(x, this.project(`${p}attn_output`, attention(q, k, v, shape), opts.hook, training));
-        const m = rmsNorm(x, this.w(`${p}ffn_norm.weight`) as tf.Tensor1D, c.normEps, this.trainable);
-        const act = swiglu(this.project(`${p}ffn_gate`, m, opts.hook, training), this.project(`${p}ffn_up`, m, opts.hook, training));
-        x = tf.add(x, this.project(`${p}ffn_down`, act, opts.hook, training));
+        let a = this.project(`${p}attn_output`, attention(q, k, v, sliding ? { ...shape, window: c.slidingWindow } : shape), opts.hook, training);
+        if (c.gemma) a = norm(a, `${p}post_attention_norm.weight`);
+        x = tf.add(x, a);
+        const m = norm(x, `${p}ffn_norm.weight`);
+        const gate = this.project(`${p}ffn_gate`, m, opts.hook, training), up = this.project(`${p}ffn_up`, m, opts.hook, training);
+        let f = this.project(`${p}ffn_down`, c.gemma ? geglu(gate, up) : swiglu(gate, up), opts.hook, training);
+        if (c.gemma) f = norm(f, `${p}post_ffw_norm.weight`);
+        x = tf.add(x, f);
       }
-      const hN = rmsNorm(x, this.w("output_norm.weight") as tf.Tensor1D, c.normEps, this.trainable);
-      if (!c.tiedOutput) return this.project("output", hN, opts.hook, training);
-      const table = this.w("token_embd.weight") as T2;
-      // Tied output: logits = h @ E^T; E is [vocab, dim] = the [out, in] layout already.
-      if (transposedMatMulIsFast()) return this.trainable ? linearTransposed(hN, table) : tf.matMul(hN, table, false, true);
-      return this.trainable ? linear(hN, tf.transpose(table)) : linearFrozen(hN, this.tiedT ??= tf.keep(tf.transpose(table)), table);
+      const hN = norm(x, "output_norm.weight");
+      const logits = this.head(hN, opts, training);
+      return c.logitSoftcap ? softcap(logits, c.logitSoftcap) : logits;
     });
+  }
+
+  private head(hN: T2, opts: ForwardOptions, training: boolean): T2 {
+    const c = this.config;
+    if (!c.tiedOutput) return this.project("output", hN, opts.hook, training);
+    const table = this.w("token_embd.weight") as T2;
+    // Tied output: logits = h @ E^T; E is [vocab, dim] = the [out, in] layout already.
+    if (transposedMatMulIsFast()) return this.trainable ? linearTransposed(hN, table) : tf.matMul(hN, table, false, true);
+    return this.trainable ? linear(hN, tf.transpose(table)) : linearFrozen(hN, this.tiedT ??= tf.keep(tf.transpose(table)), table);
   }
   private tiedT?: T2;
 
@@ -185,8 +228,7 @@ export class LlamaModel {
     for (const t of this.weights.values()) t.dispose();
     for (const t of this.transposed.values()) t.dispose();
     this.tiedT?.dispose();
-    if (this.ropeCache) { this.ropeCache.tables.cos.dispose(); this.ropeCache.tables.sin.dispose(); }
-    if (this.kTables && this.kTables.cos !== this.ropeCache?.tables.cos) { this.kTables.cos.dispose(); this.kTables.sin.dispose(); }
+    this.disposeTables();
   }
 }
 
@@ -195,6 +237,9 @@ export class LlamaModel {
  * positions (optional): each packed example restarts at 0 and attends only to itself.
  */
 export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array; positions?: Int32Array }
+
+/** One rope: its base and each pair's angle per position (ops.ts ropeInvFreq). */
+interface RopeVariant { id: string; base: number; invFreq: Float64Array }
 
 export interface ForwardOptions { hook?: ProjectionHook; training?: boolean; positions?: Int32Array }
 

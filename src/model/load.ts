@@ -1,49 +1,13 @@
-// Loads a llama-family GGUF into a LlamaModel, refusing models too big for memory before reading weights.
-import { totalmem } from "node:os";
+// Loads a llama-family GGUF into a LlamaModel, refusing models too big for memory or not trainable (preflight.ts)
+// before reading weights.
 import { PipelineError } from "../errors.ts";
 import { openGguf } from "../gguf/reader.ts";
-import { configFromGguf, parameterCount, type LlamaConfig } from "./config.ts";
+import { configFromGguf, type LlamaConfig } from "./config.ts";
 import { LlamaModel, tensorLayout, type ModelOptions, type RawTensor } from "./llama.ts";
+import { checkFits } from "./memory.ts";
+import { checkTensors } from "./preflight.ts";
 
-/** The machine budget we state and plan for (the project's reference machine: 24 GiB, no GPU). */
-export const MEMORY_BUDGET_BYTES = 24 * 2 ** 30;
-/** wasm32 addresses at most 4 GiB; tfjs-wasm keeps every tensor in that one heap. */
-export const WASM_HEAP_BYTES = 4 * 2 ** 30;
-
-/**
- * Bytes a LoRA run needs, roughly: f32 weights, a transposed copy of every frozen matrix for the
- * fast backward (x2), and activations/optimizer/adapters (+25%). Full training (tiny) adds gradients
- * and two Adam moments (x4 instead of x2).
- */
-export function estimateTrainingBytes(c: LlamaConfig, full: boolean): number {
-  return parameterCount(c) * 4 * (full ? 4 : 2) * 1.25;
-}
-
-/**
- * Largest base model we accept: on wasm, the 4 GiB heap (≈ 0.4 B parameters for LoRA); on the
- * native tfjs-node backends and on cpu (with the native kernels it is picked for models past the wasm
- * heap), the 24 GiB budget (≈ 2.4 B parameters) or this machine's RAM if smaller.
- */
-export function memoryLimitBytes(backend: string): number {
-  if (backend === "wasm") return WASM_HEAP_BYTES;
-  return Math.min(MEMORY_BUDGET_BYTES, totalmem());
-}
-
-export function checkFits(c: LlamaConfig, backend: string, full: boolean, file: string): void {
-  const need = estimateTrainingBytes(c, full);
-  const limit = memoryLimitBytes(backend);
-  if (need > limit) {
-    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-    const maxParams = limit / (4 * (full ? 4 : 2) * 1.25);
-    throw new PipelineError(
-      "E_MODEL",
-      `model has ${(parameterCount(c) / 1e9).toFixed(2)} B parameters and needs about ${gib(need)} GiB to train on the ${backend} backend, ` +
-        `over its ${gib(limit)} GiB limit (largest that fits: about ${(maxParams / 1e9).toFixed(2)} B parameters). ` +
-        `Pick a smaller base model${backend === "wasm" ? " or build the native kernels (apt-get install -y build-essential libopenblas-dev && npm run build:native) or install @tensorflow/tfjs-node for the 24 GiB budget" : ""}.`,
-      { file },
-    );
-  }
-}
+export { checkFits, estimateTrainingBytes, MEMORY_BUDGET_BYTES, memoryLimitBytes, WASM_HEAP_BYTES } from "./memory.ts";
 
 /** The model's shape from its GGUF metadata, without reading any weights. */
 export async function readGgufConfig(path: string): Promise<LlamaConfig> {
@@ -66,6 +30,9 @@ export async function loadGgufModel(path: string, opts: ModelOptions & { backend
   try {
     const config = configOf(gguf, path);
     if (opts.backend) checkFits(config, opts.backend, opts.trainable ?? false, path);
+    // Unknown tensors (biases, fused projections…) would be dropped silently: refuse them as preflight does.
+    const problem = checkTensors(config, gguf.tensors);
+    if (problem) throw new PipelineError("E_MODEL", problem, { file: path });
     const raw: RawTensor[] = [];
     for (const { name } of tensorLayout(config)) {
       const info = gguf.tensor(name);

@@ -148,7 +148,58 @@ export function swiglu(gate: T2, up: T2): T2 {
   return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as T2;
 }
 
-export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true): RopeTables {
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/**
+ * gelu(gate) * up with the tanh GELU llama.cpp uses (ggml_gelu: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))),
+ * gemma's gated FFN. One custom gradient: d/dx gelu = 0.5(1 + t) + 0.5x(1 - t²)·√(2/π)(1 + 3·0.044715x²).
+ */
+export function geglu(gate: T2, up: T2): T2 {
+  const f = custom((g: tf.Tensor, u: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([g, u]);
+    const tanhOf = (x: tf.Tensor) => tf.tanh(tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI));
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(tf.mul(g, 0.5), tf.add(tanhOf(g), 1)), u)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
+        const [x, up2] = saved as [tf.Tensor, tf.Tensor];
+        const t = tanhOf(x);
+        const gelu = tf.mul(tf.mul(x, 0.5), tf.add(t, 1));
+        const dt = tf.mul(tf.sub(1, tf.square(t)), tf.mul(tf.add(tf.mul(tf.square(x), 3 * 0.044715), 1), SQRT_2_OVER_PI));
+        const dgelu = tf.add(tf.mul(tf.add(t, 1), 0.5), tf.mul(tf.mul(x, 0.5), dt));
+        return [tf.mul(tf.mul(dy, up2), dgelu), tf.mul(dy, gelu)];
+      }),
+    };
+  });
+  return f(gate, up) as T2;
+}
+
+/** cap · tanh(x / cap): gemma's final logit soft-capping (tfjs's tanh gradient carries it). */
+export function softcap(x: T2, cap: number): T2 {
+  return tf.tidy(() => tf.mul(tf.tanh(tf.div(x, cap)), cap) as T2);
+}
+
+/**
+ * RMSNorm of each head's slice of rows [N, heads*headDim] with one [headDim] weight (qwen3 / gemma3
+ * attn_q_norm and attn_k_norm: llama.cpp's build_norm on the [headDim, heads, N] view).
+ */
+export function headRmsNorm(x: T2, weight: tf.Tensor1D, heads: number, eps: number, weightGrad = true): T2 {
+  const [n, width] = x.shape;
+  const rows = tf.reshape(x, [n * heads, width / heads]) as T2;
+  return tf.reshape(rmsNorm(rows, weight, eps, weightGrad), [n, width]) as T2;
+}
+
+/**
+ * The rotation speed of each pair i < headDim/2, as ggml_rope_ext computes it (ggml-cpu ops.cpp rope_yarn with
+ * ext_factor 0): theta_i = freq_scale · base^(-2i/headDim) / freq_factors[i]. freq_scale is linear rope
+ * scaling (1 / rope.scaling.factor); freq_factors are Llama-3's rope_freqs.weight.
+ */
+export function ropeInvFreq(headDim: number, base: number, scale = 1, factors?: Float32Array): Float64Array {
+  const half = headDim / 2;
+  if (factors && factors.length !== half) throw new Error(`rope frequency factors have ${factors.length} values, want headDim/2 = ${half}`);
+  // Double precision, so a plain rope (scale 1, no factors) gives exactly the angles it always had.
+  return Float64Array.from({ length: half }, (_, i) => (scale * Math.pow(base, (-2 * i) / headDim)) / (factors ? factors[i]! : 1));
+}
+
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array): RopeTables {
   const half = headDim / 2;
   const width = heads * headDim;
   const cos = new Float32Array(batch * seq * width);
@@ -158,7 +209,7 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
       const pos = positions ? positions[b * seq + t]! : t;
       const row = (b * seq + t) * width;
       for (let i = 0; i < half; i++) {
-        const theta = pos * Math.pow(base, (-2 * i) / headDim);
+        const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / headDim));
         const c = Math.cos(theta);
         const s = Math.sin(theta);
         // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half); the sign of sin lives in the swap matrix.
@@ -219,17 +270,26 @@ export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyl
   return tf.tidy(() => tf.add(tf.mul(x, tables.cos), tf.mul(swap(x), tables.sin)) as T2);
 }
 
-const maskCache = new Map<number, T2>();
-/** Additive causal mask [T, T]: 0 on and below the diagonal, a large negative number above. */
-function causalMask(seq: number): T2 {
-  let m = maskCache.get(seq);
+const maskCache = new Map<string, T2>();
+/**
+ * Additive causal mask [T, T]: 0 on and below the diagonal, a large negative number above; with a sliding
+ * window, also below i - window + 1 (llama.cpp is_masked_swa, STANDARD: masked when p_q - p_k >= window).
+ */
+function causalMask(seq: number, window = 0): T2 {
+  const key = `${seq}:${window}`;
+  let m = maskCache.get(key);
   if (!m || m.isDisposed) {
     const data = new Float32Array(seq * seq);
-    for (let i = 0; i < seq; i++) for (let j = i + 1; j < seq; j++) data[i * seq + j] = -1e9;
+    for (let i = 0; i < seq; i++) for (let j = 0; j < seq; j++) if (j > i || (window > 0 && i - j >= window)) data[i * seq + j] = -1e9;
     m = tf.keep(tf.tensor2d(data, [seq, seq]));
-    maskCache.set(seq, m);
+    maskCache.set(key, m);
   }
   return m;
+}
+
+/** Whether a sliding window masks anything at this length (a key at most seq - 1 positions back). */
+export function windowBinds(s: AttentionShape): boolean {
+  return !!s.window && s.window < s.seq;
 }
 
 /**
@@ -254,10 +314,10 @@ function fromHeads(mats: tf.Tensor[], batch: number, seq: number, heads: number,
 }
 
 /** Per-row mask for packed rows: token i sees j when i - positions[i] <= j <= i (its own example only). */
-function packedMask(positions: Int32Array, row: number, seq: number): T2 {
+function packedMask(positions: Int32Array, row: number, seq: number, window = 0): T2 {
   const data = new Float32Array(seq * seq).fill(-1e9);
   for (let i = 0; i < seq; i++) {
-    const start = i - positions[row * seq + i]!;
+    const start = Math.max(i - positions[row * seq + i]!, window > 0 ? i - window + 1 : 0);
     for (let j = Math.max(0, start); j <= i; j++) data[i * seq + j] = 0;
   }
   return tf.tensor2d(data, [seq, seq]);
@@ -270,13 +330,15 @@ function packedMask(positions: Int32Array, row: number, seq: number): T2 {
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const fused = fusedOps();
-  if (fused?.attention) return fused.attention(q, k, v, s);
+  // The native kernel knows no window: a window that masks something takes the tfjs path.
+  if (fused?.attention && !windowBinds(s)) return fused.attention(q, k, v, s);
   if (fastBatchedMatMul()) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
   // Masks are rebuilt inside forward and backward: tensors captured from outside would be tidied away.
-  const masks = (): T2[] => s.positions ? Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq)) : new Array(batch).fill(causalMask(seq));
+  const window = windowBinds(s) ? s.window! : 0;
+  const masks = (): T2[] => s.positions ? Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window)) : new Array(batch).fill(causalMask(seq, window));
   const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
 
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -354,9 +416,10 @@ function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
   const scale = 1 / Math.sqrt(headDim);
+  const window = windowBinds(s) ? s.window! : 0;
   const mask = (): tf.Tensor => s.positions
-    ? tf.reshape(tf.stack(Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq))), [batch, 1, 1, seq, seq])
-    : causalMask(seq);
+    ? tf.reshape(tf.stack(Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window))), [batch, 1, 1, seq, seq])
+    : causalMask(seq, window);
   const probs = (qg: tf.Tensor3D, kg: tf.Tensor3D): tf.Tensor3D => {
     const scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), scale), [batch, kvHeads, group, seq, seq]);
     return tf.reshape(tf.softmax(tf.add(scores, mask())), [batch * kvHeads, group * seq, seq]);

@@ -52,7 +52,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
     }
     state = old;
   }
-  // A base that does not resolve must stop the run now, not after chunking and Q&A.
+  // A base that does not resolve or cannot be trained must stop the run now, before chunking and any LLM call.
   await checkBase(settings);
   // A bad --name fails now, not after hours of training.
   if (settings.exportModelName) exportFolder(settings.exportOutputDir, normalizeModelName(settings.exportModelName));
@@ -96,7 +96,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       case "generate-qa": return (await import("./generate-qa.ts")).runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
       case "validate": return (await import("./validate.ts")).runValidate(llm, { input: files.qa, output: files.report, resume });
       case "format": {
-        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined };
+        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined, reasoningFormat: settings.reasoningFormat };
         const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
         return;
@@ -164,11 +164,14 @@ async function finetuneSettings(settings: Settings, tokensDir: string, tiny: boo
   return out;
 }
 
-/** Resolve the base model once up front; an error from --base names the flag rather than FINETUNE_MODEL_NAME. */
+/**
+ * Resolve the base model once up front and run the preflight (architecture, rope, tensors, types, memory);
+ * an error from --base names the flag rather than FINETUNE_MODEL_NAME.
+ */
 async function checkBase(settings: Settings): Promise<void> {
-  const { resolveBaseModel } = await import("../model/base-model.ts");
+  const { preflightBase } = await import("../model/preflight.ts");
   try {
-    await resolveBaseModel(settings.finetuneModelName);
+    await preflightBase(settings.finetuneModelName, { backend: settings.finetuneBackend });
   } catch (e) {
     if (!(e instanceof PipelineError) || settings.origin.finetuneModelName !== "flag") throw e;
     const message = e.message.replaceAll("FINETUNE_MODEL_NAME", "--base");

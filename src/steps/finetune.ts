@@ -9,6 +9,7 @@ import { childFolder, finetuneNameFor, TOKENS_META_FILE } from "../layout.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
 import { onInterrupt } from "../streams/interrupt.ts";
 import { log, logLevel } from "../log.ts";
+import { preflightBase } from "../model/preflight.ts";
 import { DEFAULT_TARGETS } from "../train/lora.ts";
 import { readTokensMeta } from "../train/qa-train.ts";
 import { finetune, type TrainingReport } from "../train/trainer-run.ts";
@@ -38,6 +39,8 @@ export async function runFinetune(settings: Settings, o: FinetuneRun): Promise<T
   const tokensMeta = existsSync(join(tokensDir, TOKENS_META_FILE)) ? await readTokensMeta(tokensDir) : undefined;
   const modelName = settings.origin.finetuneModelName === "default" && tokensMeta ? tokensMeta.modelName : settings.finetuneModelName;
   const tiny = modelName === "tiny";
+  // The base the token files were made for (or the configured one): refused now if it cannot be trained.
+  if (!tiny) await preflightBase(modelName, { backend: settings.finetuneBackend, ...(tokensMeta && !tokensMeta.tiny ? { path: tokensMeta.basePath } : {}) });
   const name = o.name ?? finetuneNameFor(modelName);
   const outDir = childFolder(settings.finetuneOutputDir, name, "--name");
   checkOutputDir(outDir);

@@ -1,6 +1,7 @@
 // The qa-train step: formatted examples → packed token files for the configured base model, with its summary.
 import type { Settings } from "../config.ts";
 import { log } from "../log.ts";
+import { preflightBase } from "../model/preflight.ts";
 import { qaTrain, type QaTrainReport } from "../train/qa-train.ts";
 
 export const DEFAULT_SEQ_LEN = 256;
@@ -13,6 +14,8 @@ export interface QaTrainRun {
 }
 
 export async function runQaTrain(settings: Settings, o: QaTrainRun): Promise<QaTrainReport> {
+  // A base that cannot be trained is refused before any token file is written (and before hours of finetune).
+  await preflightBase(settings.finetuneModelName, { backend: settings.finetuneBackend });
   const seqLen = settings.finetuneSeqLen ?? DEFAULT_SEQ_LEN;
   log.info(`qa-train: ${o.input} → ${o.outDir} (model ${settings.finetuneModelName}, seq len ${seqLen})`);
   const { report } = await qaTrain({

@@ -59,7 +59,7 @@ test("a LoRA adapter we write gives the same next tokens in llama.cpp as in our 
   let seed = 40;
   for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.3, "float32", seed++));
   const adapter = join(mkdtempSync(join(tmpdir(), "d2m-adapter-")), "adapter.gguf");
-  await writeAdapter(adapter, lora, config.arch, base.path);
+  await writeAdapter(adapter, lora, config, base.path);
   const f = await openGguf(adapter);
   assert.equal(f.meta("general.type"), "adapter");
   assert.equal(f.meta("adapter.type"), "lora");

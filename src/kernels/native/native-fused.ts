@@ -177,16 +177,26 @@ export function fusedSwiglu(gate: T2, up: T2): T2 {
 }
 
 const angleCache = new Map<string, { cos: Float32Array; sin: Float32Array }>();
-/** cos and sin of pos * base^(-2i / headDim) for pos < count, i < headDim / 2 (as ropeTables() computes them). */
-function angles(count: number, headDim: number, base: number) {
-  const key = `${count}:${headDim}:${base}`;
+const freqIds = new WeakMap<Float64Array, number>();
+let nextFreqId = 0;
+/**
+ * cos and sin of pos * base^(-2i / headDim) for pos < count, i < headDim / 2 (as ropeTables() computes them),
+ * or of pos * invFreq[i] when given (scaled rope, Llama-3 factors).
+ */
+function angles(count: number, headDim: number, base: number, invFreq?: Float64Array) {
+  let freqId = 0;
+  if (invFreq) {
+    freqId = freqIds.get(invFreq) ?? ++nextFreqId;
+    freqIds.set(invFreq, freqId);
+  }
+  const key = `${count}:${headDim}:${base}:${freqId}`;
   let t = angleCache.get(key);
   if (!t) {
     const half = headDim / 2;
     t = { cos: new Float32Array(count * half), sin: new Float32Array(count * half) };
     for (let p = 0; p < count; p++) {
       for (let i = 0; i < half; i++) {
-        const theta = p * Math.pow(base, (-2 * i) / headDim);
+        const theta = p * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / headDim));
         t.cos[p * half + i] = Math.cos(theta);
         t.sin[p * half + i] = Math.sin(theta);
       }
@@ -201,7 +211,7 @@ function angles(count: number, headDim: number, base: number) {
 export function fusedRope(x: T2, spec: RotarySpec): T2 {
   let maxPos = 0;
   for (const p of spec.positions) if (p > maxPos) maxPos = p;
-  const attrs = { positions: spec.positions, ...angles(maxPos + 1, spec.headDim, spec.base), heads: spec.heads, headDim: spec.headDim, neox: spec.style === "neox" };
+  const attrs = { positions: spec.positions, ...angles(maxPos + 1, spec.headDim, spec.base, spec.invFreq), heads: spec.heads, headDim: spec.headDim, neox: spec.style === "neox" };
   const f = custom((xIn: tf.Tensor) => ({
     value: run(FUSED_KERNELS.rope, { x: xIn }, { ...attrs, inverse: false }) as tf.Tensor,
     gradFunc: (dy: tf.Tensor) => run(FUSED_KERNELS.rope, { x: dy }, { ...attrs, inverse: true }) as tf.Tensor,

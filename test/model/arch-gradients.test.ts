@@ -1,0 +1,141 @@
+// The new architectures' ops against finite differences: GELU(tanh) gate, logit soft-capping, per-head q/k RMSNorm,
+// rope with Llama-3 factors and linear scaling, sliding-window attention, √d embedding scale and post-norms —
+// op by op, then through whole qwen3 / gemma3 / llama3 models (full training and LoRA).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { fusedOps, useFusedOps } from "../../src/kernels/fused-ops.ts";
+import type { LlamaConfig } from "../../src/model/config.ts";
+import { LlamaModel, type Batch } from "../../src/model/llama.ts";
+import { attention, geglu, headRmsNorm, rope, ropeInvFreq, ropeTables, rotary, softcap } from "../../src/model/ops.ts";
+import { DEFAULT_TARGETS, Lora } from "../../src/train/lora.ts";
+import { archTensors, lcg, llama3RopeFactors } from "./arch-fixture.ts";
+
+/** Central differences on the `n` entries of largest analytic gradient of each variable. */
+function checkGradients(vars: tf.Variable[], loss: () => tf.Scalar, label: string, n = 2): number {
+  const { grads } = tf.variableGrads(loss, vars);
+  let checked = 0;
+  for (const v of vars) {
+    const g = grads[v.name]!.dataSync() as Float32Array;
+    assert.ok(g.some((x) => x !== 0), `${label} ${v.name}: the gradient is not all zero`);
+    for (const idx of Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, n)) {
+      const base = (v.dataSync() as Float32Array).slice();
+      const at = (delta: number) => {
+        const p = base.slice();
+        p[idx] = p[idx]! + delta;
+        v.assign(tf.tensor(p, v.shape));
+        return tf.tidy(() => loss().dataSync()[0]!);
+      };
+      const eps = 1e-2;
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      v.assign(tf.tensor(base, v.shape));
+      assert.ok(Math.abs(g[idx]! - numeric) <= 3e-4 + 0.03 * Math.abs(numeric), `${label} ${v.name}[${idx}]: analytic ${g[idx]} vs numeric ${numeric}`);
+      checked++;
+    }
+  }
+  tf.dispose(Object.values(grads));
+  return checked;
+}
+
+let made = 0;
+/** Typed as 2-D (the ops take rows); the one 1-D use is cast where it is passed. */
+const rand = (shape: number[], seed: number, std = 1) => tf.variable(tf.randomNormal(shape, 0, std, "float32", seed), true, `v${seed}-${made++}`) as unknown as tf.Variable<tf.Rank.R2>;
+/** A scalar that weighs every output entry differently, so no gradient cancels by symmetry. */
+const weighed = (y: tf.Tensor, seed: number) => tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, "float32", seed))) as tf.Scalar;
+
+for (const fused of [false, true]) {
+  test(`ops (${fused ? "native fused kernels where they apply" : "tfjs"}): geglu, softcap, per-head RMSNorm, scaled/factored rope, windowed attention`, async (t) => {
+    await useBackend("cpu");
+    const saved = fusedOps();
+    if (fused && !saved) return t.skip("native kernels not built");
+    if (!fused) useFusedOps(undefined);
+    try {
+      const g = rand([6, 10], 1), u = rand([6, 10], 2);
+      checkGradients([g, u], () => weighed(geglu(g, u), 3), "geglu", 3);
+      // geglu's value is llama.cpp's tanh GELU times up.
+      const x = 1.3, want = 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))) * 2;
+      assert.ok(Math.abs(geglu(tf.tensor2d([[x]]), tf.tensor2d([[2]])).dataSync()[0]! - want) < 1e-5);
+      const l = rand([4, 7], 4, 20);
+      checkGradients([l], () => weighed(softcap(l, 15), 5), "softcap", 3);
+      assert.ok(Math.abs(softcap(tf.tensor2d([[60]]), 30).dataSync()[0]! - 30 * Math.tanh(2)) < 1e-4);
+      const hx = rand([5, 3 * 8], 6), hw = rand([8], 7);
+      checkGradients([hx, hw], () => weighed(headRmsNorm(hx, hw as unknown as tf.Tensor1D, 3, 1e-6), 8), "head norm", 3);
+
+      const [batch, seq, heads, kvHeads, hd] = [2, 9, 4, 2, 8];
+      const positions = Int32Array.from({ length: batch * seq }, (_, i) => i % seq);
+      const invFreq = ropeInvFreq(hd, 500_000, 0.25, llama3RopeFactors(hd, 500_000, 16));
+      const spec = { heads, headDim: hd, base: 500_000, style: "norm" as const, positions, invFreq, tables: () => ropeTables(batch, seq, heads, hd, 500_000, "norm", positions, false, invFreq) };
+      const rx = rand([batch * seq, heads * hd], 9);
+      checkGradients([rx], () => weighed(rotary(rx, spec), 10), "rope", 3);
+      // The active rope (native kernel or tables) equals the table rope: pair i at position p turns by p · invFreq[i].
+      const active = tf.tidy(() => rotary(rx, spec).dataSync());
+      const tabled = tf.tidy(() => rope(rx, spec.tables(), hd, "norm").dataSync());
+      assert.ok(active.every((x, i) => Math.abs(x - tabled[i]!) < 1e-5), "rope paths agree");
+      // And the factors matter: a plain rope at the same base turns differently.
+      const plain = tf.tidy(() => rope(rx, ropeTables(batch, seq, heads, hd, 500_000, "norm", positions, false), hd, "norm").dataSync());
+      assert.ok(plain.some((x, i) => Math.abs(x - tabled[i]!) > 1e-3));
+
+      const q = rand([batch * seq, heads * hd], 11, 0.5), k = rand([batch * seq, kvHeads * hd], 12, 0.5), v = rand([batch * seq, kvHeads * hd], 13);
+      const shape = { batch, seq, heads, kvHeads, headDim: hd, window: 3 };
+      checkGradients([q, k, v], () => weighed(attention(q, k, v, shape), 14), "windowed attention", 3);
+      // The window is a real mask: the output differs from full causal attention, and equals it when it spans the sequence.
+      const full = attention(q, k, v, { ...shape, window: undefined }).dataSync();
+      const win = attention(q, k, v, shape).dataSync();
+      const wide = attention(q, k, v, { ...shape, window: seq }).dataSync();
+      assert.ok(win.some((x, i) => Math.abs(x - full[i]!) > 1e-3), "a 3-wide window changes attention");
+      assert.ok(wide.every((x, i) => Math.abs(x - full[i]!) < 1e-5), "a window as long as the sequence masks nothing");
+      // Row 0 is unaffected (it sees only itself); the first window-1 rows of each sequence too.
+      for (let j = 0; j < heads * hd; j++) assert.ok(Math.abs(win[j]! - full[j]!) < 1e-5);
+    } finally {
+      useFusedOps(saved);
+    }
+  });
+}
+
+const small = (over: Partial<LlamaConfig>): LlamaConfig => ({
+  arch: "llama", vocab: 40, dim: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffn: 48, normEps: 1e-6, ropeBase: 10_000, ropeStyle: "neox",
+  qkvBias: false, tiedOutput: true, contextLength: 64, ...over,
+});
+const CONFIGS: Record<string, LlamaConfig> = {
+  llama3: small({ ropeStyle: "norm", ropeBase: 500_000, ropeFreqs: true, ropeScale: 0.5, tiedOutput: false }),
+  qwen3: small({ arch: "qwen3", qkNorm: true }),
+  // Layer 0 local (window 3, base 10000), layer 1 global (pattern 2).
+  gemma3: small({ arch: "gemma3", qkNorm: true, gemma: true, slidingWindow: 3, swaPattern: 2, ropeBase: 1_000_000, ropeBaseSwa: 10_000, logitSoftcap: 5 }),
+};
+
+function batchOf(seed: number, vocab: number): Batch {
+  const r = lcg(seed);
+  const n = 2 * 8;
+  return {
+    batch: 2, seq: 8,
+    inputs: Int32Array.from({ length: n }, () => Math.floor(r() * vocab)),
+    targets: Int32Array.from({ length: n }, () => Math.floor(r() * vocab)),
+    weights: Float32Array.from({ length: n }, (_, i) => (i % 8 < 2 ? 0 : 1)),
+  };
+}
+
+for (const [name, config] of Object.entries(CONFIGS)) {
+  test(`${name}: full-training gradients through the whole model match finite differences`, async () => {
+    await useBackend("cpu");
+    const model = new LlamaModel(config, archTensors(config, 3, 0.2), { trainable: true });
+    const names = ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_norm.weight", "blk.1.ffn_gate.weight"];
+    if (config.qkNorm) names.push("blk.0.attn_q_norm.weight", "blk.1.attn_k_norm.weight");
+    if (config.gemma) names.push("blk.0.post_attention_norm.weight", "blk.1.post_ffw_norm.weight");
+    assert.ok(!model.variables().some((v) => v.name.includes("rope_freqs")), "rope factors are constants");
+    const batch = batchOf(2, config.vocab);
+    checkGradients(names.map((n) => model.weights.get(n) as tf.Variable), () => model.loss(batch), name);
+    model.dispose();
+  });
+
+  test(`${name}: LoRA gradients match finite differences`, async () => {
+    await useBackend("cpu");
+    const model = new LlamaModel(config, archTensors(config, 4, 0.2));
+    const lora = new Lora(config, { rank: 4, alpha: 8, dropout: 0, targets: DEFAULT_TARGETS, seed: 5 });
+    let seed = 21;
+    for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.2, "float32", seed++));
+    const batch = batchOf(3, config.vocab);
+    assert.equal(checkGradients(lora.variables(), () => model.loss(batch, { hook: lora }), `${name} lora`, 1), 2 * 7 * config.layers);
+    lora.dispose();
+    model.dispose();
+  });
+}
