@@ -54,6 +54,7 @@ const convert = defineCommand({
     const fallbacks = Object.entries(r.fallbacks).map(([t, n]) => `${n} as ${t}`).join(", ");
     log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} already of their type, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     if (fallbacks) log.info(`rows not a multiple of ${type}'s block (llama.cpp's fallback): ${fallbacks}`);
+    if (type.endsWith("_M")) log.info(`${type}, llama.cpp's per-tensor choices and fallbacks: ${Object.entries(r.types).map(([t, n]) => `${n} ${t}`).join(", ")}`);
   },
 });
 

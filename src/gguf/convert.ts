@@ -9,6 +9,8 @@ import { DEQUANT_TYPES, FILE_TYPE, QUANT_TYPES, type GgufValue, type WritableTen
 import { MIX_FILE_TYPE, mixTensorTypes } from "./quant-mix.ts";
 import { targetTypeFor } from "./target-type.ts";
 
+export { targetTypeFor } from "./target-type.ts";
+
 /** A plain type (one for every matrix) or one of llama.cpp's mixes. */
 export type ConvertTarget = WritableTensorType | "Q4_K_M" | "Q5_K_M";
 const MIXES = ["Q4_K_M", "Q5_K_M"] as const;
@@ -20,8 +22,6 @@ export function parseTensorType(s: string): ConvertTarget {
   return t;
 }
 
-export { targetTypeFor } from "./target-type.ts";
-
 export interface ConvertResult {
   bytes: number;
   /** Tensors re-encoded (their type changed). */
@@ -30,6 +30,8 @@ export interface ConvertResult {
   kept: number;
   /** Matrices written in a fallback type because their rows do not fit `type`'s block: type → count. */
   fallbacks: Partial<Record<WritableTensorType, number>>;
+  /** Tensors of each type in the written file. */
+  types: Record<string, number>;
 }
 
 export async function convertGguf(inPath: string, outPath: string, type: ConvertTarget): Promise<ConvertResult> {
@@ -40,11 +42,12 @@ export async function convertGguf(inPath: string, outPath: string, type: Convert
     metadata.set("general.file_type", { type: "u32", value: mix ? MIX_FILE_TYPE[mix] : FILE_TYPE[type as WritableTensorType] });
     const arch = String(f.meta("general.architecture") ?? "");
     const mixTypes = mix ? mixTensorTypes(f.tensors, mix, Number(f.meta(`${arch}.block_count`) ?? 0)) : undefined;
-    const r: Omit<ConvertResult, "bytes"> = { converted: 0, kept: 0, fallbacks: {} };
+    const r: Omit<ConvertResult, "bytes"> = { converted: 0, kept: 0, fallbacks: {}, types: {} };
     const tensors: GgufTensorInput[] = f.tensors.map((t) => {
       // In a mix, tensors llama-quantize leaves alone (norms, 1-D) keep their type.
       const target = mixTypes ? mixTypes.get(t.name) ?? (t.type as WritableTensorType) : targetTypeFor(t.dims, type as WritableTensorType);
       if (!mixTypes && t.dims.length >= 2 && target !== type) r.fallbacks[target] = (r.fallbacks[target] ?? 0) + 1;
+      r.types[target] = (r.types[target] ?? 0) + 1;
       if (t.type === target) {
         r.kept++;
         return { name: t.name, dims: t.dims, type: t.type, raw: () => f.readTensorRaw(t.name) };

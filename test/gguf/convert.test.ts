@@ -70,6 +70,9 @@ test("CLI: model info shows architecture, tensors and chat template; convert wri
   assert.deepEqual(json.tensorTypes, { Q8_0: 9, F32: 3 });
   const q4k = await run(process.execPath, [bin, "model", "convert", src, join(dir, "cli-q4k.gguf"), "--type", "q4_k"]);
   assert.match(q4k.stderr, /rows not a multiple of Q4_K's block \(llama.cpp's fallback\): 9 as Q5_0/, "64-wide rows: every matrix falls back");
+  const q4km = await run(process.execPath, [bin, "model", "convert", src, join(dir, "cli-q4km.gguf"), "--type", "q4_k_m"]);
+  const line = /Q4_K_M, llama.cpp's per-tensor choices and fallbacks: (.*)/.exec(q4km.stderr)?.[1] ?? "";
+  assert.deepEqual(line.split(", ").sort(), ["3 F32", "3 Q8_0", "6 Q5_0"], q4km.stderr);
   await assert.rejects(run(process.execPath, [bin, "model", "convert", src, out, "--type", "q5"]), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /unknown --type "q5"; use one of f32, f16/);
