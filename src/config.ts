@@ -77,7 +77,7 @@ export const SETTINGS = {
   exportModelPath: { key: "EXPORT_MODEL_PATH", schema: str.optional(), default: undefined },
   exportModelName: { key: "EXPORT_MODEL_NAME", schema: str.optional(), default: undefined },
   exportOutputDir: { key: "EXPORT_OUTPUT_DIR", schema: str, default: "merged_models" },
-  exportQuant: { key: "EXPORT_QUANT", schema: z.enum(["f16", "q8_0", "f32"]), default: "q8_0" as const },
+  exportQuant: { key: "EXPORT_QUANT", schema: z.enum(["f16", "q8_0", "f32", "q4_k_m", "q5_k_m", "q6_k"]), default: "q8_0" as const },
 } as const;
 
 type Table = typeof SETTINGS;

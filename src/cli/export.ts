@@ -12,7 +12,7 @@ export const exportArgs = {
   model: { type: "string", alias: "m", description: "Fine-tuned model directory or .gguf (EXPORT_MODEL_PATH; default <FINETUNE_OUTPUT_DIR>/<base name>)", valueHint: "PATH" },
   name: { type: "string", description: "Model name in Ollama and under the output dir (EXPORT_MODEL_NAME; default docs-<fine-tune name>)", valueHint: "NAME" },
   output: { type: "string", alias: "o", description: "Output directory (EXPORT_OUTPUT_DIR; default merged_models)", valueHint: "DIR" },
-  quant: { type: "string", description: "f16 | q8_0 (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
+  quant: { type: "string", description: "q8_0 | f16 | f32 | q4_k_m | q5_k_m | q6_k (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
   base: { type: "string", description: "Base GGUF of a LoRA adapter when the fine-tune directory does not record it", valueHint: "FILE" },
   "model-type": { type: "string", description: "Chat template family when the model has none (FINETUNE_MODEL_TYPE)", valueHint: "FAMILY" },
   system: { type: "string", description: "SYSTEM prompt for the Modelfile", valueHint: "TEXT" },
@@ -28,7 +28,7 @@ export default defineCommand({
     name: "export",
     description:
       "Step 7: merge the LoRA adapter into the base (or take the tiny model trained from scratch) and write\n" +
-      "  <EXPORT_OUTPUT_DIR>/<name>/model.gguf (--quant f16|q8_0), adapter.gguf (llama.cpp --lora / Ollama ADAPTER),\n" +
+      "  <EXPORT_OUTPUT_DIR>/<name>/model.gguf (--quant q8_0|f16|f32|q4_k_m|q5_k_m|q6_k), adapter.gguf (llama.cpp --lora / Ollama ADAPTER),\n" +
       "  a Modelfile whose TEMPLATE and stops come from the model's own chat template, and a model card with the\n" +
       "  training report, eval (base vs fine-tuned on the validation split) and llama.cpp verification.\n" +
       "  When an Ollama server answers at OLLAMA_HOST (default 127.0.0.1:11434) the model is created there;\n" +

@@ -33,7 +33,8 @@ const convert = defineCommand({
     name: "convert",
     description:
       "Re-encode a GGUF model's tensors to one type; metadata is kept. Types: f32, f16, bf16, q8_0, q4_0, q4_1,\n" +
-      "  q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs. 1-D tensors stay f32. Matrices whose rows do\n" +
+      "  q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs, and llama.cpp's mixes q4_k_m, q5_k_m (its\n" +
+      "  per-tensor choices: Q6_K output and more-bits attn_v/ffn_down layers). 1-D tensors stay f32. Matrices whose rows do\n" +
       "  not fit a 256-value block fall back as llama.cpp's quantizer does (q4_k → q5_0, q5_k → q5_1, q6_k → q8_0,\n" +
       "  q2_k/q3_k → q4_0, iq4_xs → iq4_nl), and to f16 when not even 32 fits.\n" +
       "  Example:\n    pipeline model convert model-f16.gguf model-q8_0.gguf --type q8_0",
@@ -42,7 +43,7 @@ const convert = defineCommand({
     ...commonArgs,
     input: { type: "positional", required: true, description: "Source .gguf", valueHint: "IN" },
     output: { type: "positional", required: true, description: "Destination .gguf (written beside, renamed when complete)", valueHint: "OUT" },
-    type: { type: "string", description: "Target tensor type: f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | q5_0 | q5_1 | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_nl | iq4_xs", default: "q8_0" },
+    type: { type: "string", description: "Target tensor type: f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | q5_0 | q5_1 | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_nl | iq4_xs | q4_k_m | q5_k_m", default: "q8_0" },
   },
   async run({ args }) {
     settingsFromArgs(args);
@@ -53,6 +54,7 @@ const convert = defineCommand({
     const fallbacks = Object.entries(r.fallbacks).map(([t, n]) => `${n} as ${t}`).join(", ");
     log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} already of their type, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     if (fallbacks) log.info(`rows not a multiple of ${type}'s block (llama.cpp's fallback): ${fallbacks}`);
+    if (type.endsWith("_M")) log.info(`${type}, llama.cpp's per-tensor choices and fallbacks: ${Object.entries(r.types).map(([t, n]) => `${n} ${t}`).join(", ")}`);
   },
 });
 

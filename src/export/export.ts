@@ -119,6 +119,12 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   log.info(`export: ${fullModel ? `re-writing ${rel(fullModel)}` : `merging ${rel(art.adapterPath!)} into ${rel(art.basePath!)}`} as ${o.quant} → ${rel(modelGguf)}`);
   const merged = await mergeToGguf({ basePath: source, adapterPath: fullModel ? undefined : art.adapterPath, outPath: modelGguf, quant: o.quant, extraMetadata: metadata });
   log.debug(`export: ${merged.merged.length} adapted tensors merged`);
+  if (o.quant.includes("_k")) {
+    // llama.cpp's mixes change type per tensor, with fallbacks where rows do not fit 256-value blocks: say which.
+    const counts = new Map<string, number>();
+    for (const t of Object.values(merged.tensorTypes)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    log.info(`export: ${o.quant} tensor types (llama.cpp's per-tensor choices and fallbacks): ${[...counts].map(([t, n]) => `${n} ${t}`).join(", ")}`);
+  }
 
   if (!template.verified) log.warn(`export: the Ollama TEMPLATE (from ${template.source}) could not be checked against the model's chat template; check the prompt with \`ollama run --verbose\``);
   const numCtx = o.numCtx ?? kept?.numCtx ?? Math.min(contextLength, 4096);

@@ -1,19 +1,25 @@
 // Folds a GGUF LoRA adapter into its base model: W' = W + (alpha / rank) · B·A for every adapted weight,
-// written as a new GGUF (f16 or q8_0) that keeps the base's tokenizer, chat template and metadata.
+// written as a new GGUF (f32, f16, q8_0, or llama.cpp's q4_k_m / q5_k_m / q6_k mixes) that keeps the base's
+// tokenizer, chat template and metadata.
 //
 // LoRA GGUF layout (llama.cpp's, what `llama-export-lora`/Ollama ADAPTER read): for a weight with GGUF dims
 // [in, out], `<name>.lora_a` has dims [in, r] and `<name>.lora_b` has dims [r, out]; general.type = "adapter",
 // adapter.type = "lora", adapter.lora.alpha (f32; 0 or absent means scale 1).
 import { PipelineError } from "../errors.ts";
 import { openGguf } from "../gguf/reader.ts";
-import type { GgufFile, GgufTensorInfo, GgufValue } from "../gguf/types.ts";
+import { GGML_BLOCK, type GgmlTypeName, type GgufFile, type GgufTensorInfo, type GgufValue } from "../gguf/types.ts";
+import { MIX_FILE_TYPE, mixTensorTypes, type QuantMix } from "../gguf/quant-mix.ts";
 import { writeLoraAdapterGguf } from "../gguf/lora-adapter.ts";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.ts";
 
-export type ExportQuant = "f32" | "f16" | "q8_0";
+export const EXPORT_QUANTS = ["f32", "f16", "q8_0", "q4_k_m", "q5_k_m", "q6_k"] as const;
+export type ExportQuant = (typeof EXPORT_QUANTS)[number];
 
 /** llama.cpp's llama_ftype numbers for general.file_type. */
-const FILE_TYPE: Record<ExportQuant, number> = { f32: 0, f16: 1, q8_0: 7 };
+const FILE_TYPE: Record<ExportQuant, number> = { f32: 0, f16: 1, q8_0: 7, q4_k_m: MIX_FILE_TYPE.Q4_K_M, q5_k_m: MIX_FILE_TYPE.Q5_K_M, q6_k: MIX_FILE_TYPE.Q6_K };
+const MIX: Partial<Record<ExportQuant, QuantMix>> = { q4_k_m: "Q4_K_M", q5_k_m: "Q5_K_M", q6_k: "Q6_K" };
+
+const bytesPerValue = (t: GgmlTypeName): number => GGML_BLOCK[t][1] / GGML_BLOCK[t][0];
 
 export interface LoraPair { target: string; a: GgufTensorInfo; b: GgufTensorInfo; rank: number }
 
@@ -105,15 +111,22 @@ export async function mergeToGguf(o: MergeOptions): Promise<MergeResult> {
       }
     }
     const target = o.quant === "q8_0" ? "Q8_0" : o.quant === "f16" ? "F16" : "F32";
+    // A mix (q4_k_m …) types each tensor as llama-quantize would (gguf/quant-mix.ts), fallbacks included.
+    const mix = MIX[o.quant];
+    const mixTypes = mix && !o.dequantize ? mixTensorTypes(base.tensors, mix, Number(base.meta(`${baseArch}.block_count`) ?? 0)) : undefined;
     const tensorTypes: Record<string, string> = {};
     const tensors: GgufTensorInput[] = base.tensors.map((t) => {
       const pair = byTarget.get(t.name);
       // Norms and other 1-D tensors stay as they are (llama.cpp keeps them f32); weights whose rows do not
       // split into Q8_0 blocks fall back to f16.
       const matrix = t.dims.length >= 2;
-      const outType = !matrix ? t.type : target === "Q8_0" && t.dims[0]! % 32 !== 0 ? "F16" : target;
+      const outType: GgmlTypeName = mixTypes ? mixTypes.get(t.name) ?? t.type
+        : !matrix ? t.type : target === "Q8_0" && t.dims[0]! % 32 !== 0 ? "F16" : target;
       tensorTypes[t.name] = outType;
-      if (!pair && (!matrix || (!FLOAT_TYPES.has(t.type) && !o.dequantize) || outType === t.type)) {
+      // A base matrix already quantized is copied unless the export asks for a smaller type (q4_k_m from a
+      // q8_0 base): re-quantizing to a larger type adds bytes, not precision.
+      const keepQuantized = !FLOAT_TYPES.has(t.type) && !o.dequantize && bytesPerValue(outType) >= bytesPerValue(t.type);
+      if (!pair && (!matrix || keepQuantized || outType === t.type)) {
         tensorTypes[t.name] = t.type;
         return { name: t.name, dims: t.dims, type: t.type, raw: () => base.readTensorRaw(t.name) };
       }

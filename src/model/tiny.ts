@@ -20,7 +20,7 @@
 //   (No q/k permutation: our files define the layout; HF checkpoints need permuting, ours do not.)
 import { mulberry32 } from "../random.ts";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.ts";
-import { targetTypeFor } from "../gguf/convert.ts";
+import { targetTypeFor } from "../gguf/target-type.ts";
 import { FILE_TYPE, type GgufValue, type WritableTensorType } from "../gguf/types.ts";
 import type { SpmVocab } from "../tokenizer/spm.ts";
 import { spmVocabMetadata } from "../tokenizer/load.ts";

@@ -133,3 +133,32 @@ test("a q8_0 export: verify.json and the card give top-1 and mean KL for our for
   assert.match(card, /Exported model vs the f16 merge, both in llama\.cpp: top-1 agreement \*\*[\d.]+%\*\*, mean KL divergence/);
   assert.equal(existsSync(join(r.dir, ".verify-f16.gguf")), false, "the f16 twin is removed");
 });
+
+test("a q4_k_m export: llama-quantize's types (with its fallbacks for 64-wide rows), verify passes and reports the KL against the f16 merge", async () => {
+  const ft = join(root, "ft-q4km");
+  mkdirSync(ft, { recursive: true });
+  await writeTinyLoraFixture(ft, { seed: 19 });
+  const data = join(root, "q4km-data.jsonl");
+  dataset(data);
+  const r = await exportModel({ modelPath: ft, name: "q4km", outputDir: join(root, "out-q4km"), quant: "q4_k_m", datasetPath: data, ollamaBaseUrl: "http://127.0.0.1:9", install: "never", eval: false, backend: "cpu" });
+  const f = await openGguf(r.modelGguf);
+  try {
+    assert.equal(f.meta("general.file_type"), 15);
+    // 64- and 128-wide rows fit no 256-value block: Q4_K → Q5_0, Q6_K → Q8_0 (output; attn_v and ffn_down of layer 1,
+    // the one of 2 layers use_more_bits picks).
+    const types = Object.fromEntries(f.tensors.map((t) => [t.name, t.type]));
+    assert.equal(types["output.weight"], "Q8_0");
+    assert.equal(types["token_embd.weight"], "Q5_0");
+    assert.equal(types["blk.0.attn_q.weight"], "Q5_0");
+    assert.equal(types["blk.0.attn_v.weight"], "Q5_0");
+    assert.equal(types["blk.1.attn_v.weight"], "Q8_0");
+    assert.equal(types["blk.0.ffn_down.weight"], "Q5_0");
+    assert.equal(types["blk.1.ffn_down.weight"], "Q8_0");
+    assert.equal(types["blk.0.attn_norm.weight"], "F32");
+  } finally {
+    await f.close();
+  }
+  assert.equal(r.verify?.ok, true, JSON.stringify(r.verify?.checks));
+  const v = JSON.parse(readFileSync(join(r.dir, "verify.json"), "utf8"));
+  assert.ok(v.quantization.positions >= 200 && v.quantization.meanKl > 0, JSON.stringify(v.quantization));
+});

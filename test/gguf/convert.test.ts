@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
-import { convertGguf } from "../../src/gguf/convert.ts";
+import { convertGguf, parseTensorType } from "../../src/gguf/convert.ts";
+import { mixTensorTypes } from "../../src/gguf/quant-mix.ts";
 import { openGguf } from "../../src/gguf/reader.ts";
 import { createTinyBase, seededNormal } from "../../src/model/tiny.ts";
 import { writeGguf } from "../../src/gguf/writer.ts";
@@ -67,6 +68,11 @@ test("CLI: model info shows architecture, tensors and chat template; convert wri
   assert.match(conv.stderr, /9 tensors converted to Q8_0/);
   const json = JSON.parse((await run(process.execPath, [bin, "model", "info", out, "--json"])).stdout);
   assert.deepEqual(json.tensorTypes, { Q8_0: 9, F32: 3 });
+  const q4k = await run(process.execPath, [bin, "model", "convert", src, join(dir, "cli-q4k.gguf"), "--type", "q4_k"]);
+  assert.match(q4k.stderr, /rows not a multiple of Q4_K's block \(llama.cpp's fallback\): 9 as Q5_0/, "64-wide rows: every matrix falls back");
+  const q4km = await run(process.execPath, [bin, "model", "convert", src, join(dir, "cli-q4km.gguf"), "--type", "q4_k_m"]);
+  const line = /Q4_K_M, llama.cpp's per-tensor choices and fallbacks: (.*)/.exec(q4km.stderr)?.[1] ?? "";
+  assert.deepEqual(line.split(", ").sort(), ["3 F32", "3 Q8_0", "6 Q5_0"], q4km.stderr);
   await assert.rejects(run(process.execPath, [bin, "model", "convert", src, out, "--type", "q5"]), (e: { code: number; stderr: string }) => {
     assert.equal(e.code, 2);
     assert.match(e.stderr, /unknown --type "q5"; use one of f32, f16/);
@@ -123,4 +129,22 @@ test("convert re-encodes every tensor whose type changes (Q5_0 → Q8_0 is not a
   const bad = join(dir, "iq2.gguf");
   await writeGguf(bad, { metadata: { "general.architecture": "llama" }, tensors: [{ name: "x.weight", dims: [256, 1], type: "IQ2_XXS", raw: new Uint8Array(66) }] });
   await assert.rejects(convertGguf(bad, join(dir, "iq2-q8.gguf"), "Q8_0"), /tensor "x.weight" is IQ2_XXS, which cannot be converted/);
+});
+
+test("convert --type q4_k_m / q5_k_m: llama-quantize's per-tensor types, norms kept as they are", async () => {
+  for (const [type, fileType] of [["Q4_K_M", 15], ["Q5_K_M", 17]] as const) {
+    const out = join(dir, `tiny-${type}.gguf`);
+    await convertGguf(src, out, parseTensorType(type.toLowerCase()));
+    const a = await openGguf(src), b = await openGguf(out);
+    const want = mixTensorTypes(a.tensors, type, 1);
+    assert.equal(b.meta("general.file_type"), fileType);
+    for (const t of b.tensors) {
+      assert.equal(t.type, want.get(t.name) ?? a.tensor(t.name)!.type, t.name);
+      if (t.type !== a.tensor(t.name)!.type) assert.deepEqual(await b.readTensorRaw(t.name), quantize(t.type, await a.readTensorF32(t.name)), t.name);
+    }
+    assert.equal(b.tensor("blk.0.attn_v.weight")?.type, "Q8_0", "1 layer: it gets more bits (Q6_K), 64-wide rows fall back to Q8_0");
+    assert.equal(b.tensor("blk.0.attn_q.weight")?.type, type === "Q4_K_M" ? "Q5_0" : "Q5_1");
+    await a.close();
+    await b.close();
+  }
 });

@@ -139,7 +139,10 @@ function goldenInput(): Float32Array {
 
 // SHA-256 (first 16 hex digits) of ggml's own quantize_<type>(…, quant_weights = NULL) — what llama-quantize
 // writes without an imatrix — on goldenInput(), from ggml-quants.c of the llama.cpp that node-llama-cpp 3.21.1
-// bundles, compiled with gcc -O2 for x86-64 (2026-12-03). Ours must give the same bytes.
+// bundles, compiled with gcc -O2 for x86-64 (2026-12-03). Ours must give the same bytes. That is ggml-base as
+// llama.cpp builds it (no -march: its CMake gives CPU flags to ggml-cpu only). A build that lets the compiler
+// fuse a·b + c into FMA (-march=native, or aarch64) rounds differently and picks other levels in near ties:
+// Q2_K, Q4_K, Q5_K, Q6_K, IQ4 differed in 0.02–4% of bytes on these inputs.
 const GGML_QUANT_SHA256: Record<string, string> = {
   Q4_0: "cbc626b552df69ec", Q4_1: "f83b97552a37ff77", Q5_0: "ad620afd27ed7631", Q5_1: "8521d601cf83070e",
   Q8_0: "91c780bcf360378e", Q2_K: "ff6106c889cb9f2d", Q3_K: "3430a25a8d50b5b5", Q4_K: "8fe14ea310aa6388",

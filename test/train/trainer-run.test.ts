@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { openGguf } from "../../src/gguf/reader.ts";
 import { writeGguf } from "../../src/gguf/writer.ts";
+import { convertGguf } from "../../src/gguf/convert.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { loadGgufModel } from "../../src/model/load.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
@@ -130,4 +131,20 @@ test("finetune trains on a base whose matrices are Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_
   assert.equal(report.method, "lora");
   assert.ok(Number.isFinite(report.finalTrainLoss));
   assert.ok(existsSync(join(dir, "out", "adapter.gguf")));
+});
+
+test("finetune trains on a qwen2.5:0.5b-shaped Q4_K_M base (rows not a multiple of 256: Q5_0 and Q8_0 beside Q4_K and Q6_K)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "d2m-ft-q4km-"));
+  // 64-wide like qwen2.5:0.5b's 896: not a multiple of 256; FFN 256 like its 4864: a multiple. Tied embeddings.
+  const f32 = await writeTestModel("qwen2", { std: 0.1, over: { ffn: 256 } });
+  const basePath = join(dir, "q4km.gguf");
+  await convertGguf(f32.path, basePath, "Q4_K_M");
+  const base = await openGguf(basePath);
+  assert.deepEqual(new Set(base.tensors.filter((t) => t.dims.length > 1).map((t) => t.type)), new Set(["Q5_0", "Q8_0", "Q4_K", "Q6_K"]));
+  await base.close();
+  writeFileSync(join(dir, "final.jsonl"), lines);
+  await qaTrain({ input: join(dir, "final.jsonl"), outDir: join(dir, "tokens"), modelName: basePath, modelType: "chatml", seqLen: 48 });
+  const report = await finetune(options(join(dir, "tokens"), join(dir, "out"), { epochs: 1 }));
+  assert.equal(report.status, "completed");
+  assert.ok(Number.isFinite(report.finalTrainLoss));
 });

@@ -49,8 +49,9 @@ export function dequantQ3_K(src: Uint8Array, blocks: number, out: Float32Array, 
         for (let half = 0; half < 32; half += 16) {
           const dl = d * scaleQ3K(is++, src, o + 96);
           for (let l = 0; l < 16; l++) {
-            const hi = (src[o + half + l]! >> bit) & 1; // hmask[e % 32] bit e / 32 set: no −4
-            out[y++] = dl * (((src[q + half + l]! >> shift) & 3) - (hi ? 0 : 4));
+            // 2 low bits, minus 4 unless the value's high bit (hmask[e % 32], bit e / 32) is set.
+            const v = ((src[q + half + l]! >> shift) & 3) - 4 + (((src[o + half + l]! >> bit) & 1) << 2);
+            out[y++] = dl * v;
           }
         }
       }

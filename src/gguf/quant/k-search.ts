@@ -112,6 +112,8 @@ export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: numbe
  * scale and min, keeping the one of least weighted error (absolute when `mad`, else squared).
  * Writes levels to L[lo..), returns [scale, min].
  */
+const XM = new Float64Array(32);
+
 export function makeQkx2Quants(
   n: number, nmax: number, x: Float32Array, xo: number, weights: Float32Array, L: Uint8Array, lo: number, Laux: Uint8Array,
   rmin: number, rdelta: number, nstep: number, mad: boolean,
@@ -134,27 +136,39 @@ export function makeQkx2Quants(
   let iscale = f(nmax / f(max - min));
   let scale = f(1 / iscale);
   let bestError = 0;
+  const xm = XM; // x − min in float, recomputed when min moves (the hot loop below reads it 21 times)
+  for (let i = 0; i < n; i++) xm[i] = f(x[xo + i]! - min);
   for (let i = 0; i < n; i++) {
-    const l = clamp(nearestInt(f(iscale * f(x[xo + i]! - min))), 0, nmax);
+    const l = clamp(nearestInt(f(iscale * xm[i]!)), 0, nmax);
     L[lo + i] = l;
     let diff = f(f(f(scale * l) + min) - x[xo + i]!);
     diff = mad ? Math.abs(diff) : f(diff * diff);
     bestError = f(bestError + f(weights[i]! * diff));
   }
   if (nstep < 1) return [scale, -min];
+  let fresh = false; // Laux holds the previous trial's levels, computed with the current min
   for (let is = 0; is <= nstep; is++) {
     // `min` moves to each better fit's min, and later trial scales start from it (as ggml's loop does).
     iscale = f(f(f(rmin + f(rdelta * is)) + nmax) / f(max - min));
+    let same = fresh;
+    for (let i = 0; i < n; i++) {
+      const v = f(iscale * xm[i]!);
+      let l = Math.round(v);
+      if (l - v === 0.5 && (l & 1) !== 0) l--; // nearestInt, inlined
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
+      if (l !== Laux[i]) { same = false; Laux[i] = l; }
+    }
+    fresh = true;
+    // The same levels with the same min give the same fit, which was kept or beaten already: ggml's loop
+    // would find it no better (its test is strict), so skipping it changes nothing.
+    if (same) continue;
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[xo + i]!;
-      const l = clamp(nearestInt(f(iscale * f(xi - min))), 0, nmax);
-      Laux[i] = l;
-      const w = weights[i]!;
-      const wl = f(w * l);
+      const l = Laux[i]!;
+      const wl = f(weights[i]! * l);
       sumL = f(sumL + wl);
       sumL2 = f(sumL2 + f(wl * l));
-      sumXL = f(sumXL + f(wl * xi));
+      sumXL = f(sumXL + f(wl * x[xo + i]!));
     }
     const D = f(f(sumW * sumL2) - f(sumL * sumL));
     if (D > 0) {
@@ -165,16 +179,23 @@ export function makeQkx2Quants(
         thisScale = f(sumXL / sumL2);
       }
       let err = 0;
-      for (let i = 0; i < n; i++) {
-        let diff = f(f(f(thisScale * Laux[i]!) + thisMin) - x[xo + i]!);
-        diff = mad ? Math.abs(diff) : f(diff * diff);
-        err = f(err + f(weights[i]! * diff));
+      if (mad) {
+        for (let i = 0; i < n; i++) err = f(err + f(weights[i]! * Math.abs(f(f(f(thisScale * Laux[i]!) + thisMin) - x[xo + i]!))));
+      } else {
+        for (let i = 0; i < n; i++) {
+          const diff = f(f(f(thisScale * Laux[i]!) + thisMin) - x[xo + i]!);
+          err = f(err + f(weights[i]! * f(diff * diff)));
+        }
       }
       if (err < bestError) {
         for (let i = 0; i < n; i++) L[lo + i] = Laux[i]!;
         bestError = err;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          for (let i = 0; i < n; i++) xm[i] = f(x[xo + i]! - min);
+          fresh = false;
+        }
       }
     }
   }

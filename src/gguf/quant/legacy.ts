@@ -6,7 +6,7 @@
 //   Q5_0 22 B: d f16, qh u32, qs[16]    5th bit of value j is bit j of qh; value = (q − 16)·d
 //   Q5_1 24 B: d f16, m f16, qh u32, qs[16]   value = q·d + m
 //   Q8_0 34 B: d f16, qs[32] int8       value = q·d
-import { f, floatToHalf, halfAt, putHalf, roundf } from "./half.ts";
+import { f, floatToHalf, halfAt, putHalf } from "./half.ts";
 
 export function dequantQ4_0(src: Uint8Array, blocks: number, out: Float32Array, y: number): void {
   for (let b = 0, o = 0; b < blocks; b++, o += 18, y += 32) {
@@ -156,10 +156,17 @@ export function quantQ5_1(x: Float32Array, blocks: number, dst: Uint8Array): voi
 export function quantQ8_0(x: Float32Array, blocks: number, dst: Uint8Array): void {
   for (let b = 0, o = 0, xo = 0; b < blocks; b++, o += 34, xo += 32) {
     let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[xo + j]!));
+    for (let j = 0; j < 32; j++) { const a = Math.abs(x[xo + j]!); if (a > amax) amax = a; }
     const d = f(amax / 127);
     const id = d ? f(1 / d) : 0;
     putHalf(dst, o, floatToHalf(d));
-    for (let j = 0; j < 32; j++) dst[o + 2 + j] = roundf(f(x[xo + j]! * id)) & 0xff;
+    for (let j = 0; j < 32; j++) {
+      // C roundf (halves away from zero), with the rare negative tie as the only branch: a sign test per
+      // value mispredicts on random weights and halved the speed.
+      const v = f(x[xo + j]! * id);
+      let r = Math.floor(v + 0.5);
+      if (r - v === 0.5 && v < 0) r--;
+      dst[o + 2 + j] = r & 0xff;
+    }
   }
 }
