@@ -1,4 +1,4 @@
-// The shape of a llama-family model (llama, mistral, qwen2, qwen3, gemma3), read from GGUF metadata the way
+// The shape of a llama-family model (llama, mistral, qwen2, qwen3, gemma3, phi3), read from GGUF metadata the way
 // llama.cpp reads it (llama-model.cpp load_hparams and src/models/<arch>.cpp). Metadata that changes the
 // computation and that we do not implement is refused by name here, so no caller can train on a different
 // model from the one llama.cpp runs.
@@ -41,16 +41,21 @@ export interface LlamaConfig {
   ropeBaseSwa?: number;
   /** logits = cap · tanh(logits / cap) when set (gemma3 final_logit_softcapping). */
   logitSoftcap?: number;
+  /** Rotated dims per head when fewer than headDim (phi3 / phi4-mini partial rope: rope.dimension_count). */
+  ropeDims?: number;
+  /** phi3: one attn_qkv.weight [dim, q + 2 kv] instead of attn_q/k/v. */
+  fusedQkv?: boolean;
+  /** phi3: ffn_up.weight [dim, 2 ffn] holds gate (first half) and up (second half); no ffn_gate. */
+  fusedGateUp?: boolean;
 }
 
 /** Architectures whose forward pass we implement, with their llama.cpp rope type (llama_model_rope_type). */
-const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma3: "neox" };
+const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma3: "neox", phi3: "neox" };
 
 export const SUPPORTED_ARCHS = Object.keys(ROPE_BY_ARCH);
 
 /** Architectures people pull that we know and refuse, with why (so the message says more than "unknown"). */
 const REFUSED_ARCHS: Record<string, string> = {
-  phi3: "phi3 / phi4-mini (fused attn_qkv and gate-up ffn_up, partial rope, long/short rope factors) is not implemented for training",
   gemma2: "gemma2 (attention logit soft-capping, query_pre_attn_scalar) is not implemented for training",
   gemma: "gemma (the first Gemma) is not implemented for training; use a gemma3 model",
 };
@@ -96,7 +101,9 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
   if (!Number.isFinite(vocab)) throw new PipelineError("E_MODEL", `cannot tell the vocabulary size (no ${arch}.vocab_size, no tokenizer.ggml.tokens)`, { file });
   const headDim = opt("attention.key_length", dim / heads);
   if (opt("attention.value_length", headDim) !== headDim) refuse("attention.value_length", `differs from ${arch}.attention.key_length (${headDim})`);
-  if (opt("rope.dimension_count", headDim) !== headDim) refuse("rope.dimension_count", `partial rope (${headDim} dims per head) is not implemented`);
+  const ropeDims = opt("rope.dimension_count", headDim);
+  // Partial rope only where llama.cpp's graph allows it (phi3; llama/qwen3/gemma3 assert n_rot == head size).
+  if (ropeDims !== headDim && (arch !== "phi3" || ropeDims > headDim || ropeDims % 2 || ropeDims <= 0)) refuse("rope.dimension_count", `partial rope (${headDim} dims per head) is not implemented for ${arch}`);
   if (opt("expert_count", 0) > 0) refuse("expert_count", "mixture-of-experts models are not implemented");
   if (opt("attention.scale", 0) !== 0) refuse("attention.scale", "a custom attention scale is not implemented");
   if (has("attention.causal") && meta[`${arch}.attention.causal`] === false) refuse("attention.causal", "non-causal attention is not implemented");
@@ -124,6 +131,13 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     config.ropeFreqs = true;
   }
   if (arch === "qwen3") config.qkNorm = true;
+  if (arch === "phi3") {
+    // src/models/phi3.cpp: fused or separate q/k/v (create_tensor_qkv), gate and up fused in ffn_up (LLM_FFN_SWIGLU,
+    // gate = first half), NEOX rope over rope.dimension_count dims; its sliding window is ignored by llama.cpp.
+    config.fusedGateUp = true;
+    if (names.has("blk.0.attn_qkv.weight")) config.fusedQkv = true;
+    if (ropeDims !== headDim) config.ropeDims = ropeDims;
+  }
   if (arch === "gemma3") {
     config.qkNorm = true;
     config.gemma = true;

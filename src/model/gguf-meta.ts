@@ -22,7 +22,7 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
     [`${a}.attention.value_length`]: u32(c.headDim),
     [`${a}.attention.layer_norm_rms_epsilon`]: f32(c.normEps),
     [`${a}.rope.freq_base`]: f32(c.ropeBase),
-    [`${a}.rope.dimension_count`]: u32(c.headDim),
+    [`${a}.rope.dimension_count`]: u32(c.ropeDims ?? c.headDim),
   };
   if (c.ropeScale !== undefined && c.ropeScale !== 1) {
     out[`${a}.rope.scaling.type`] = { type: "string", value: "linear" };
@@ -42,14 +42,14 @@ export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number
   const q = c.heads * c.headDim;
   const kv = c.kvHeads * c.headDim;
   const out: Array<{ name: string; dims: number[] }> = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
-  if (c.ropeFreqs) out.push({ name: "rope_freqs.weight", dims: [c.headDim / 2] });
+  if (c.ropeFreqs) out.push({ name: "rope_freqs.weight", dims: [(c.ropeDims ?? c.headDim) / 2] });
   for (let l = 0; l < c.layers; l++) {
     const p = `blk.${l}.`;
     out.push(
       { name: `${p}attn_norm.weight`, dims: [c.dim] },
-      { name: `${p}attn_q.weight`, dims: [c.dim, q] },
-      { name: `${p}attn_k.weight`, dims: [c.dim, kv] },
-      { name: `${p}attn_v.weight`, dims: [c.dim, kv] },
+      ...(c.fusedQkv
+        ? [{ name: `${p}attn_qkv.weight`, dims: [c.dim, q + 2 * kv] }]
+        : [{ name: `${p}attn_q.weight`, dims: [c.dim, q] }, { name: `${p}attn_k.weight`, dims: [c.dim, kv] }, { name: `${p}attn_v.weight`, dims: [c.dim, kv] }]),
     );
     if (c.qkvBias) out.push({ name: `${p}attn_q.bias`, dims: [q] }, { name: `${p}attn_k.bias`, dims: [kv] }, { name: `${p}attn_v.bias`, dims: [kv] });
     if (c.qkNorm) out.push({ name: `${p}attn_q_norm.weight`, dims: [c.headDim] }, { name: `${p}attn_k_norm.weight`, dims: [c.headDim] });
@@ -57,8 +57,9 @@ export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number
     if (c.gemma) out.push({ name: `${p}post_attention_norm.weight`, dims: [c.dim] });
     out.push(
       { name: `${p}ffn_norm.weight`, dims: [c.dim] },
-      { name: `${p}ffn_gate.weight`, dims: [c.dim, c.ffn] },
-      { name: `${p}ffn_up.weight`, dims: [c.dim, c.ffn] },
+      ...(c.fusedGateUp
+        ? [{ name: `${p}ffn_up.weight`, dims: [c.dim, 2 * c.ffn] }]
+        : [{ name: `${p}ffn_gate.weight`, dims: [c.dim, c.ffn] }, { name: `${p}ffn_up.weight`, dims: [c.dim, c.ffn] }]),
       { name: `${p}ffn_down.weight`, dims: [c.ffn, c.dim] },
     );
     if (c.gemma) out.push({ name: `${p}post_ffw_norm.weight`, dims: [c.dim] });

@@ -14,7 +14,7 @@ export interface RawTensor { name: string; dims: number[]; data: Float32Array }
 /** LoRA (or anything else) can add a delta to a projection's output. */
 export interface ProjectionHook { delta(name: string, x: T2, training: boolean): T2 | null }
 
-export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
+export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
 
 // The tensor layout lives with the metadata writer (gguf-meta.ts, no tfjs), so `tiny` can write files without loading tfjs.
 export { tensorLayout };
@@ -83,7 +83,8 @@ export class LlamaModel {
       if (!this.weights.has(name)) throw new Error(`model is missing tensor ${name}`);
     }
     const factors = config.ropeFreqs ? this.w("rope_freqs.weight").dataSync() as Float32Array : undefined;
-    this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(config.headDim, config.ropeBase, config.ropeScale ?? 1, factors) } };
+    const ropeDims = config.ropeDims ?? config.headDim;
+    this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(ropeDims, config.ropeBase, config.ropeScale ?? 1, factors) } };
     // gemma3's local layers: their own base, never scaled (llama.cpp rope_freq_scale_train_swa = 1).
     if (config.slidingWindow) {
       const base = config.ropeBaseSwa ?? 10000;
@@ -126,7 +127,7 @@ export class LlamaModel {
     const key = `${v.id}:${heads}`;
     let t = this.tableCache.tables.get(key);
     if (!t) {
-      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq);
+      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq, c.ropeDims);
       this.tableCache.tables.set(key, t);
     }
     return t;
@@ -149,12 +150,12 @@ export class LlamaModel {
       const positions = packed ? opts.positions! : plainPositions(batch, seq);
       const packedTables = new Map<string, RopeTables>();
       const spec = (heads: number, v: RopeVariant): RotarySpec => ({
-        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq,
+        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq, ropeDims: c.ropeDims,
         tables: () => {
           if (!packed) return this.cachedTables(v, heads, batch, seq);
           const key = `${v.id}:${heads}`;
           let t = packedTables.get(key);
-          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq));
+          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq, c.ropeDims));
           return t;
         },
       });
@@ -171,20 +172,21 @@ export class LlamaModel {
         const sliding = isSlidingLayer(c, l);
         const rs = sliding ? localSpecs : globalSpecs;
         const h = norm(x, `${p}attn_norm.weight`);
-        let q = this.project(`${p}attn_q`, h, opts.hook, training);
-        let k = this.project(`${p}attn_k`, h, opts.hook, training);
+        let [q, k, v] = c.fusedQkv ? this.splitQkv(this.project(`${p}attn_qkv`, h, opts.hook, training))
+          : [this.project(`${p}attn_q`, h, opts.hook, training), this.project(`${p}attn_k`, h, opts.hook, training), this.project(`${p}attn_v`, h, opts.hook, training)];
         if (c.qkNorm) {
           q = headRmsNorm(q, this.w(`${p}attn_q_norm.weight`) as tf.Tensor1D, c.heads, c.normEps, this.trainable);
           k = headRmsNorm(k, this.w(`${p}attn_k_norm.weight`) as tf.Tensor1D, c.kvHeads, c.normEps, this.trainable);
         }
         q = rotary(q, rs.q);
         k = rotary(k, rs.k);
-        const v = this.project(`${p}attn_v`, h, opts.hook, training);
         let a = this.project(`${p}attn_output`, attention(q, k, v, sliding ? { ...shape, window: c.slidingWindow } : shape), opts.hook, training);
         if (c.gemma) a = norm(a, `${p}post_attention_norm.weight`);
         x = tf.add(x, a);
         const m = norm(x, `${p}ffn_norm.weight`);
-        const gate = this.project(`${p}ffn_gate`, m, opts.hook, training), up = this.project(`${p}ffn_up`, m, opts.hook, training);
+        // phi3: gate and up in one matrix, gate first (ggml_swiglu, not swapped).
+        const [gate, up] = c.fusedGateUp ? tf.split(this.project(`${p}ffn_up`, m, opts.hook, training), 2, 1) as [T2, T2]
+          : [this.project(`${p}ffn_gate`, m, opts.hook, training), this.project(`${p}ffn_up`, m, opts.hook, training)];
         let f = this.project(`${p}ffn_down`, c.gemma ? geglu(gate, up) : swiglu(gate, up), opts.hook, training);
         if (c.gemma) f = norm(f, `${p}post_ffw_norm.weight`);
         x = tf.add(x, f);
@@ -193,6 +195,12 @@ export class LlamaModel {
       const logits = this.head(hN, opts, training);
       return c.logitSoftcap ? softcap(logits, c.logitSoftcap) : logits;
     });
+  }
+
+  /** phi3's fused projection [N, q + 2 kv] → q, k, v (llama.cpp build_qkv views, in that order). */
+  private splitQkv(qkv: T2): [T2, T2, T2] {
+    const c = this.config;
+    return tf.split(qkv, [c.heads * c.headDim, c.kvHeads * c.headDim, c.kvHeads * c.headDim], 1) as [T2, T2, T2];
   }
 
   private head(hN: T2, opts: ForwardOptions, training: boolean): T2 {

@@ -199,17 +199,22 @@ export function ropeInvFreq(headDim: number, base: number, scale = 1, factors?: 
   return Float64Array.from({ length: half }, (_, i) => (scale * Math.pow(base, (-2 * i) / headDim)) / (factors ? factors[i]! : 1));
 }
 
-export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array): RopeTables {
-  const half = headDim / 2;
+/**
+ * cos/sin per row and column for rope(). `ropeDims` < headDim (phi3's partial rope): only the first ropeDims of
+ * each head turn (pairs within them, angles from invFreq over ropeDims), the rest pass through (cos 1, sin 0).
+ */
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array, ropeDims = headDim): RopeTables {
+  const half = ropeDims / 2;
   const width = heads * headDim;
   const cos = new Float32Array(batch * seq * width);
   const sin = new Float32Array(batch * seq * width);
+  if (ropeDims < headDim) cos.fill(1);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < seq; t++) {
       const pos = positions ? positions[b * seq + t]! : t;
       const row = (b * seq + t) * width;
       for (let i = 0; i < half; i++) {
-        const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / headDim));
+        const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / ropeDims));
         const c = Math.cos(theta);
         const s = Math.sin(theta);
         // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half); the sign of sin lives in the swap matrix.
@@ -232,13 +237,13 @@ const swapCache = new Map<string, { r: T2; rT: T2 }>();
 /**
  * The signed pair swap as a [hd, hd] matrix R (x @ R puts -x_b at a and x_a at b for each rotated
  * pair (a, b)) and its transpose for the backward pass. A plain 2-D matmul per head is far cheaper on
- * wasm than slices, or than tf.reverse's generic kernel.
+ * wasm than slices, or than tf.reverse's generic kernel. Pairs lie within the first ropeDims dims.
  */
-function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
-  const key = `${headDim}:${style}`;
+function swapMatrix(headDim: number, style: RopeStyle, ropeDims = headDim): { r: T2; rT: T2 } {
+  const key = `${headDim}:${style}:${ropeDims}`;
   let m = swapCache.get(key);
   if (!m || m.r.isDisposed) {
-    const half = headDim / 2;
+    const half = ropeDims / 2;
     const r = new Float32Array(headDim * headDim);
     for (let i = 0; i < half; i++) {
       const a = style === "norm" ? 2 * i : i;
@@ -256,12 +261,14 @@ function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
 /** llama.cpp's rope on rows [B*T, heads*headDim]: the fused kernel when active, else rope() on tables. */
 export function rotary(x: T2, spec: RotarySpec): T2 {
   const fused = fusedOps();
-  return fused?.rope ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style);
+  // The native kernel turns whole heads: partial rope takes the tables.
+  const partial = spec.ropeDims !== undefined && spec.ropeDims < spec.headDim;
+  return fused?.rope && !partial ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style, spec.ropeDims);
 }
 
 /** x' = x*cos + (x @ R)*|sin| per head: llama.cpp's rope, NORM (adjacent pairs) or NEOX (halves). */
-export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle): T2 {
-  const { r, rT } = swapMatrix(headDim, style);
+export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle, ropeDims = headDim): T2 {
+  const { r, rT } = swapMatrix(headDim, style, ropeDims);
   const [n, width] = x.shape;
   const swap = custom((xIn: tf.Tensor) => ({
     value: tf.reshape(tf.matMul(tf.reshape(xIn, [n * width / headDim, headDim]) as T2, r), [n, width]),

@@ -29,7 +29,7 @@ export function llama3RopeFactors(headDim: number, base: number, origCtx = 64, f
   });
 }
 
-export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3";
+export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "phi3";
 
 /** The config of each case: the real model's architecture at test size (head dims unlike dim/heads where the real one's are). */
 export function archConfig(kind: ArchCase): LlamaConfig {
@@ -47,6 +47,8 @@ export function archConfig(kind: ArchCase): LlamaConfig {
       ...common, arch: "gemma3", layers: 6, heads: 4, kvHeads: 1, headDim: 32, normEps: 1e-6, ropeBase: 1_000_000, ropeStyle: "neox",
       tiedOutput: true, qkNorm: true, gemma: true, slidingWindow: 48, logitSoftcap: 30,
     };
+    // phi3-mini / phi4-mini: fused attn_qkv and gate-up ffn_up; phi4-mini's partial rope (96 of 128 dims) as 12 of 16.
+    case "phi3": return { ...common, arch: "phi3", normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: false, fusedQkv: true, fusedGateUp: true, ropeDims: 12 };
   }
 }
 
@@ -72,7 +74,8 @@ export async function writeArchModel(kind: ArchCase, opts: { seed?: number; std?
   const tensors = archTensors(config, opts.seed, opts.std);
   const path = join(mkdtempSync(join(tmpdir(), "d2m-arch-")), `${kind}.gguf`);
   await writeGguf(path, {
-    metadata: { ...architectureMetadata(config, `test-${kind}`), ...spmVocabMetadata(VOCAB) },
+    // Not named after the architecture: llama.cpp's vocab loader looks for Phi-3's special tokens in any model named "phi3".
+    metadata: { ...architectureMetadata(config, "arch-test"), ...spmVocabMetadata(VOCAB) },
     tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length >= 2 ? "F16" as const : "F32" as const, data: t.data })),
   });
   return { path, config, tensors };

@@ -1,6 +1,7 @@
 // The new architectures' ops against finite differences: GELU(tanh) gate, logit soft-capping, per-head q/k RMSNorm,
-// rope with Llama-3 factors and linear scaling, sliding-window attention, √d embedding scale and post-norms —
-// op by op, then through whole qwen3 / gemma3 / llama3 models (full training and LoRA).
+// rope with Llama-3 factors and linear scaling, partial rope, sliding-window attention, √d embedding scale and
+// post-norms, fused qkv / gate-up — op by op, then through whole llama3 / qwen3 / gemma3 / phi3 models (full
+// training and LoRA).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tf, useBackend } from "../../src/kernels/backend.ts";
@@ -75,6 +76,13 @@ for (const fused of [false, true]) {
       const plain = tf.tidy(() => rope(rx, ropeTables(batch, seq, heads, hd, 500_000, "norm", positions, false), hd, "norm").dataSync());
       assert.ok(plain.some((x, i) => Math.abs(x - tabled[i]!) > 1e-3));
 
+      // Partial rope (phi3): only the first 6 of 8 dims of each head turn; the gradient is the inverse turn.
+      const pSpec = { ...spec, invFreq: ropeInvFreq(6, 10_000), ropeDims: 6, style: "neox" as const, tables: () => ropeTables(batch, seq, heads, hd, 10_000, "neox", positions, false, ropeInvFreq(6, 10_000), 6) };
+      checkGradients([rx], () => weighed(rotary(rx, pSpec), 15), "partial rope", 3);
+      const px = rotary(rx, pSpec).arraySync() as number[][], x0 = rx.arraySync() as number[][];
+      for (const r of [3, 11]) for (let h = 0; h < heads; h++) for (const j of [6, 7]) assert.equal(px[r]![h * hd + j], x0[r]![h * hd + j], "dims past ropeDims pass through");
+      assert.ok(Math.abs(px[3]![0]! - x0[3]![0]!) > 1e-4, "dims within ropeDims turn");
+
       const q = rand([batch * seq, heads * hd], 11, 0.5), k = rand([batch * seq, kvHeads * hd], 12, 0.5), v = rand([batch * seq, kvHeads * hd], 13);
       const shape = { batch, seq, heads, kvHeads, headDim: hd, window: 3 };
       checkGradients([q, k, v], () => weighed(attention(q, k, v, shape), 14), "windowed attention", 3);
@@ -101,6 +109,8 @@ const CONFIGS: Record<string, LlamaConfig> = {
   qwen3: small({ arch: "qwen3", qkNorm: true }),
   // Layer 0 local (window 3, base 10000), layer 1 global (pattern 2).
   gemma3: small({ arch: "gemma3", qkNorm: true, gemma: true, slidingWindow: 3, swaPattern: 2, ropeBase: 1_000_000, ropeBaseSwa: 10_000, logitSoftcap: 5 }),
+  // Fused q/k/v and gate-up, rope on 12 of 16 dims.
+  phi3: small({ arch: "phi3", fusedQkv: true, fusedGateUp: true, ropeDims: 12, tiedOutput: false }),
 };
 
 function batchOf(seed: number, vocab: number): Batch {
@@ -118,7 +128,8 @@ for (const [name, config] of Object.entries(CONFIGS)) {
   test(`${name}: full-training gradients through the whole model match finite differences`, async () => {
     await useBackend("cpu");
     const model = new LlamaModel(config, archTensors(config, 3, 0.2), { trainable: true });
-    const names = ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_norm.weight", "blk.1.ffn_gate.weight"];
+    const names = config.fusedQkv ? ["token_embd.weight", "blk.0.attn_qkv.weight", "blk.1.attn_norm.weight", "blk.1.ffn_up.weight", "output.weight"]
+      : ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_norm.weight", "blk.1.ffn_gate.weight"];
     if (config.qkNorm) names.push("blk.0.attn_q_norm.weight", "blk.1.attn_k_norm.weight");
     if (config.gemma) names.push("blk.0.post_attention_norm.weight", "blk.1.post_ffw_norm.weight");
     assert.ok(!model.variables().some((v) => v.name.includes("rope_freqs")), "rope factors are constants");
@@ -134,7 +145,8 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     let seed = 21;
     for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.2, "float32", seed++));
     const batch = batchOf(3, config.vocab);
-    assert.equal(checkGradients(lora.variables(), () => model.loss(batch, { hook: lora }), `${name} lora`, 1), 2 * 7 * config.layers);
+    assert.equal(lora.pairs.size, (config.fusedQkv ? 4 : 7) * config.layers, "every projection (phi3: qkv, output, gate-up, down) has an adapter");
+    assert.equal(checkGradients(lora.variables(), () => model.loss(batch, { hook: lora }), `${name} lora`, 1), 2 * lora.pairs.size);
     lora.dispose();
     model.dispose();
   });

@@ -1,6 +1,7 @@
 // Next-token agreement with llama.cpp on f16 files laid out like the real bases: Llama-3 rope factors, linear
 // rope scaling, qwen3 (q/k norms, explicit head size), gemma3 (√d embedding, GELU gate, post-norms, q/k norms,
-// sliding-window layers with their own rope base, soft-capping). ≥ 99.5% over 450 positions each.
+// sliding-window layers with their own rope base, soft-capping), phi3 (fused qkv and gate-up, partial rope).
+// ≥ 99.5% over 450 positions each.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { useBackend } from "../../src/kernels/backend.ts";
@@ -21,7 +22,7 @@ async function agreement(path: string, ours: LlamaModel, tokens: number[]) {
   }
 }
 
-for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3"] as ArchCase[]) {
+for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "phi3"] as ArchCase[]) {
   test(`${kind}: our forward picks llama.cpp's next token at ≥ 99.5% of ${POSITIONS} positions (f16 file)`, async () => {
     await useBackend("cpu");
     const { path, config, tensors } = await writeArchModel(kind);
@@ -34,7 +35,7 @@ for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3"] as ArchCase[]) 
       assert.ok(s.top1 >= 0.995, `${kind}: top-1 agreement ${(100 * s.top1).toFixed(2)}%`);
       // What the test tells apart: the same weights with the architecture's new part left out agree far less.
       const without = kind === "llama3" ? { ...config, ropeFreqs: false } : kind === "llama-linear" ? { ...config, ropeScale: 1 }
-        : kind === "qwen3" ? { ...config, qkNorm: false } : { ...config, slidingWindow: 0 };
+        : kind === "qwen3" ? { ...config, qkNorm: false } : kind === "phi3" ? { ...config, ropeDims: undefined } : { ...config, slidingWindow: 0 };
       const wrong = new LlamaModel(without, tensors.filter((t) => t.name !== "rope_freqs.weight" || without.ropeFreqs).map((t) => (t.dims.length >= 2 ? { ...t, data: roundF16(t.data) } : t)));
       try {
         const w = await agreement(path, wrong, tokens);
