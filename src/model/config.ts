@@ -146,8 +146,19 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     const window = opt("attention.sliding_window", 0);
     if (window > 0) {
       config.slidingWindow = window;
-      config.swaPattern = opt("attention.sliding_window_pattern", 6);
+      // Ollama's converter may write the pattern as one bool per layer (true = local); llama.cpp ignores an array
+      // (get_key_or_arr into a scalar) and keeps period 6. Accepted when the two agree, refused when they differ.
+      const pattern = meta[`${arch}.attention.sliding_window_pattern`];
+      if (Array.isArray(pattern)) {
+        const llamaCpp = Array.from({ length: layers }, (_, l) => l % 6 < 5);
+        if (pattern.length !== layers || pattern.some((v, l) => Boolean(v) !== llamaCpp[l])) refuse("attention.sliding_window_pattern", "a per-layer pattern other than every 6th layer global, which llama.cpp ignores");
+        config.swaPattern = 6;
+      } else {
+        config.swaPattern = opt("attention.sliding_window_pattern", 6);
+      }
       config.ropeBaseSwa = opt("rope.freq_base_swa", 10000);
+      // Ollama writes the local layers' base as rope.local.freq_base, which llama.cpp does not read.
+      if (has("rope.local.freq_base") && opt("rope.local.freq_base", 0) !== config.ropeBaseSwa) refuse("rope.local.freq_base", `differs from the local rope base llama.cpp uses (${arch}.rope.freq_base_swa, default 10000)`);
     }
     const cap = opt("final_logit_softcapping", 0);
     if (cap) config.logitSoftcap = cap;

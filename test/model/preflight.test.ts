@@ -37,6 +37,13 @@ test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, 
     const p = await checkGgufFile((await writeArchModel(kind)).path);
     assert.deepEqual([p.trainable, p.reason], [true, ""], kind);
   }
+  // gemma3 as Ollama's converter writes it: the pattern as one bool per layer, the local base as rope.local.freq_base.
+  const ollama = await variant("gemma3-ollama", "gemma3", {
+    "gemma3.attention.sliding_window_pattern": { type: "array", itemType: "bool", value: [true, true, true, true, true, false] },
+    "gemma3.rope.local.freq_base": f32(10000),
+  });
+  const p = await checkGgufFile(ollama);
+  assert.deepEqual([p.trainable, p.reason, p.config?.swaPattern], [true, "", 6]);
 });
 
 test("refused by name: yarn and longrope rope, rope attention factor, partial rope outside phi3, phi3's long/short factors, gemma2, unknown and misplaced tensors", async () => {
@@ -50,6 +57,9 @@ test("refused by name: yarn and longrope rope, rope attention factor, partial ro
     ["gemma2", variant("gemma2", "llama-linear", { "general.architecture": str("gemma2") }), /gemma2 \(attention logit soft-capping/],
     ["unknown tensor", variant("bias", "llama3", {}, [{ name: "blk.0.attn_output.bias", dims: [64] }]), /unknown tensor blk\.0\.attn_output\.bias for llama/],
     ["rope_freqs on qwen3", variant("qfreqs", "qwen3", {}, [{ name: "rope_freqs.weight", dims: [16] }]), /rope_freqs\.weight is not read by llama\.cpp for qwen3/],
+    ["gemma3 local base", variant("glocal", "gemma3", { "gemma3.rope.local.freq_base": f32(20000) }), /gemma3\.rope\.local\.freq_base.*differs from the local rope base/],
+    ["gemma3 pattern", variant("gpattern", "gemma3", { "gemma3.attention.sliding_window_pattern": { type: "array", itemType: "bool", value: [true, false, true, true, true, false] } }), /sliding_window_pattern.*other than every 6th layer global/],
+    ["vision tensors", variant("gvision", "gemma3", {}, [{ name: "v.patch_embd.weight", dims: [4, 4] }, { name: "mm.input_projection.weight", dims: [4, 4] }]), /2 vision tensors \(v\.patch_embd\.weight, mm\.input_projection\.weight\).*multimodal layout/],
     ["value length", variant("vlen", "qwen3", { "qwen3.attention.value_length": u32(16) }), /value_length.*differs/],
   ];
   for (const [label, file, want] of cases) {
