@@ -14,8 +14,11 @@ export interface RopeTables { cos: T2; sin: T2 }
  * and Llama-3 frequency factors (model/ops.ts ropeInvFreq). ropeDims < headDim: partial rope (the tfjs path only).
  */
 export interface RotarySpec { heads: number; headDim: number; base: number; style: RopeStyle; positions: Int32Array; tables: () => RopeTables; invFreq?: Float64Array; ropeDims?: number }
-/** window: sliding-window attention (a query sees the keys less than `window` positions back). */
-export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; positions?: Int32Array; window?: number }
+/**
+ * window: sliding-window attention (a query sees the keys less than `window` positions back); softcap: scores
+ * capped to cap · tanh(score / cap) before the softmax (gemma2). The native kernel does neither.
+ */
+export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; positions?: Int32Array; window?: number; softcap?: number }
 
 /** AdamW hyper-parameters for one update (bias corrections and the gradient scale precomputed). */
 export interface AdamWStep { lr: number; beta1: number; beta2: number; eps: number; bc1: number; bc2: number; decay: number; gradScale: number }

@@ -31,14 +31,18 @@ export interface LlamaConfig {
   ropeFreqs?: boolean;
   /** Per-head RMSNorm of q and k before rope (qwen3, gemma3: attn_q_norm / attn_k_norm). */
   qkNorm?: boolean;
-  /** gemma3: the embedding scaled by √dim, GELU(tanh) gate, RMSNorm after attention and after the FFN. */
+  /** gemma2/3: the embedding scaled by √dim, GELU(tanh) gate, RMSNorm after attention and after the FFN. */
   gemma?: boolean;
-  /** gemma3: sliding-window attention width on the local layers (0/absent: every layer global). */
+  /** gemma2/3: sliding-window attention width on the local layers (0/absent: every layer global). */
   slidingWindow?: number;
-  /** gemma3: every `swaPattern`-th layer (il % p == p - 1) is global, the others local. */
+  /** gemma2/3: every `swaPattern`-th layer (il % p == p - 1) is global, the others local (gemma2: 2, gemma3: 6). */
   swaPattern?: number;
-  /** gemma3: rope base of the local (sliding-window) layers; their rope is never scaled. */
+  /** gemma2/3: rope base of the local (sliding-window) layers. */
   ropeBaseSwa?: number;
+  /** gemma2: the local layers' rope is scaled like the global ones (gemma3's never is). */
+  ropeScaleSwa?: number;
+  /** gemma2: attention scores capped to cap · tanh(score / cap) before the softmax. */
+  attnSoftcap?: number;
   /** logits = cap · tanh(logits / cap) when set (gemma3 final_logit_softcapping). */
   logitSoftcap?: number;
   /** Rotated dims per head when fewer than headDim (phi3 / phi4-mini partial rope: rope.dimension_count). */
@@ -50,13 +54,12 @@ export interface LlamaConfig {
 }
 
 /** Architectures whose forward pass we implement, with their llama.cpp rope type (llama_model_rope_type). */
-const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma3: "neox", phi3: "neox" };
+const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma2: "neox", gemma3: "neox", phi3: "neox" };
 
 export const SUPPORTED_ARCHS = Object.keys(ROPE_BY_ARCH);
 
 /** Architectures people pull that we know and refuse, with why (so the message says more than "unknown"). */
 const REFUSED_ARCHS: Record<string, string> = {
-  gemma2: "gemma2 (attention logit soft-capping, query_pre_attn_scalar) is not implemented for training",
   gemma: "gemma (the first Gemma) is not implemented for training; use a gemma3 model",
 };
 
@@ -108,6 +111,17 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
   if (opt("attention.scale", 0) !== 0) refuse("attention.scale", "a custom attention scale is not implemented");
   if (has("attention.causal") && meta[`${arch}.attention.causal`] === false) refuse("attention.causal", "non-causal attention is not implemented");
   const layers = need("block_count");
+  /**
+   * The sliding-window period. Ollama's converter may write it as one bool per layer (true = local); llama.cpp
+   * ignores an array (get_key_or_arr into a scalar) and keeps its default period: accepted when the two agree.
+   */
+  const swaPattern = (period: number): number => {
+    const pattern = meta[`${arch}.attention.sliding_window_pattern`];
+    if (!Array.isArray(pattern)) return opt("attention.sliding_window_pattern", period);
+    const llamaCpp = Array.from({ length: layers }, (_, l) => l % period < period - 1);
+    if (pattern.length !== layers || pattern.some((v, l) => Boolean(v) !== llamaCpp[l])) refuse("attention.sliding_window_pattern", `a per-layer pattern other than every ${period === 2 ? "other" : `${period}th`} layer global, which llama.cpp ignores`);
+    return period;
+  };
   const config: LlamaConfig = {
     arch,
     vocab,
@@ -138,6 +152,23 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     if (names.has("blk.0.attn_qkv.weight")) config.fusedQkv = true;
     if (ropeDims !== headDim) config.ropeDims = ropeDims;
   }
+  if (arch === "gemma2") {
+    // src/models/gemma2.cpp: always tied, always a sliding window (default 4096) on every other layer, local rope
+    // base rope.freq_base_swa (default: the global base) scaled like the global one, attention soft-capping
+    // (default 50) and final soft-capping (default 30) always on.
+    config.gemma = true;
+    config.tiedOutput = true;
+    config.slidingWindow = opt("attention.sliding_window", 4096);
+    if (config.slidingWindow <= 0) refuse("attention.sliding_window", "must be positive (llama.cpp always uses the window for gemma2)");
+    config.swaPattern = swaPattern(2);
+    config.ropeBaseSwa = opt("rope.freq_base_swa", config.ropeBase);
+    if (config.ropeScale !== undefined) config.ropeScaleSwa = config.ropeScale;
+    config.attnSoftcap = opt("attn_logit_softcapping", 50);
+    config.logitSoftcap = opt("final_logit_softcapping", 30);
+    if (!(config.attnSoftcap > 0) || !(config.logitSoftcap > 0)) refuse("attn_logit_softcapping", "gemma2's soft-capping values must be positive");
+    // gemma2.cpp scales queries by 1/√(dim/heads) instead of 1/√headDim for the 46-layer (27B) model only.
+    if (layers === 46 && dim / heads !== headDim) refuse("block_count", "the 27B model's attention scale is not implemented");
+  }
   if (arch === "gemma3") {
     config.qkNorm = true;
     config.gemma = true;
@@ -146,16 +177,7 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     const window = opt("attention.sliding_window", 0);
     if (window > 0) {
       config.slidingWindow = window;
-      // Ollama's converter may write the pattern as one bool per layer (true = local); llama.cpp ignores an array
-      // (get_key_or_arr into a scalar) and keeps period 6. Accepted when the two agree, refused when they differ.
-      const pattern = meta[`${arch}.attention.sliding_window_pattern`];
-      if (Array.isArray(pattern)) {
-        const llamaCpp = Array.from({ length: layers }, (_, l) => l % 6 < 5);
-        if (pattern.length !== layers || pattern.some((v, l) => Boolean(v) !== llamaCpp[l])) refuse("attention.sliding_window_pattern", "a per-layer pattern other than every 6th layer global, which llama.cpp ignores");
-        config.swaPattern = 6;
-      } else {
-        config.swaPattern = opt("attention.sliding_window_pattern", 6);
-      }
+      config.swaPattern = swaPattern(6);
       config.ropeBaseSwa = opt("rope.freq_base_swa", 10000);
       // Ollama writes the local layers' base as rope.local.freq_base, which llama.cpp does not read.
       if (has("rope.local.freq_base") && opt("rope.local.freq_base", 0) !== config.ropeBaseSwa) refuse("rope.local.freq_base", `differs from the local rope base llama.cpp uses (${arch}.rope.freq_base_swa, default 10000)`);

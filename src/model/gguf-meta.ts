@@ -30,9 +30,13 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
   }
   if (c.slidingWindow) {
     out[`${a}.attention.sliding_window`] = u32(c.slidingWindow);
-    if (c.swaPattern !== undefined && c.swaPattern !== 6) out[`${a}.attention.sliding_window_pattern`] = u32(c.swaPattern);
-    if (c.ropeBaseSwa !== undefined && c.ropeBaseSwa !== 10000) out[`${a}.rope.freq_base_swa`] = f32(c.ropeBaseSwa);
+    // Only what differs from llama.cpp's defaults, as the converter leaves them out (gemma2: period 2 and the
+    // global base; gemma3: period 6 and base 10000).
+    const [period, swaBase] = a === "gemma2" ? [2, c.ropeBase] : [6, 10000];
+    if (c.swaPattern !== undefined && c.swaPattern !== period) out[`${a}.attention.sliding_window_pattern`] = u32(c.swaPattern);
+    if (c.ropeBaseSwa !== undefined && c.ropeBaseSwa !== swaBase) out[`${a}.rope.freq_base_swa`] = f32(c.ropeBaseSwa);
   }
+  if (c.attnSoftcap) out[`${a}.attn_logit_softcapping`] = f32(c.attnSoftcap);
   if (c.logitSoftcap) out[`${a}.final_logit_softcapping`] = f32(c.logitSoftcap);
   return out;
 }

@@ -1,4 +1,4 @@
-// The llama-family model in tfjs (llama, mistral, qwen2, qwen3, gemma3) on a plain weight map with llama.cpp
+// The llama-family model in tfjs (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3) on a plain weight map with llama.cpp
 // tensor names; each architecture's graph follows llama.cpp's src/models/<arch>.cpp.
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../kernels/backend.ts";
@@ -85,10 +85,10 @@ export class LlamaModel {
     const factors = config.ropeFreqs ? this.w("rope_freqs.weight").dataSync() as Float32Array : undefined;
     const ropeDims = config.ropeDims ?? config.headDim;
     this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(ropeDims, config.ropeBase, config.ropeScale ?? 1, factors) } };
-    // gemma3's local layers: their own base, never scaled (llama.cpp rope_freq_scale_train_swa = 1).
+    // gemma's local layers: their own base; gemma3's never scaled (llama.cpp rope_freq_scale_train_swa = 1).
     if (config.slidingWindow) {
       const base = config.ropeBaseSwa ?? 10000;
-      this.ropes.local = { id: "local", base, invFreq: ropeInvFreq(config.headDim, base) };
+      this.ropes.local = { id: "local", base, invFreq: ropeInvFreq(ropeDims, base, config.ropeScaleSwa ?? 1) };
     }
   }
 
@@ -143,7 +143,7 @@ export class LlamaModel {
     const c = this.config;
     const training = opts.training ?? false;
     const packed = opts.positions && !isPlainPositions(opts.positions, seq);
-    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined };
+    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined, softcap: c.attnSoftcap };
     return tf.tidy(() => {
       // Packed rows restart positions at each example: tables per batch (tidied), else the cached ones.
       // Tables are built only when the tfjs rope runs (the fused kernel takes positions).

@@ -337,8 +337,8 @@ function packedMask(positions: Int32Array, row: number, seq: number, window = 0)
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const fused = fusedOps();
-  // The native kernel knows no window: a window that masks something takes the tfjs path.
-  if (fused?.attention && !windowBinds(s)) return fused.attention(q, k, v, s);
+  // The native kernel knows no window and no soft-capping: those take the tfjs path.
+  if (fused?.attention && !windowBinds(s) && !s.softcap) return fused.attention(q, k, v, s);
   if (fastBatchedMatMul()) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
@@ -346,7 +346,8 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   // Masks are rebuilt inside forward and backward: tensors captured from outside would be tidied away.
   const window = windowBinds(s) ? s.window! : 0;
   const masks = (): T2[] => s.positions ? Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window)) : new Array(batch).fill(causalMask(seq, window));
-  const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
+  const { capped, capSlope } = scoreCap(s.softcap);
+  const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(capped(tf.mul(tf.matMul(qh, kT), scale)), mask)) as T2;
 
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
     save([qIn, kIn, vIn]);
@@ -387,8 +388,10 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
                 const dO = dOs[i]!;
                 const dv = tf.matMul(tf.transpose(p), dO);
                 const dp = tf.matMul(dO, vTs[kv]!);
-                const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true))), scale) as T2;
-                return [tf.matMul(ds, ks[kv]!), tf.matMul(tf.transpose(ds), qs[i]!), dv];
+                let ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
+                if (s.softcap) ds = tf.mul(ds, capSlope(tf.mul(tf.matMul(qs[i]!, kTs[kv]!), scale)));
+                ds = tf.mul(ds, scale) as T2;
+                return [tf.matMul(ds as T2, ks[kv]!), tf.matMul(tf.transpose(ds), qs[i]!), dv];
               });
               dQ.push(dq as T2);
               dK[kv] = dK[kv] ? accumulate(dK[kv]!, dk!) : dk as T2;
@@ -427,8 +430,9 @@ function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const mask = (): tf.Tensor => s.positions
     ? tf.reshape(tf.stack(Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window))), [batch, 1, 1, seq, seq])
     : causalMask(seq, window);
+  const { capped, capSlope } = scoreCap(s.softcap);
   const probs = (qg: tf.Tensor3D, kg: tf.Tensor3D): tf.Tensor3D => {
-    const scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), scale), [batch, kvHeads, group, seq, seq]);
+    const scores = tf.reshape(capped(tf.mul(tf.matMul(qg, kg, false, true), scale)), [batch, kvHeads, group, seq, seq]);
     return tf.reshape(tf.softmax(tf.add(scores, mask())), [batch * kvHeads, group * seq, seq]);
   };
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -447,16 +451,29 @@ function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
         const p = probs(qg, kg);
         const dv = tf.matMul(p, dO, true, false); // sums over the group's rows
         const dp = tf.matMul(dO, vg, false, true);
-        const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D;
+        let ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true)));
+        if (s.softcap) ds = tf.mul(ds, capSlope(tf.mul(tf.matMul(qg, kg, false, true), scale)));
+        ds = tf.mul(ds, scale) as tf.Tensor3D;
         return [
-          fromGroups(tf.matMul(ds, kg), batch, seq, kvHeads, group, headDim),
-          fromGroups(tf.matMul(ds, qg, true, false), batch, seq, kvHeads, 1, headDim),
+          fromGroups(tf.matMul(ds as tf.Tensor3D, kg), batch, seq, kvHeads, group, headDim),
+          fromGroups(tf.matMul(ds as tf.Tensor3D, qg, true, false), batch, seq, kvHeads, 1, headDim),
           fromGroups(dv, batch, seq, kvHeads, 1, headDim),
         ];
       }),
     };
   });
   return f(q, k, v) as T2;
+}
+
+/**
+ * gemma2's attention soft-capping (llama.cpp build_attn_mha: kq = cap · tanh(kq / cap) before the softmax) and
+ * the slope of that map for the backward pass; the identity when there is no cap.
+ */
+function scoreCap(cap?: number) {
+  return {
+    capped: <X extends tf.Tensor>(z: X): X => (cap ? tf.mul(tf.tanh(tf.div(z, cap)), cap) as X : z),
+    capSlope: (z: tf.Tensor): tf.Tensor => tf.sub(1, tf.square(tf.tanh(tf.div(z, cap!)))),
+  };
 }
 
 function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {

@@ -29,7 +29,7 @@ export function llama3RopeFactors(headDim: number, base: number, origCtx = 64, f
   });
 }
 
-export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "phi3";
+export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "gemma2" | "phi3";
 
 /** The config of each case: the real model's architecture at test size (head dims unlike dim/heads where the real one's are). */
 export function archConfig(kind: ArchCase): LlamaConfig {
@@ -46,6 +46,12 @@ export function archConfig(kind: ArchCase): LlamaConfig {
     case "gemma3": return {
       ...common, arch: "gemma3", layers: 6, heads: 4, kvHeads: 1, headDim: 32, normEps: 1e-6, ropeBase: 1_000_000, ropeStyle: "neox",
       tiedOutput: true, qkNorm: true, gemma: true, slidingWindow: 48, logitSoftcap: 30,
+    };
+    // gemma2:2b: 26 layers (every other one local, window 4096), head 256 with dim 2304 / 8 heads, 4 kv heads,
+    // attention soft-capping 50, final 30 (as its converter writes them). Here 4 layers, window 48.
+    case "gemma2": return {
+      ...common, arch: "gemma2", layers: 4, heads: 4, kvHeads: 2, headDim: 32, normEps: 1e-6, ropeBase: 10_000, ropeStyle: "neox",
+      tiedOutput: true, gemma: true, slidingWindow: 48, swaPattern: 2, ropeBaseSwa: 10_000, attnSoftcap: 50, logitSoftcap: 30,
     };
     // phi3-mini / phi4-mini: fused attn_qkv and gate-up ffn_up; phi4-mini's partial rope (96 of 128 dims) as 12 of 16.
     case "phi3": return { ...common, arch: "phi3", normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: false, fusedQkv: true, fusedGateUp: true, ropeDims: 12 };

@@ -45,7 +45,7 @@ const rand = (shape: number[], seed: number, std = 1) => tf.variable(tf.randomNo
 const weighed = (y: tf.Tensor, seed: number) => tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, "float32", seed))) as tf.Scalar;
 
 for (const fused of [false, true]) {
-  test(`ops (${fused ? "native fused kernels where they apply" : "tfjs"}): geglu, softcap, per-head RMSNorm, scaled/factored rope, windowed attention`, async (t) => {
+  test(`ops (${fused ? "native fused kernels where they apply" : "tfjs"}): geglu, softcap, per-head RMSNorm, scaled/factored/partial rope, windowed and soft-capped attention`, async (t) => {
     await useBackend("cpu");
     const saved = fusedOps();
     if (fused && !saved) return t.skip("native kernels not built");
@@ -86,6 +86,11 @@ for (const fused of [false, true]) {
       const q = rand([batch * seq, heads * hd], 11, 0.5), k = rand([batch * seq, kvHeads * hd], 12, 0.5), v = rand([batch * seq, kvHeads * hd], 13);
       const shape = { batch, seq, heads, kvHeads, headDim: hd, window: 3 };
       checkGradients([q, k, v], () => weighed(attention(q, k, v, shape), 14), "windowed attention", 3);
+      // gemma2's soft-capped scores (a small cap so tanh bends them), with and without the window.
+      checkGradients([q, k, v], () => weighed(attention(q, k, v, { ...shape, softcap: 0.7 }), 16), "soft-capped windowed attention", 3);
+      checkGradients([q, k, v], () => weighed(attention(q, k, v, { ...shape, window: undefined, softcap: 0.7 }), 17), "soft-capped attention", 3);
+      const capped = attention(q, k, v, { ...shape, softcap: 0.7 }).dataSync();
+      assert.ok(capped.some((x, i) => Math.abs(x - attention(q, k, v, shape).dataSync()[i]!) > 1e-3), "the cap changes attention");
       // The window is a real mask: the output differs from full causal attention, and equals it when it spans the sequence.
       const full = attention(q, k, v, { ...shape, window: undefined }).dataSync();
       const win = attention(q, k, v, shape).dataSync();
@@ -109,6 +114,8 @@ const CONFIGS: Record<string, LlamaConfig> = {
   qwen3: small({ arch: "qwen3", qkNorm: true }),
   // Layer 0 local (window 3, base 10000), layer 1 global (pattern 2).
   gemma3: small({ arch: "gemma3", qkNorm: true, gemma: true, slidingWindow: 3, swaPattern: 2, ropeBase: 1_000_000, ropeBaseSwa: 10_000, logitSoftcap: 5 }),
+  // Attention soft-capping at 1.5 so it bends the scores, every other layer local.
+  gemma2: small({ arch: "gemma2", gemma: true, slidingWindow: 3, swaPattern: 2, ropeBaseSwa: 20_000, ropeScale: 0.5, ropeScaleSwa: 0.5, attnSoftcap: 1.5, logitSoftcap: 5 }),
   // Fused q/k/v and gate-up, rope on 12 of 16 dims.
   phi3: small({ arch: "phi3", fusedQkv: true, fusedGateUp: true, ropeDims: 12, tiedOutput: false }),
 };

@@ -32,8 +32,8 @@ const str = (value: string): GgufValue => ({ type: "string", value });
 const f32 = (value: number): GgufValue => ({ type: "f32", value });
 const u32 = (value: number): GgufValue => ({ type: "u32", value });
 
-test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3, phi3", async () => {
-  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "phi3"] as ArchCase[]) {
+test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3, gemma2, phi3", async () => {
+  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3"] as ArchCase[]) {
     const p = await checkGgufFile((await writeArchModel(kind)).path);
     assert.deepEqual([p.trainable, p.reason], [true, ""], kind);
   }
@@ -46,7 +46,7 @@ test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, 
   assert.deepEqual([p.trainable, p.reason, p.config?.swaPattern], [true, "", 6]);
 });
 
-test("refused by name: yarn and longrope rope, rope attention factor, partial rope outside phi3, phi3's long/short factors, gemma2, unknown and misplaced tensors", async () => {
+test("refused by name: yarn and longrope rope, rope attention factor, partial rope outside phi3, phi3's long/short factors, gemma, unknown and misplaced tensors", async () => {
   const cases: Array<[string, Promise<string>, RegExp]> = [
     ["yarn", variant("yarn", "llama3", { "llama.rope.scaling.type": str("yarn"), "llama.rope.scaling.factor": f32(4) }), /llama\.rope\.scaling\.type.*rope scaling "yarn" is not implemented/],
     ["longrope", variant("longrope", "llama-linear", { "llama.rope.scaling.type": str("longrope") }), /rope scaling "longrope"/],
@@ -54,7 +54,8 @@ test("refused by name: yarn and longrope rope, rope attention factor, partial ro
     ["phi3 longrope", variant("phi3-long", "phi3", { "phi3.rope.scaling.type": str("longrope"), "phi3.rope.scaling.attn_factor": f32(1.19) }), /phi3\.rope\.scaling\.type.*"longrope" is not implemented/],
     ["phi3 long/short factors", variant("phi3-factors", "phi3", {}, [{ name: "rope_factors_long.weight", dims: [6] }, { name: "rope_factors_short.weight", dims: [6] }]), /unknown tensors rope_factors_long\.weight, rope_factors_short\.weight for phi3/],
     ["partial rope on qwen3", variant("qpartial", "qwen3", { "qwen3.rope.dimension_count": u32(16) }), /partial rope \(32 dims per head\) is not implemented for qwen3/],
-    ["gemma2", variant("gemma2", "llama-linear", { "general.architecture": str("gemma2") }), /gemma2 \(attention logit soft-capping/],
+    ["gemma2 with its own output matrix", variant("g2out", "gemma2", {}, [{ name: "output.weight", dims: [64, 320] }]), /unknown tensor output\.weight for gemma2/],
+    ["gemma (the first)", variant("gemma1", "llama-linear", { "general.architecture": str("gemma") }), /gemma \(the first Gemma\) is not implemented/],
     ["unknown tensor", variant("bias", "llama3", {}, [{ name: "blk.0.attn_output.bias", dims: [64] }]), /unknown tensor blk\.0\.attn_output\.bias for llama/],
     ["rope_freqs on qwen3", variant("qfreqs", "qwen3", {}, [{ name: "rope_freqs.weight", dims: [16] }]), /rope_freqs\.weight is not read by llama\.cpp for qwen3/],
     ["gemma3 local base", variant("glocal", "gemma3", { "gemma3.rope.local.freq_base": f32(20000) }), /gemma3\.rope\.local\.freq_base.*differs from the local rope base/],

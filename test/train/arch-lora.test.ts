@@ -1,4 +1,4 @@
-// LoRA on the new architectures (llama3 rope factors, qwen3, gemma3, phi3): a few steps lower the loss, and the adapter
+// LoRA on the new architectures (llama3 rope factors, qwen3, gemma3, gemma2, phi3): a few steps lower the loss, and the adapter
 // we write runs in llama.cpp on the f16 base with the same next tokens as our model with the adapter.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -15,7 +15,7 @@ import { Trainer, type TrainOptions } from "../../src/train/trainer.ts";
 import { writeAdapter } from "../../src/train/trainer-run.ts";
 import { randomTokens, VOCAB, writeArchModel, type ArchCase } from "../model/arch-fixture.ts";
 
-for (const kind of ["llama3", "qwen3", "gemma3", "phi3"] as ArchCase[]) {
+for (const kind of ["llama3", "qwen3", "gemma3", "gemma2", "phi3"] as ArchCase[]) {
   test(`${kind}: LoRA steps lower the loss; llama.cpp runs the adapter as we do`, async () => {
     await useBackend("cpu");
     const base = await writeArchModel(kind);
