@@ -12,7 +12,7 @@ const seeds = (process.argv[3] ?? "11,12,13,14").split(",").map(Number);
 await useBackend("cpu");
 console.log(`| architecture | ${seeds.map((s) => `seed ${s}`).join(" | ")} | top-1, near ties counted | mean KL (nats) | largest gap where picks differ |`);
 console.log(`|---|${seeds.map(() => "---|").join("")}---|---|---|`);
-for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3"] as ArchCase[]) {
+for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3", "phi4-mini"] as ArchCase[]) {
   const cells: string[] = [];
   let kl = 0, ties = 1, gap = 0;
   for (const seed of seeds) {

@@ -51,6 +51,15 @@ export interface LlamaConfig {
   fusedQkv?: boolean;
   /** phi3: ffn_up.weight [dim, 2 ffn] holds gate (first half) and up (second half); no ffn_gate. */
   fusedGateUp?: boolean;
+  /**
+   * phi3 long-context (LongRoPE) files: rope_factors_short/long.weight. llama.cpp divides the frequencies by the
+   * short factors while the context is at most ropeOrigContext and by the long ones past it; training uses the short.
+   */
+  ropeShortLong?: boolean;
+  /** rope.scaling.original_context_length (or context_length): where llama.cpp switches to the long factors. */
+  ropeOrigContext?: number;
+  /** rope.scaling.attn_factor: llama.cpp multiplies the rotated q and k dims by it (ggml_rope_ext mscale). */
+  ropeMscale?: number;
 }
 
 /** Architectures whose forward pass we implement, with their llama.cpp rope type (llama_model_rope_type). */
@@ -151,6 +160,12 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     config.fusedGateUp = true;
     if (names.has("blk.0.attn_qkv.weight")) config.fusedQkv = true;
     if (ropeDims !== headDim) config.ropeDims = ropeDims;
+    // llama_model::get_rope_factors: long factors when the context passes original_context_length, else short.
+    if (names.has("rope_factors_short.weight") || names.has("rope_factors_long.weight")) {
+      if (!names.has("rope_factors_short.weight") || !names.has("rope_factors_long.weight")) throw new PipelineError("E_MODEL", "phi3 file has only one of rope_factors_short.weight / rope_factors_long.weight; llama.cpp needs both", { file });
+      config.ropeShortLong = true;
+      config.ropeOrigContext = opt("rope.scaling.original_context_length", config.contextLength);
+    }
   }
   if (arch === "gemma2") {
     // src/models/gemma2.cpp: always tied, always a sliding window (default 4096) on every other layer, local rope
@@ -196,16 +211,20 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
  * "linear", rope.scaling.factor (or the old rope.scale_linear) f gives freq_scale 1/f (0 or absent: 1);
  * "none" never scales. YaRN, LongRoPE and anything else change the rotation in ways we do not compute.
  */
-function ropeScaling(meta: Meta, arch: string, refuse: (key: string, why: string) => never): Pick<LlamaConfig, "ropeScale"> {
+function ropeScaling(meta: Meta, arch: string, refuse: (key: string, why: string) => never): Pick<LlamaConfig, "ropeScale" | "ropeMscale"> {
   const type = String(meta[`${arch}.rope.scaling.type`] ?? "linear");
-  if (type !== "linear" && type !== "none") refuse("rope.scaling.type", `rope scaling "${type}" is not implemented (only linear and none)`);
-  const attnFactor = meta[`${arch}.rope.scaling.attn_factor`];
-  if (attnFactor !== undefined && Number(attnFactor) !== 1) refuse("rope.scaling.attn_factor", "a rope attention factor is not implemented");
+  // LongRoPE is a choice of frequency factors (rope_factors_short/long), handled with the tensors for phi3.
+  const longrope = type === "longrope" && arch === "phi3";
+  if (type !== "linear" && type !== "none" && !longrope) refuse("rope.scaling.type", `rope scaling "${type}" is not implemented (only linear and none${arch === "phi3" ? ", and longrope" : ""})`);
+  // llama-context.cpp: yarn_attn_factor *= rope_attn_factor for every scaling type, passed to ggml_rope_ext as mscale.
+  const attnFactor = Number(meta[`${arch}.rope.scaling.attn_factor`] ?? 1);
+  if (!(attnFactor > 0)) refuse("rope.scaling.attn_factor", "not a positive number");
+  const mscale = attnFactor === 1 ? {} : { ropeMscale: attnFactor };
   if (meta[`${arch}.rope.scaling.alpha`] !== undefined && Number(meta[`${arch}.rope.scaling.alpha`]) !== 0) refuse("rope.scaling.alpha", "NTK-alpha rope scaling is not implemented");
   const factor = Number(meta[`${arch}.rope.scaling.factor`] ?? meta[`${arch}.rope.scale_linear`] ?? 0);
   if (!Number.isFinite(factor) || factor < 0) refuse("rope.scaling.factor", "not a positive number");
-  if (type === "none" || factor === 0 || factor === 1) return {};
-  return { ropeScale: 1 / factor };
+  if (type === "none" || factor === 0 || factor === 1) return mscale;
+  return { ...mscale, ropeScale: 1 / factor };
 }
 
 /** Parameter count (what sets memory), counting tied weights once. */

@@ -24,6 +24,8 @@ export function architectureMetadata(c: LlamaConfig, name: string): Record<strin
     [`${a}.rope.freq_base`]: f32(c.ropeBase),
     [`${a}.rope.dimension_count`]: u32(c.ropeDims ?? c.headDim),
   };
+  if (c.ropeMscale !== undefined && c.ropeMscale !== 1) out[`${a}.rope.scaling.attn_factor`] = f32(c.ropeMscale);
+  if (c.ropeOrigContext !== undefined) out[`${a}.rope.scaling.original_context_length`] = u32(c.ropeOrigContext);
   if (c.ropeScale !== undefined && c.ropeScale !== 1) {
     out[`${a}.rope.scaling.type`] = { type: "string", value: "linear" };
     out[`${a}.rope.scaling.factor`] = f32(1 / c.ropeScale);
@@ -47,6 +49,7 @@ export function tensorLayout(c: LlamaConfig): Array<{ name: string; dims: number
   const kv = c.kvHeads * c.headDim;
   const out: Array<{ name: string; dims: number[] }> = [{ name: "token_embd.weight", dims: [c.dim, c.vocab] }];
   if (c.ropeFreqs) out.push({ name: "rope_freqs.weight", dims: [(c.ropeDims ?? c.headDim) / 2] });
+  if (c.ropeShortLong) out.push({ name: "rope_factors_long.weight", dims: [(c.ropeDims ?? c.headDim) / 2] }, { name: "rope_factors_short.weight", dims: [(c.ropeDims ?? c.headDim) / 2] });
   for (let l = 0; l < c.layers; l++) {
     const p = `blk.${l}.`;
     out.push(

@@ -23,7 +23,7 @@ export { tensorLayout };
 export function randomTensors(config: LlamaConfig, seed: number, std = 0.02): RawTensor[] {
   return tensorLayout(config).map(({ name, dims }) => {
     const size = dims.reduce((a, b) => a * b, 1);
-    const data = name === "rope_freqs.weight"
+    const data = ROPE_CONSTANTS.has(name)
       ? new Float32Array(size).fill(1)
       : name.endsWith(".bias")
       ? (tf.tidy(() => tf.randomNormal([size], 0, std, "float32", seed++).dataSync()) as Float32Array)
@@ -74,21 +74,24 @@ export class LlamaModel {
       } else {
         w = tf.tensor1d(t.data);
       }
-      // rope_freqs is a constant of the architecture (Llama-3's frequency factors), never trained.
-      const train = this.trainable && t.name !== "rope_freqs.weight";
+      // Rope factors are constants of the architecture (Llama-3's, phi3's short/long), never trained.
+      const train = this.trainable && !ROPE_CONSTANTS.has(t.name);
       this.weights.set(t.name, train ? tf.variable(w, true) : w);
       if (train) w.dispose();
     }
     for (const { name } of tensorLayout(config)) {
       if (!this.weights.has(name)) throw new Error(`model is missing tensor ${name}`);
     }
-    const factors = config.ropeFreqs ? this.w("rope_freqs.weight").dataSync() as Float32Array : undefined;
+    // phi3's LongRoPE: the short factors, which llama.cpp uses up to ropeOrigContext (training rows are shorter).
+    const factorName = config.ropeFreqs ? "rope_freqs.weight" : config.ropeShortLong ? "rope_factors_short.weight" : undefined;
+    const factors = factorName ? this.w(factorName).dataSync() as Float32Array : undefined;
     const ropeDims = config.ropeDims ?? config.headDim;
-    this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(ropeDims, config.ropeBase, config.ropeScale ?? 1, factors) } };
+    const mscale = config.ropeMscale ?? 1;
+    this.ropes = { global: { id: "global", base: config.ropeBase, mscale, invFreq: ropeInvFreq(ropeDims, config.ropeBase, config.ropeScale ?? 1, factors) } };
     // gemma's local layers: their own base; gemma3's never scaled (llama.cpp rope_freq_scale_train_swa = 1).
     if (config.slidingWindow) {
       const base = config.ropeBaseSwa ?? 10000;
-      this.ropes.local = { id: "local", base, invFreq: ropeInvFreq(ropeDims, base, config.ropeScaleSwa ?? 1) };
+      this.ropes.local = { id: "local", base, mscale, invFreq: ropeInvFreq(ropeDims, base, config.ropeScaleSwa ?? 1) };
     }
   }
 
@@ -127,7 +130,7 @@ export class LlamaModel {
     const key = `${v.id}:${heads}`;
     let t = this.tableCache.tables.get(key);
     if (!t) {
-      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq, c.ropeDims);
+      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq, c.ropeDims, v.mscale);
       this.tableCache.tables.set(key, t);
     }
     return t;
@@ -150,12 +153,12 @@ export class LlamaModel {
       const positions = packed ? opts.positions! : plainPositions(batch, seq);
       const packedTables = new Map<string, RopeTables>();
       const spec = (heads: number, v: RopeVariant): RotarySpec => ({
-        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq, ropeDims: c.ropeDims,
+        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq, ropeDims: c.ropeDims, mscale: v.mscale,
         tables: () => {
           if (!packed) return this.cachedTables(v, heads, batch, seq);
           const key = `${v.id}:${heads}`;
           let t = packedTables.get(key);
-          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq, c.ropeDims));
+          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq, c.ropeDims, v.mscale));
           return t;
         },
       });
@@ -246,8 +249,10 @@ export class LlamaModel {
  */
 export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array; positions?: Int32Array }
 
-/** One rope: its base and each pair's angle per position (ops.ts ropeInvFreq). */
-interface RopeVariant { id: string; base: number; invFreq: Float64Array }
+/** One rope: its base, each pair's angle per position (ops.ts ropeInvFreq) and the magnitude scale of the turned dims. */
+interface RopeVariant { id: string; base: number; invFreq: Float64Array; mscale: number }
+
+const ROPE_CONSTANTS = new Set(["rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"]);
 
 export interface ForwardOptions { hook?: ProjectionHook; training?: boolean; positions?: Int32Array }
 

@@ -202,8 +202,9 @@ export function ropeInvFreq(headDim: number, base: number, scale = 1, factors?: 
 /**
  * cos/sin per row and column for rope(). `ropeDims` < headDim (phi3's partial rope): only the first ropeDims of
  * each head turn (pairs within them, angles from invFreq over ropeDims), the rest pass through (cos 1, sin 0).
+ * `mscale` scales the turned dims (not the passed-through ones), as ggml's rope_yarn does.
  */
-export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array, ropeDims = headDim): RopeTables {
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array, ropeDims = headDim, mscale = 1): RopeTables {
   const half = ropeDims / 2;
   const width = heads * headDim;
   const cos = new Float32Array(batch * seq * width);
@@ -215,8 +216,9 @@ export function ropeTables(batch: number, seq: number, heads: number, headDim: n
       const row = (b * seq + t) * width;
       for (let i = 0; i < half; i++) {
         const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / ropeDims));
-        const c = Math.cos(theta);
-        const s = Math.sin(theta);
+        // mscale: rope.scaling.attn_factor, which ggml_rope_ext multiplies into cos and sin.
+        const c = Math.cos(theta) * mscale;
+        const s = Math.sin(theta) * mscale;
         // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half); the sign of sin lives in the swap matrix.
         const a = style === "norm" ? 2 * i : i;
         const bIdx = style === "norm" ? 2 * i + 1 : i + half;

@@ -29,7 +29,7 @@ export function llama3RopeFactors(headDim: number, base: number, origCtx = 64, f
   });
 }
 
-export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "gemma2" | "phi3";
+export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "gemma2" | "phi3" | "phi4-mini";
 
 /** The config of each case: the real model's architecture at test size (head dims unlike dim/heads where the real one's are). */
 export function archConfig(kind: ArchCase): LlamaConfig {
@@ -55,6 +55,13 @@ export function archConfig(kind: ArchCase): LlamaConfig {
     };
     // phi3-mini / phi4-mini: fused attn_qkv and gate-up ffn_up; phi4-mini's partial rope (96 of 128 dims) as 12 of 16.
     case "phi3": return { ...common, arch: "phi3", normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: false, fusedQkv: true, fusedGateUp: true, ropeDims: 12 };
+    // phi4-mini as its converter writes it: LongRoPE factors (rope_factors_short/long), rope.scaling.attn_factor
+    // √(1 + ln(32)/ln(4096)) = 1.19, original context 4096 (so llama.cpp's 512-token context uses the short ones),
+    // partial rope, tied output, no rope.scaling.type.
+    case "phi4-mini": return {
+      ...common, arch: "phi3", contextLength: 131_072, normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: true, fusedQkv: true, fusedGateUp: true,
+      ropeDims: 12, ropeShortLong: true, ropeOrigContext: 4096, ropeMscale: Math.sqrt(1 + Math.log(32) / Math.log(4096)),
+    };
   }
 }
 
@@ -69,6 +76,9 @@ export function archTensors(c: LlamaConfig, seed = 11, std = 0.3): RawTensor[] {
   const rand = lcg(seed);
   return randomTensors(c, seed, std).map((t) => {
     if (t.name === "rope_freqs.weight") return { ...t, data: llama3RopeFactors(c.headDim, c.ropeBase) };
+    // Short factors near 1 rising along the pairs (as phi4-mini's do), long ones much larger.
+    if (t.name === "rope_factors_short.weight") return { ...t, data: Float32Array.from(t.data, (_, i) => 1 + (3 * i) / t.data.length) };
+    if (t.name === "rope_factors_long.weight") return { ...t, data: Float32Array.from(t.data, (_, i) => 4 + (40 * i) / t.data.length) };
     if (t.dims.length === 1 && t.name.endsWith("norm.weight")) return { ...t, data: Float32Array.from(t.data, () => 0.5 + rand()) };
     return t;
   });

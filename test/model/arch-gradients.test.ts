@@ -78,6 +78,11 @@ for (const fused of [false, true]) {
 
       // Partial rope (phi3): only the first 6 of 8 dims of each head turn; the gradient is the inverse turn.
       const pSpec = { ...spec, invFreq: ropeInvFreq(6, 10_000), ropeDims: 6, style: "neox" as const, tables: () => ropeTables(batch, seq, heads, hd, 10_000, "neox", positions, false, ropeInvFreq(6, 10_000), 6) };
+      // rope.scaling.attn_factor: the turned dims scaled by it, on whichever path is active.
+      const mSpec = { ...spec, mscale: 1.19, tables: () => ropeTables(batch, seq, heads, hd, 500_000, "norm", positions, false, invFreq, hd, 1.19) };
+      checkGradients([rx], () => weighed(rotary(rx, mSpec), 18), "scaled rope", 3);
+      const scaled = tf.tidy(() => rotary(rx, mSpec).dataSync()), unscaled = tf.tidy(() => rotary(rx, spec).dataSync());
+      assert.ok(scaled.every((x, i) => Math.abs(x - 1.19 * unscaled[i]!) < 1e-4), "mscale multiplies the turned values");
       checkGradients([rx], () => weighed(rotary(rx, pSpec), 15), "partial rope", 3);
       const px = rotary(rx, pSpec).arraySync() as number[][], x0 = rx.arraySync() as number[][];
       for (const r of [3, 11]) for (let h = 0; h < heads; h++) for (const j of [6, 7]) assert.equal(px[r]![h * hd + j], x0[r]![h * hd + j], "dims past ropeDims pass through");
@@ -116,8 +121,9 @@ const CONFIGS: Record<string, LlamaConfig> = {
   gemma3: small({ arch: "gemma3", qkNorm: true, gemma: true, slidingWindow: 3, swaPattern: 2, ropeBase: 1_000_000, ropeBaseSwa: 10_000, logitSoftcap: 5 }),
   // Attention soft-capping at 1.5 so it bends the scores, every other layer local.
   gemma2: small({ arch: "gemma2", gemma: true, slidingWindow: 3, swaPattern: 2, ropeBaseSwa: 20_000, ropeScale: 0.5, ropeScaleSwa: 0.5, attnSoftcap: 1.5, logitSoftcap: 5 }),
-  // Fused q/k/v and gate-up, rope on 12 of 16 dims.
+  // Fused q/k/v and gate-up, rope on 12 of 16 dims; phi4-mini's short factors and attention factor.
   phi3: small({ arch: "phi3", fusedQkv: true, fusedGateUp: true, ropeDims: 12, tiedOutput: false }),
+  "phi4-mini": small({ arch: "phi3", fusedQkv: true, fusedGateUp: true, ropeDims: 12, ropeShortLong: true, ropeOrigContext: 4096, ropeMscale: 1.19 }),
 };
 
 function batchOf(seed: number, vocab: number): Batch {
@@ -135,11 +141,12 @@ for (const [name, config] of Object.entries(CONFIGS)) {
   test(`${name}: full-training gradients through the whole model match finite differences`, async () => {
     await useBackend("cpu");
     const model = new LlamaModel(config, archTensors(config, 3, 0.2), { trainable: true });
-    const names = config.fusedQkv ? ["token_embd.weight", "blk.0.attn_qkv.weight", "blk.1.attn_norm.weight", "blk.1.ffn_up.weight", "output.weight"]
+    const names = config.fusedQkv ? ["token_embd.weight", "blk.0.attn_qkv.weight", "blk.1.attn_norm.weight", "blk.1.ffn_up.weight", ...(config.tiedOutput ? [] : ["output.weight"])]
       : ["token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.1.attn_norm.weight", "blk.1.ffn_gate.weight"];
     if (config.qkNorm) names.push("blk.0.attn_q_norm.weight", "blk.1.attn_k_norm.weight");
     if (config.gemma) names.push("blk.0.post_attention_norm.weight", "blk.1.post_ffw_norm.weight");
-    assert.ok(!model.variables().some((v) => v.name.includes("rope_freqs")), "rope factors are constants");
+    assert.ok(!model.variables().some((v) => /rope_(freqs|factors)/.test(v.name)), "rope factors are constants");
+    assert.equal(model.variables().length, model.weights.size - (config.ropeFreqs ? 1 : 0) - (config.ropeShortLong ? 2 : 0));
     const batch = batchOf(2, config.vocab);
     checkGradients(names.map((n) => model.weights.get(n) as tf.Variable), () => model.loss(batch), name);
     model.dispose();

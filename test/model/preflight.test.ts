@@ -32,8 +32,8 @@ const str = (value: string): GgufValue => ({ type: "string", value });
 const f32 = (value: number): GgufValue => ({ type: "f32", value });
 const u32 = (value: number): GgufValue => ({ type: "u32", value });
 
-test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3, gemma2, phi3", async () => {
-  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3"] as ArchCase[]) {
+test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3, gemma2, phi3, phi4-mini", async () => {
+  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3", "phi4-mini"] as ArchCase[]) {
     const p = await checkGgufFile((await writeArchModel(kind)).path);
     assert.deepEqual([p.trainable, p.reason], [true, ""], kind);
   }
@@ -46,13 +46,14 @@ test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, 
   assert.deepEqual([p.trainable, p.reason, p.config?.swaPattern], [true, "", 6]);
 });
 
-test("refused by name: yarn and longrope rope, rope attention factor, partial rope outside phi3, phi3's long/short factors, gemma, unknown and misplaced tensors", async () => {
+test("refused by name: yarn, longrope outside phi3, NTK alpha, partial rope outside phi3, half of phi3's long/short factors, gemma, unknown and misplaced tensors", async () => {
   const cases: Array<[string, Promise<string>, RegExp]> = [
     ["yarn", variant("yarn", "llama3", { "llama.rope.scaling.type": str("yarn"), "llama.rope.scaling.factor": f32(4) }), /llama\.rope\.scaling\.type.*rope scaling "yarn" is not implemented/],
     ["longrope", variant("longrope", "llama-linear", { "llama.rope.scaling.type": str("longrope") }), /rope scaling "longrope"/],
-    ["attn factor", variant("attn", "qwen3", { "qwen3.rope.scaling.attn_factor": f32(1.2) }), /qwen3\.rope\.scaling\.attn_factor/],
-    ["phi3 longrope", variant("phi3-long", "phi3", { "phi3.rope.scaling.type": str("longrope"), "phi3.rope.scaling.attn_factor": f32(1.19) }), /phi3\.rope\.scaling\.type.*"longrope" is not implemented/],
-    ["phi3 long/short factors", variant("phi3-factors", "phi3", {}, [{ name: "rope_factors_long.weight", dims: [6] }, { name: "rope_factors_short.weight", dims: [6] }]), /unknown tensors rope_factors_long\.weight, rope_factors_short\.weight for phi3/],
+    ["NTK alpha", variant("alpha", "qwen3", { "qwen3.rope.scaling.alpha": f32(1000) }), /qwen3\.rope\.scaling\.alpha.*NTK-alpha rope scaling is not implemented/],
+    ["yarn on phi3", variant("phi3-yarn", "phi3", { "phi3.rope.scaling.type": str("yarn") }), /phi3\.rope\.scaling\.type.*"yarn" is not implemented \(only linear and none, and longrope\)/],
+    ["longrope on llama", variant("llama-long", "llama-linear", { "llama.rope.scaling.type": str("longrope") }), /rope scaling "longrope" is not implemented/],
+    ["phi3 with one of the long/short factors", variant("phi3-half", "phi3", {}, [{ name: "rope_factors_long.weight", dims: [6] }]), /only one of rope_factors_short\.weight \/ rope_factors_long\.weight/],
     ["partial rope on qwen3", variant("qpartial", "qwen3", { "qwen3.rope.dimension_count": u32(16) }), /partial rope \(32 dims per head\) is not implemented for qwen3/],
     ["gemma2 with its own output matrix", variant("g2out", "gemma2", {}, [{ name: "output.weight", dims: [64, 320] }]), /unknown tensor output\.weight for gemma2/],
     ["gemma (the first)", variant("gemma1", "llama-linear", { "general.architecture": str("gemma") }), /gemma \(the first Gemma\) is not implemented/],

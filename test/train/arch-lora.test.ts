@@ -15,7 +15,7 @@ import { Trainer, type TrainOptions } from "../../src/train/trainer.ts";
 import { writeAdapter } from "../../src/train/trainer-run.ts";
 import { randomTokens, VOCAB, writeArchModel, type ArchCase } from "../model/arch-fixture.ts";
 
-for (const kind of ["llama3", "qwen3", "gemma3", "gemma2", "phi3"] as ArchCase[]) {
+for (const kind of ["llama3", "qwen3", "gemma3", "gemma2", "phi3", "phi4-mini"] as ArchCase[]) {
   test(`${kind}: LoRA steps lower the loss; llama.cpp runs the adapter as we do`, async () => {
     await useBackend("cpu");
     const base = await writeArchModel(kind);
