@@ -6,11 +6,35 @@ import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 import { PipelineError } from "./errors.ts";
 import { log } from "./log.ts";
+import { QA_STYLES, type QaStyle } from "./records.ts";
 
 const num = z.coerce.number().finite();
 const int = z.coerce.number().int();
 const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v))]);
 const str = z.string().min(1);
+
+/** A style and its share of the chunks. */
+export interface StyleShare { style: QaStyle; weight: number }
+
+/**
+ * `--style`: one style ("multi-turn") or a mix ("qa=0.6,multi-turn=0.3,reasoning=0.1"), as shares that sum to 1.
+ * Refused by name when a style is unknown, a share is not a positive number, or a style is named twice.
+ */
+const styleMix = z.string().transform((raw, ctx): StyleShare[] => {
+  const out: StyleShare[] = [];
+  for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [name, share] = part.split("=").map((x) => x.trim());
+    const weight = share === undefined ? 1 : Number(share);
+    if (!(QA_STYLES as readonly string[]).includes(name!) || !(weight > 0) || out.some((o) => o.style === name)) {
+      ctx.addIssue({ code: "custom", message: `expected ${QA_STYLES.join(", ")} or a mix like qa=0.6,multi-turn=0.3,reasoning=0.1 (got "${part}")` });
+      return z.NEVER;
+    }
+    out.push({ style: name as QaStyle, weight });
+  }
+  if (!out.length) { ctx.addIssue({ code: "custom", message: "expected at least one style" }); return z.NEVER; }
+  const total = out.reduce((a, o) => a + o.weight, 0);
+  return out.map((o) => ({ style: o.style, weight: o.weight / total }));
+});
 
 /** Every setting: its environment/config.env key, its schema and its default. */
 export const SETTINGS = {
@@ -24,6 +48,8 @@ export const SETTINGS = {
   model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },
   baseUrl: { key: "PIPELINE_LLM_BASE_URL", schema: str.optional(), default: undefined },
   questionsPerChunk: { key: "PIPELINE_QUESTIONS_PER_CHUNK", schema: int.min(1).max(50), default: 3 },
+  qaStyle: { key: "PIPELINE_QA_STYLE", schema: styleMix, default: [{ style: "qa", weight: 1 }] as StyleShare[] },
+  reasoningFormat: { key: "PIPELINE_REASONING_FORMAT", schema: z.enum(["think", "plain"]), default: "think" as const },
   temperature: { key: "PIPELINE_TEMPERATURE", schema: num.min(0).max(2), default: 0.7 },
   validationThreshold: { key: "PIPELINE_VALIDATION_THRESHOLD", schema: num.min(0).max(10), default: 8.0 },
   filterThreshold: { key: "PIPELINE_FILTER_THRESHOLD", schema: num.min(0).max(10), default: 7.0 },

@@ -50,5 +50,5 @@ export { exportModel, type ExportOptions, type ExportResult } from "./export/exp
 export { mergeToGguf, writeLoraAdapter, openLoraAdapter, type ExportQuant } from "./export/merge.ts";
 export { renderModelfile, createParameters, type ModelfileSpec } from "./export/modelfile.ts";
 export { verifyExport, type VerifyReport } from "./export/verify.ts";
-export { runEval, tokenF1, evalItemFromExample, type EvalReport } from "./export/eval.ts";
+export { runEval, tokenF1, evalItemFromExample, evalItemsFromExample, type EvalReport } from "./export/eval.ts";
 export { installInOllama, ollamaReachable } from "./ollama/install.ts";

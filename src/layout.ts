@@ -22,6 +22,9 @@ export const TINY_BASE_FILE = "base.gguf";
 /** finetune's output directory (FINETUNE_OUTPUT_DIR/<name>). */
 export const TRAINING_REPORT_FILE = "training_report.json";
 export const ADAPTER_FILE = "adapter.gguf";
+/** The same adapter as PEFT saves it (transformers, vLLM, unsloth load these two). */
+export const PEFT_ADAPTER_FILE = "adapter_model.safetensors";
+export const PEFT_ADAPTER_CONFIG_FILE = "adapter_config.json";
 export const TRAINED_MODEL_FILE = "model.gguf";
 /** export's output directory (EXPORT_OUTPUT_DIR/<name>). */
 export const EXPORT_RESULT_FILE = "export.json";

@@ -44,6 +44,15 @@ export const ChunkRecord = z.object({
 });
 export type ChunkRecord = z.infer<typeof ChunkRecord>;
 
+/** How a record's data is shaped: a plain pair, a conversation of 2–4 turns, or an answer with its worked reasoning. */
+export const QaStyle = z.enum(["qa", "multi-turn", "reasoning"]);
+export type QaStyle = z.infer<typeof QaStyle>;
+export const QA_STYLES = QaStyle.options;
+
+/** One question and answer of a conversation, with the quote that supports the answer. */
+export const QaTurn = z.object({ question: z.string(), answer: z.string(), evidence: z.string().default("") });
+export type QaTurn = z.infer<typeof QaTurn>;
+
 export const QaRecord = z.object({
   type: z.literal("qa"),
   id: z.string().min(1),
@@ -62,6 +71,15 @@ export const QaRecord = z.object({
   usage: Usage.default({ inputTokens: 0, outputTokens: 0 }),
   /** Set when generation failed for this chunk: the pair is recorded, never silently dropped. */
   error: z.string().optional(),
+  /** Absent means "qa". */
+  style: QaStyle.optional(),
+  /**
+   * multi-turn: every turn in order (2–4). question/answer/evidence repeat the first turn, so a tool that knows
+   * only pairs still reads a true pair.
+   */
+  turns: z.array(QaTurn).min(2).optional(),
+  /** reasoning: the worked explanation that leads to `answer` (kept apart so format can shape it per trainer). */
+  reasoning: z.string().optional(),
 });
 export type QaRecord = z.infer<typeof QaRecord>;
 
@@ -84,6 +102,17 @@ export const Checks = z.object({
   length: z.enum(["ok", "too_short", "too_long"]).default("ok"),
   language: z.string().optional(),
   languageMatches: z.boolean().optional(),
+  /** 0–1: the answer answers this question, against the chunk's best passage (checks/answer-fit.ts). */
+  answerFit: z.number().min(0).max(1).optional(),
+  /** The answer stops mid-sentence. */
+  truncated: z.boolean().optional(),
+  /** multi-turn: the checks of each turn (the fields above then hold the worst of them). */
+  turns: z.array(z.object({
+    grounded: z.boolean(),
+    supported: z.boolean().optional(),
+    answerFit: z.number().min(0).max(1).optional(),
+    truncated: z.boolean().optional(),
+  })).optional(),
 });
 export type Checks = z.infer<typeof Checks>;
 
@@ -99,7 +128,8 @@ export type ScoredRecord = z.infer<typeof ScoredRecord>;
 
 // The four shapes of an example's data, each exactly as its ecosystem loads it; the keys tell them apart
 // (instruction / text / conversations / messages), so a bare training-file line needs no template tag.
-export const AlpacaData = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), system: z.string().optional() });
+/** Alpaca; `history` holds the earlier [question, answer] turns of a conversation, as LLaMA-Factory reads it. */
+export const AlpacaData = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), system: z.string().optional(), history: z.array(z.tuple([z.string(), z.string()])).optional() });
 export type AlpacaData = z.infer<typeof AlpacaData>;
 /** ChatML as one rendered text of <|im_start|>role\n…<|im_end|>\n blocks. */
 export const ChatmlData = z.object({ text: z.string() });

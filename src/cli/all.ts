@@ -23,6 +23,8 @@ export default defineCommand({
     provider: { type: "string", description: "LLM provider for generate-qa and validate (default: PIPELINE_LLM_PROVIDER when set, else extractive)", valueHint: "NAME" },
     model: { type: "string", description: "LLM model for generate-qa and validate (PIPELINE_LLM_MODEL; default: the provider's)", valueHint: "NAME" },
     base: { type: "string", description: "Base model to fine-tune: tiny | a .gguf path | an Ollama name | hf:user/repo:QUANT (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME" },
+    style: { type: "string", description: "qa | multi-turn | reasoning, or a mix like qa=0.6,multi-turn=0.3,reasoning=0.1 (default qa, PIPELINE_QA_STYLE); each chunk gets one style, fixed by its id", valueHint: "STYLE" },
+    "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     "valid-split": { type: "string", description: "Share of documents held out for evaluation (default 0.2)", valueHint: "F" },
     name: { type: "string", description: "Model name in Ollama (EXPORT_MODEL_NAME; default docs-<base name>)", valueHint: "NAME" },
     quant: { type: "string", description: "f16 | q8_0 (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
@@ -34,6 +36,7 @@ export default defineCommand({
     const settings = settingsFromArgs(args, {
       inputDir: flag("--input-dir", args["input-dir"]), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base),
       exportModelName: flag("--name", args.name), exportQuant: flag("--quant", args.quant),
+      qaStyle: flag("--style", args.style), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     await runAll(settings, {
       provider: args.provider, validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,

@@ -17,6 +17,8 @@ export default defineCommand({
       "Step 4: turn scored pairs into a training file in the template your trainer loads unchanged.\n" +
       "  alpaca: {instruction, input, output}   chatml: {text: \"<|im_start|>user…\"}\n" +
       "  sharegpt: {conversations: [{from, value}]}   openai: {messages: [{role, content}]}\n" +
+      "  Conversations keep every turn (alpaca: earlier turns in `history`, as LLaMA-Factory reads it); reasoning\n" +
+      "  records put their reasoning before the answer (--reasoning-format think: <think>…</think>; plain: text).\n" +
       "  Keeps overall >= --threshold; drops failed generations, near-duplicate questions and pairs whose evidence\n" +
       "  is not in the chunk (--keep-duplicates keeps the last two). --valid-split F sends a share F of the documents\n" +
       "  (whole documents, so none leaks across) to <output>.valid.jsonl. Writes <output>.provenance.jsonl (doc,\n" +
@@ -34,11 +36,14 @@ export default defineCommand({
     "keep-duplicates": { type: "boolean", description: "Keep near-duplicate questions and pairs whose evidence was not found in the chunk" },
     "valid-split": { type: "string", description: "Share of documents (0-1) for the validation file, split by document (default 0)", valueHint: "F" },
     system: { type: "string", description: "A system prompt to put in every example", valueHint: "TEXT" },
+  "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     records: { type: "boolean", description: "On stdout, write example records (template data + provenance) instead of bare template lines" },
     ...commonArgs,
   },
   async run({ args }) {
-    const settings = settingsFromArgs(args, { formatTemplate: flag("--template", args.template), filterThreshold: flag("--threshold", args.threshold) });
+    const settings = settingsFromArgs(args, {
+      formatTemplate: flag("--template", args.template), filterThreshold: flag("--threshold", args.threshold), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
+    });
     const validFraction = parseFlag("valid-split", args["valid-split"]) ?? 0;
     const fromStdin = !args.input && stdinIsPiped();
     const toStdout = !args.output && stdoutIsPiped();
@@ -48,6 +53,7 @@ export default defineCommand({
       keepDuplicates: !!args["keep-duplicates"],
       validFraction,
       system: args.system,
+      reasoningFormat: settings.reasoningFormat,
     };
     const result = await runFormat({
       input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, REPORT_FILE)),

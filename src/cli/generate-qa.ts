@@ -14,6 +14,7 @@ export const generateQaArgs = {
   "output-dir": { type: "string", alias: "o", description: "Folder for training_data.json (default: stdout as NDJSON when piped, else PIPELINE_QA_DIR or data/document_training_data)", valueHint: "DIR" },
   "questions-per-chunk": { type: "string", description: "Pairs to ask for per chunk (default 3); a chunk too short for N good pairs gives fewer", valueHint: "N" },
   temperature: { type: "string", description: "Sampling temperature for the LLM (default 0.7)", valueHint: "T" },
+  style: { type: "string", description: "qa | multi-turn | reasoning, or a mix like qa=0.6,multi-turn=0.3,reasoning=0.1 (default qa, PIPELINE_QA_STYLE); each chunk gets one style, fixed by its id", valueHint: "STYLE" },
   resume: { type: "boolean", description: "Continue an interrupted run: keeps committed pairs, skips chunks already done" },
   ...providerArgs,
 } as const;
@@ -30,6 +31,7 @@ export default defineCommand({
       "  Examples:\n" +
       "    pipeline generate-qa --provider extractive          # offline, deterministic\n" +
       "    pipeline generate-qa --provider openai --model gpt-4o-mini --questions-per-chunk 5\n" +
+      "    pipeline generate-qa --style qa=0.6,multi-turn=0.3,reasoning=0.1   # conversations and reasoning too\n" +
       "    pipeline chunk < guide.md | pipeline qa --provider ollama --model llama3.1 > qa.ndjson",
   },
   args: { ...generateQaArgs, ...failureArgs, ...commonArgs },
@@ -40,6 +42,7 @@ export default defineCommand({
       qaDir: flag("--output-dir", args["output-dir"]),
       questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
       temperature: flag("--temperature", args.temperature),
+      qaStyle: flag("--style", args.style),
     });
     const fromStdin = !args["input-dir"] && stdinIsPiped();
     await runGenerateQa(settings, {

@@ -32,15 +32,17 @@ const convert = defineCommand({
   meta: {
     name: "convert",
     description:
-      "Re-encode a GGUF model's tensors (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k); metadata is kept.\n" +
-      "  Matrices whose rows do not fit the type's block become f16; 1-D tensors stay f32.\n" +
+      "Re-encode a GGUF model's tensors to one type; metadata is kept. Types: f32, f16, bf16, q8_0, q4_0, q4_1,\n" +
+      "  q5_0, q5_1, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs. 1-D tensors stay f32. Matrices whose rows do\n" +
+      "  not fit a 256-value block fall back as llama.cpp's quantizer does (q4_k → q5_0, q5_k → q5_1, q6_k → q8_0,\n" +
+      "  q2_k/q3_k → q4_0, iq4_xs → iq4_nl), and to f16 when not even 32 fits.\n" +
       "  Example:\n    pipeline model convert model-f16.gguf model-q8_0.gguf --type q8_0",
   },
   args: {
     ...commonArgs,
     input: { type: "positional", required: true, description: "Source .gguf", valueHint: "IN" },
     output: { type: "positional", required: true, description: "Destination .gguf (written beside, renamed when complete)", valueHint: "OUT" },
-    type: { type: "string", description: "Target tensor type: f16 | q8_0 | f32 | bf16 | q4_0 | q4_k | q6_k", default: "q8_0" },
+    type: { type: "string", description: "Target tensor type: f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | q5_0 | q5_1 | q2_k | q3_k | q4_k | q5_k | q6_k | iq4_nl | iq4_xs", default: "q8_0" },
   },
   async run({ args }) {
     settingsFromArgs(args);
@@ -48,7 +50,9 @@ const convert = defineCommand({
     const type = parseTensorType(args.type);
     const t0 = Date.now();
     const r = await convertGguf(args.input, args.output, type);
-    log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} kept, ${r.copied} copied as is, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    const fallbacks = Object.entries(r.fallbacks).map(([t, n]) => `${n} as ${t}`).join(", ");
+    log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} already of their type, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    if (fallbacks) log.info(`rows not a multiple of ${type}'s block (llama.cpp's fallback): ${fallbacks}`);
   },
 });
 

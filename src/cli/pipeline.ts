@@ -24,6 +24,8 @@ export default defineCommand({
     "chunk-size": { type: "string", description: "Largest chunk in characters (default 1500)", valueHint: "N" },
     "chunk-overlap": { type: "string", description: "Characters shared by neighbouring chunks (default 200)", valueHint: "N" },
     "questions-per-chunk": { type: "string", description: "Pairs per chunk (default 3)", valueHint: "N" },
+    style: { type: "string", description: "qa | multi-turn | reasoning, or a mix like qa=0.6,multi-turn=0.3,reasoning=0.1 (default qa, PIPELINE_QA_STYLE); each chunk gets one style, fixed by its id", valueHint: "STYLE" },
+    "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     temperature: { type: "string", description: "Sampling temperature for generation (default 0.7)", valueHint: "T" },
     "validation-threshold": { type: "string", description: "PASS at or above this overall score (default 8.0)", valueHint: "X" },
     "filter-threshold": { type: "string", description: "NEEDS_REVIEW at or above this, FAIL below (default 7.0)", valueHint: "X" },
@@ -44,6 +46,8 @@ export default defineCommand({
       validationThreshold: flag("--validation-threshold", args["validation-threshold"]),
       filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
       formatTemplate: flag("--template", args.template),
+      qaStyle: flag("--style", args.style),
+      reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     await runPipeline(settings, {
       formatThreshold: parseFlag("format-threshold", args["format-threshold"]) ?? settings.filterThreshold,

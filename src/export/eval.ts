@@ -7,7 +7,8 @@ import type { GenerateRequest, GenerateResult } from "../providers/types.ts";
 import type { ExampleRecord } from "../records.ts";
 import { exampleData, toMessages } from "../transforms/format-templates.ts";
 
-export interface EvalItem { id: string; question: string; reference: string; system?: string }
+/** One held-out question; `history` holds the earlier turns of its conversation (with their reference answers). */
+export interface EvalItem { id: string; question: string; reference: string; system?: string; history?: Array<{ role: "user" | "assistant"; content: string }> }
 export type Answerer = (item: EvalItem) => Promise<string>;
 /** Anything that can answer a chat request: a Provider or an LlmClient. */
 export interface JudgeModel { readonly model: string; readonly provider?: string; readonly name?: string; generate(req: GenerateRequest): Promise<GenerateResult> }
@@ -23,16 +24,32 @@ export interface EvalReport {
   mean: Record<string, number>;
 }
 
-/** The question, reference answer and system prompt of a formatted example, whichever template wrote it. */
-export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
+/**
+ * The held-out questions of a formatted example, whichever template wrote it: one per assistant turn, each after
+ * the turns before it (so a conversation is asked turn by turn, as a user would), with the system prompt.
+ */
+export function evalItemsFromExample(ex: ExampleRecord): EvalItem[] {
   const data = exampleData(ex.data);
   const messages = data && toMessages(data);
-  const system = messages?.find((m) => m.role === "system")?.content;
-  const question = messages?.find((m) => m.role === "user")?.content;
-  const reference = messages?.find((m) => m.role === "assistant")?.content;
-  if (question === undefined || reference === undefined) return undefined;
-  return { id: ex.id, question, reference, ...(system ? { system } : {}) };
+  if (!messages) return [];
+  const system = messages.find((m) => m.role === "system")?.content;
+  const chat = messages.filter((m): m is { role: "user" | "assistant"; content: string } => m.role !== "system");
+  const items: EvalItem[] = [];
+  chat.forEach((m, i) => {
+    if (m.role !== "assistant" || chat[i - 1]?.role !== "user") return;
+    const history = chat.slice(0, i - 1);
+    items.push({ id: items.length ? `${ex.id}#${items.length + 1}` : ex.id, question: chat[i - 1]!.content, reference: m.content, ...(system ? { system } : {}), ...(history.length ? { history } : {}) });
+  });
+  return items;
 }
+
+/** The first held-out question of an example (its only one unless it is a conversation). */
+export function evalItemFromExample(ex: ExampleRecord): EvalItem | undefined {
+  return evalItemsFromExample(ex)[0];
+}
+
+/** The final answer of a reply that shows its reasoning in a <think> block: what F1 compares. */
+const finalAnswer = (text: string) => text.replace(/^\s*<think>[\s\S]*?<\/think>\s*/, "");
 
 const ARTICLES = new Set(["a", "an", "the"]);
 /** SQuAD normalization: lower case, no punctuation, no articles, single spaces. Unicode letters count. */
@@ -90,7 +107,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalReport> {
     const results: Record<string, EvalScore> = {};
     for (const label of models) {
       const answer = (await o.answerers[label]!(item)).trim();
-      const graded = o.judge ? await judgeScore(o.judge, item, answer) : { score: tokenF1(answer, item.reference) };
+      const graded = o.judge ? await judgeScore(o.judge, item, answer) : { score: tokenF1(finalAnswer(answer), finalAnswer(item.reference)) };
       results[label] = { answer, ...graded };
       o.onProgress?.(++done, total);
     }

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -11,7 +11,7 @@ import { installInOllama, ollamaReachable } from "../ollama/install.ts";
 import { ExampleRecord } from "../records.ts";
 import { modelCard } from "./model-card.ts";
 import { findFinetuneArtifacts, type FinetuneArtifacts } from "./artifacts.ts";
-import { evalItemFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
+import { evalItemsFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { mergeToGguf, writeLoraAdapter, type ExportQuant } from "./merge.ts";
 import { chatTemplateOf, ollamaTemplateFor, type ChatTemplateInfo } from "../chat/template.ts";
@@ -19,7 +19,7 @@ import type { OllamaTemplate } from "../chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "./modelfile.ts";
 import { openLlamaRunner } from "../llama-cpp/runner.ts";
 import { verifyExport, type VerifyProbe, type VerifyReport } from "./verify.ts";
-import { EXPORT_RESULT_FILE, exportFolder, siblingPath } from "../layout.ts";
+import { EXPORT_RESULT_FILE, exportFolder, PEFT_ADAPTER_CONFIG_FILE, PEFT_ADAPTER_FILE, siblingPath } from "../layout.ts";
 import { mergeStoreLayers, storeBaseOf } from "./store-base.ts";
 import { weightClass } from "./parity.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
@@ -128,6 +128,9 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     adapterGguf = join(dir, "adapter.gguf");
     await writeLoraAdapter(art.adapterPath, adapterGguf, { arch, extraMetadata: provenance });
   }
+  // The PEFT form of the adapter (finetune writes it beside adapter.gguf) goes along for the Python tools.
+  const peft = art.adapterPath && !fullModel && [PEFT_ADAPTER_FILE, PEFT_ADAPTER_CONFIG_FILE].every((f) => existsSync(join(dirname(art.adapterPath!), f)));
+  if (peft) for (const f of [PEFT_ADAPTER_FILE, PEFT_ADAPTER_CONFIG_FILE]) await copyFile(join(dirname(art.adapterPath!), f), join(dir, f));
 
   // format writes the train split to training_data_final.jsonl and the valid split beside it (.valid.jsonl);
   // NDJSON example records carry their split themselves.
@@ -136,8 +139,8 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
     ...(dataset ? await readExamples(dataset, "train") : []),
     ...(validFile && existsSync(validFile) ? await readExamples(validFile, "valid") : []),
   ];
-  const trainItems = examples.filter((e) => e.split !== "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
-  const validItems = examples.filter((e) => e.split === "valid").map(evalItemFromExample).filter((x): x is EvalItem => !!x);
+  const trainItems = examples.filter((e) => e.split !== "valid").flatMap(evalItemsFromExample);
+  const validItems = examples.filter((e) => e.split === "valid").flatMap(evalItemsFromExample);
 
   // SYSTEM: the one asked for, else the one the training data used, else the store base's (qa-train trained with it).
   const system = o.system ?? commonSystem(trainItems) ?? kept?.system;
@@ -156,7 +159,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
 
   let verify: VerifyReport | undefined;
   if (o.verify !== false) {
-    const probes: VerifyProbe[] = trainItems.slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
+    const probes: VerifyProbe[] = trainItems.filter((i) => !i.history).slice(0, 3).map((i) => ({ question: i.question, answer: i.reference, ...(i.system ?? system ? { system: i.system ?? system } : {}) }));
     if (!probes.length) probes.push({ question: "What is this document about?" });
     log.info(`export: verifying ${rel(modelGguf)} in llama.cpp`);
     // An export with quantized weights (asked for, or kept from a quantized base) is measured against its all-f16
@@ -214,6 +217,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   const files = [
     { file: "model.gguf", what: `merged model, ${o.quant}` },
     ...(adapterGguf ? [{ file: "adapter.gguf", what: "LoRA adapter (llama.cpp `--lora`, Ollama `ADAPTER`)" }] : []),
+    ...(peft ? [{ file: `${PEFT_ADAPTER_FILE}, ${PEFT_ADAPTER_CONFIG_FILE}`, what: "the same LoRA adapter for PEFT: `PeftModel.from_pretrained(base, dir)` (transformers, vLLM, unsloth)" }] : []),
     { file: "Modelfile", what: "Ollama: `ollama create NAME -f Modelfile`" },
     ...(modelfileAdapter ? [{ file: "Modelfile.adapter", what: "Ollama: base model + adapter instead of the merged weights" }] : []),
     ...(verify ? [{ file: "verify.json", what: "llama.cpp verification" }] : []),
@@ -238,7 +242,7 @@ async function evaluate(o: ExportOptions, art: FinetuneArtifacts, modelGguf: str
   const base = art.basePath ? await openLlamaRunner(art.basePath) : undefined;
   try {
     const answerWith = (r: typeof tuned): Answerer => async (item) =>
-      (await r.generate([...(item.system ?? o.system ? [{ role: "system" as const, content: (item.system ?? o.system)! }] : []), { role: "user", content: item.question }], { maxTokens: 128 })).text;
+      (await r.generate([...(item.system ?? o.system ? [{ role: "system" as const, content: (item.system ?? o.system)! }] : []), ...(item.history ?? []), { role: "user", content: item.question }], { maxTokens: 128 })).text;
     const answerers: Record<string, Answerer> = base ? { base: answerWith(base), "fine-tuned": answerWith(tuned) } : { "fine-tuned": answerWith(tuned) };
     if (items.length) log.info(`eval: ${items.length} held-out question${items.length === 1 ? "" : "s"}, ${Object.keys(answerers).join(" vs ")}`);
     return await runEval({ items, answerers, ...(o.judge ? { judge: o.judge } : {}) });

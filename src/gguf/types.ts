@@ -53,11 +53,24 @@ export const GGML_BLOCK: Record<GgmlTypeName, [number, number]> = {
   MXFP4: [32, 17],
 };
 
-/** Types readTensorF32 can dequantize. */
-export const DEQUANT_TYPES: readonly GgmlTypeName[] = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"];
-/** Types writeGguf can quantize from f32. */
-export const QUANT_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"] as const;
+/**
+ * Types writeGguf can quantize from f32 and readTensorF32 can dequantize: every type llama.cpp's quantizer
+ * writes for the common file types (F16 … Q8_0, the K-quant mixes, IQ4_NL/IQ4_XS) and their fallbacks.
+ */
+export const QUANT_TYPES = [
+  "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS",
+] as const;
 export type WritableTensorType = (typeof QUANT_TYPES)[number];
+/**
+ * general.file_type (llama.h's llama_ftype) of a file whose matrices are mostly `type`. A K type maps to its
+ * _M mix (Q3_K_M, Q4_K_M, Q5_K_M), the name Ollama and llama.cpp users know.
+ */
+export const FILE_TYPE: Record<WritableTensorType, number> = {
+  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q2_K: 10, Q3_K: 12, Q4_K: 15, Q5_K: 17, Q6_K: 18,
+  IQ4_NL: 25, IQ4_XS: 30, BF16: 32,
+};
+/** Types readTensorF32 can dequantize. */
+export const DEQUANT_TYPES: readonly GgmlTypeName[] = QUANT_TYPES;
 
 export interface GgufTensorInfo {
   name: string;

@@ -10,7 +10,7 @@
 //     boolean → bool, integer 0..2^32-1 → u32, negative integer → i32, other number → f32,
 //     bigint → i64/u64, arrays: strings → [string], all integers → [i32], numbers → [f32].
 //     llama.cpp checks types strictly (u32 counts, f32 eps/theta, i32 token_type): plain values fit.
-//   - tensors: `data` (f32 values, quantized by us to type F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K) or `raw`
+//   - tensors: `data` (f32 values, quantized by us to any type in QUANT_TYPES) or `raw`
 //     (bytes already in `type`, copied as is — for passing through tensors of any ggml type).
 //     A function is called only when its tensor is written, so one tensor is in memory at a time.
 //   - alignment: general.alignment when given (a power of two), else 32. Written to `path.partial`

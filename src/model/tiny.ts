@@ -20,7 +20,8 @@
 //   (No q/k permutation: our files define the layout; HF checkpoints need permuting, ours do not.)
 import { mulberry32 } from "../random.ts";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.ts";
-import { GGML_BLOCK, type GgufValue, type WritableTensorType } from "../gguf/types.ts";
+import { targetTypeFor } from "../gguf/convert.ts";
+import { FILE_TYPE, type GgufValue, type WritableTensorType } from "../gguf/types.ts";
 import type { SpmVocab } from "../tokenizer/spm.ts";
 import { spmVocabMetadata } from "../tokenizer/load.ts";
 import { CHATML_TEMPLATE } from "../chat/presets.ts";
@@ -70,7 +71,7 @@ function checkConfig(c: TinyConfig): void {
 }
 
 /** llama.cpp's LLAMA_FTYPE for a file whose matrices are mostly `type`. */
-export const FILE_TYPE: Record<WritableTensorType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 15, Q6_K: 18, BF16: 32 };
+export { FILE_TYPE };
 
 export interface LlamaMetadataOptions {
   name?: string;
@@ -89,10 +90,12 @@ export function llamaMetadata(c: TinyConfig, vocab: SpmVocab, opts: LlamaMetadat
   };
 }
 
-/** Matrices take `type` when their rows fit its block size, else F16; 1-D norms stay F32 (as llama.cpp does). */
+/**
+ * Matrices take `type` when their rows fit its block size, else llama.cpp's fallback (Q4_K → Q5_0 …, then
+ * F16); 1-D norms stay F32 (as llama.cpp does).
+ */
 export function tensorTypeFor(dims: number[], type: WritableTensorType): WritableTensorType {
-  if (dims.length < 2) return "F32";
-  return dims[0]! % GGML_BLOCK[type][0] === 0 ? type : "F16";
+  return targetTypeFor(dims, type);
 }
 
 /** mulberry32 + Box–Muller: reproducible weights from a seed. */

@@ -96,7 +96,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       case "generate-qa": return (await import("./generate-qa.ts")).runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
       case "validate": return (await import("./validate.ts")).runValidate(llm, { input: files.qa, output: files.report, resume });
       case "format": {
-        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined };
+        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined, reasoningFormat: settings.reasoningFormat };
         const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
         return;

@@ -7,7 +7,8 @@ import { cacheDirUnder } from "../providers/client.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
-import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { emptyGenerateQaStats, promptFor, qaGenerator, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { styleSettings } from "../transforms/qa-styles.ts";
 import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { checkFailures, pairWithPrevious, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
 import type { Stage } from "../streams/as-transform.ts";
@@ -32,18 +33,19 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
   const readChunks = () => readRecords({ path: o.input, schema: ChunkRecord, skipBadLines: settings.skipBadLines, onBadLine: (l, why) => log.warn(`chunk input line ${l} skipped: ${why}`) });
   if (o.dryRun) {
     // About 60 reply tokens per pair asked for, plus the JSON around them.
-    return planFromInput(settings, "generate-qa", readChunks(), (c) => qaPrompt(c, settings.questionsPerChunk), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
+    return planFromInput(settings, "generate-qa", readChunks(), (c) => promptFor(c, settings.questionsPerChunk, settings.qaStyle), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
   }
   if (o.retryFailed && !o.output) throw new PipelineError("E_USAGE", "--retry-failed rewrites an output file: name its folder with -o", { field: "--retry-failed" });
   const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
   const stats = emptyGenerateQaStats();
-  const generator = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, stats);
+  const generator = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature, styles: settings.qaStyle }, stats);
   const stepSettings: Record<string, unknown> = {
     input: o.input ? resolve(o.input) : "<stdin>",
     provider: client?.provider ?? "extractive",
     model: client?.model ?? "extractive",
     questionsPerChunk: settings.questionsPerChunk,
     temperature: client ? settings.temperature : undefined,
+    ...styleSettings(settings.qaStyle),
   };
   try {
     let input: AsyncIterable<unknown> = readChunks();

@@ -10,7 +10,8 @@ import { readRecords } from "../sinks/read-records.ts";
 import { tailOutput } from "../sinks/tail-output.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
 import { chunker } from "../transforms/chunk.ts";
-import { emptyGenerateQaStats, qaGenerator, qaPrompt, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { emptyGenerateQaStats, promptFor, qaGenerator, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
+import { styleSettings } from "../transforms/qa-styles.ts";
 import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
 import { dryRun } from "../providers/plan.ts";
 import { estimatePromptTokens } from "../providers/tokens.ts";
@@ -57,7 +58,7 @@ async function planPipeline(settings: Settings, files: string[], ingest: Stage<s
     const judge = judgePrompt({ type: "qa", id: "", docId: c.docId, chunkId: c.id, source: c.source, question: "", answer: "", evidence: "", context: c.text, provider: "", model: "", usage: { inputTokens: 0, outputTokens: 0 } });
     judgeCalls += n;
     judgeTokens += n * (estimatePromptTokens(judge, JUDGE_REPLY_SCHEMA.schema) + 60);
-    return qaPrompt(c, n);
+    return promptFor(c, n, settings.qaStyle);
   }, 20 + 60 * n, QA_REPLY_SCHEMA.schema);
   await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
 }
@@ -104,12 +105,12 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
   const qaStep = track("qa", runStep<ChunkRecord, QaRecord>({
     ...common, name: "generate-qa",
     input: readRecords({ path: chunksPath, stream: follow(chunksPath, states.chunk), schema: ChunkRecord }),
-    stage: qaGenerator({ client: generator, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature }, qaStats),
+    stage: qaGenerator({ client: generator, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature, styles: settings.qaStyle }, qaStats),
     output: { path: qaPath, format: "json-array" }, concurrency: recordsInFlight(generator),
     progress: createProgress({ label: "pipeline", unit: "chunks" }),
     settings: {
       input: chunksPath, provider: generator?.provider ?? "extractive", model: generator?.model ?? "extractive",
-      questionsPerChunk: settings.questionsPerChunk, temperature: generator ? settings.temperature : undefined,
+      questionsPerChunk: settings.questionsPerChunk, temperature: generator ? settings.temperature : undefined, ...styleSettings(settings.qaStyle),
     },
   }));
   const validateStep = track("validate", runStep({
@@ -122,7 +123,7 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
       threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold,
     },
   }));
-  const formatOptions = { template: settings.formatTemplate as TemplateName, threshold: formatThreshold, keepDuplicates: false, validFraction: 0 };
+  const formatOptions = { template: settings.formatTemplate as TemplateName, threshold: formatThreshold, keepDuplicates: false, validFraction: 0, reasoningFormat: settings.reasoningFormat };
   const formatStep = track("format", runFormat(
     { output: finalPath, toStdout: false, options: formatOptions, input: scoredPath },
     readRecords({ path: scoredPath, stream: follow(scoredPath, states.validate), schema: ScoredRecord }),

@@ -1,8 +1,13 @@
 // Packs tokenized examples into fixed-length training rows; loss only on answer tokens.
 import { TokenRows } from "./qa-train-files.ts";
 
-/** tokens = [bos?, prompt…, answer…, eos]; the loss covers predictions of tokens[lossFrom…]. */
-export interface TokenizedExample { tokens: number[]; lossFrom: number }
+/**
+ * tokens = [bos?, prompt…, answer…, eos]; the loss covers predictions of tokens[lossFrom…] — or, for a
+ * conversation, of the tokens inside `lossSpans` ([start, end) each: every assistant turn).
+ */
+export interface TokenizedExample { tokens: number[]; lossFrom: number; lossSpans?: Array<[number, number]> }
+
+const carriesLoss = (ex: TokenizedExample, at: number) => (ex.lossSpans ? ex.lossSpans.some(([a, b]) => at >= a && at < b) : at >= ex.lossFrom);
 
 export interface PackStats {
   examples: number;
@@ -30,7 +35,7 @@ export function packExamples(examples: TokenizedExample[], seqLen: number, pad: 
   const stats: PackStats = { examples: 0, truncated: 0, dropped: 0, rows: 0, tokens: 0, lossTokens: 0, packingEfficiency: 0 };
   for (const ex of examples) {
     let inputs = ex.tokens.slice(0, -1);
-    let targets = ex.tokens.slice(1).map((t, j) => (j + 1 >= ex.lossFrom ? t : -1));
+    let targets = ex.tokens.slice(1).map((t, j) => (carriesLoss(ex, j + 1) ? t : -1));
     if (inputs.length > seqLen) {
       inputs = inputs.slice(0, seqLen);
       targets = targets.slice(0, seqLen);

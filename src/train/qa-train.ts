@@ -124,14 +124,49 @@ function hashSplit(line: string, validFraction: number): "train" | "valid" {
   return h < validFraction ? "valid" : "train";
 }
 
-/** Prompt tokens (no loss) then answer tokens (loss), ending in an end-of-turn token. */
+/**
+ * Prompt tokens (no loss) then answer tokens (loss), each answer ending in an end-of-turn token. A conversation
+ * trains on every assistant turn: the chat template renders each turn's prompt as the text so far, so the tokens
+ * are the pieces between those prefixes. A template that rewrites earlier turns (Qwen3 drops their <think>
+ * blocks) has no such prefixes: then only the last turn carries loss, as the model sees it at inference.
+ */
 export function tokenizeConversation(tok: Tokenizer, info: ChatTemplateInfo, messages: ChatMessage[], addBos: boolean): TokenizedExample {
-  const { prompt, answer } = splitPromptAnswer(info, messages);
-  const p = tok.encode(prompt, { bos: addBos, special: true });
-  const a = tok.encode(answer, { special: true });
   const ends = new Set([tok.eos, ...(tok.eot !== undefined ? [tok.eot] : [])]);
-  if (!a.some((t) => ends.has(t))) a.push(tok.eos);
-  return { tokens: [...p, ...a], lossFrom: p.length };
+  const answerTokens = (text: string) => {
+    const a = tok.encode(text, { special: true });
+    if (!a.some((t) => ends.has(t))) a.push(tok.eos);
+    return a;
+  };
+  const assistantAt = messages.flatMap((m, i) => (m.role === "assistant" ? [i] : []));
+  const parts = assistantAt.length > 1 ? turnPieces(info, messages, assistantAt) : undefined;
+  if (!parts) {
+    const { prompt, answer } = splitPromptAnswer(info, messages);
+    const p = tok.encode(prompt, { bos: addBos, special: true });
+    return { tokens: [...p, ...answerTokens(answer)], lossFrom: p.length };
+  }
+  const tokens: number[] = [];
+  const lossSpans: Array<[number, number]> = [];
+  parts.forEach(({ prompt, answer }, k) => {
+    tokens.push(...tok.encode(prompt, { bos: addBos && k === 0, special: true }));
+    const a = answerTokens(answer);
+    lossSpans.push([tokens.length, tokens.length + a.length]);
+    tokens.push(...a);
+  });
+  return { tokens, lossFrom: lossSpans[0]![0], lossSpans };
+}
+
+/** Each assistant turn's new prompt text and answer text, or undefined when the renders are not prefixes of each other. */
+function turnPieces(info: ChatTemplateInfo, messages: ChatMessage[], assistantAt: number[]): Array<{ prompt: string; answer: string }> | undefined {
+  const out: Array<{ prompt: string; answer: string }> = [];
+  let done = "";
+  for (const i of assistantAt) {
+    let split: { prompt: string; answer: string };
+    try { split = splitPromptAnswer(info, messages.slice(0, i + 1)); } catch { return undefined; }
+    if (!split.prompt.startsWith(done)) return undefined;
+    out.push({ prompt: split.prompt.slice(done.length), answer: split.answer });
+    done = split.prompt + split.answer;
+  }
+  return out;
 }
 
 export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainReport; meta: TokensMeta }> {

@@ -11,7 +11,7 @@
 //   checkpoint/           trainable tensors + AdamW state + step (see checkpoint.ts), for --resume
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { defaultThreads, useBackend, type BackendInfo } from "../kernels/backend.ts";
 import { log } from "../log.ts";
@@ -22,12 +22,14 @@ import { writeLoraAdapterGguf } from "../gguf/lora-adapter.ts";
 import type { GgufValue } from "../gguf/types.ts";
 import { DEFAULT_TARGETS, Lora } from "./lora.ts";
 import { lossCurveCsv, lossCurveSvg } from "./loss-curve.ts";
-import { parameterCount } from "../model/config.ts";
+import { parameterCount, type LlamaConfig } from "../model/config.ts";
+import { hfIdOfGguf } from "../hf/names.ts";
+import { writePeftAdapter } from "../hf/peft.ts";
 import { estimateTrainingBytes, loadGgufModel, MEMORY_BUDGET_BYTES, memoryLimitBytes, readGgufConfig, WASM_HEAP_BYTES } from "../model/load.ts";
 import { readTokenRows } from "./qa-train-files.ts";
 import { readTokensMeta } from "./qa-train.ts";
 import { hashSettings } from "../streams/ledger.ts";
-import { ADAPTER_FILE, TRAINED_MODEL_FILE, TRAINING_REPORT_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
+import { ADAPTER_FILE, PEFT_ADAPTER_CONFIG_FILE, PEFT_ADAPTER_FILE, TRAINED_MODEL_FILE, TRAINING_REPORT_FILE, TRAIN_TOKENS_FILE, VALID_TOKENS_FILE } from "../layout.ts";
 import { Trainer, type ProgressInfo, type TrainOptions } from "./trainer.ts";
 
 export interface FinetuneOptions {
@@ -135,7 +137,9 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   if (!stopped) {
     if (lora) {
       files.adapter = ADAPTER_FILE;
-      await writeAdapter(join(o.outDir, files.adapter), lora, config.arch, meta.basePath);
+      await writeAdapter(join(o.outDir, files.adapter), lora, config, meta.basePath, meta.modelName);
+      files.peftAdapter = PEFT_ADAPTER_FILE;
+      files.peftConfig = PEFT_ADAPTER_CONFIG_FILE;
     } else {
       files.model = TRAINED_MODEL_FILE;
       await writeTrainedModel(join(o.outDir, files.model), meta.basePath, model.rawTensors());
@@ -167,9 +171,22 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   return report;
 }
 
-export async function writeAdapter(path: string, lora: Lora, arch: string, basePath: string): Promise<void> {
+/**
+ * The trained adapter twice: llama.cpp's LoRA GGUF at `path`, and beside it the PEFT form (adapter_model.safetensors
+ * + adapter_config.json) for the Python trainers and servers. `modelName` is what the user named the base.
+ */
+export async function writeAdapter(path: string, lora: Lora, config: LlamaConfig, basePath: string, modelName = basePath): Promise<void> {
+  const tensors = lora.rawTensors();
+  const base = await openGguf(basePath);
+  let baseModel: string;
+  try { baseModel = hfIdOfGguf((k) => base.meta(k)) ?? modelName; } finally { await base.close(); }
+  await writePeftAdapter(dirname(path), {
+    targets: lora.options.targets, rank: lora.options.rank, alpha: lora.options.alpha, dropout: lora.options.dropout,
+    tensors, permutedQK: config.ropeStyle === "norm", heads: config.heads, kvHeads: config.kvHeads, baseModel, fusedGateUp: config.fusedGateUp,
+  });
+  const arch = config.arch;
   await writeLoraAdapterGguf(path, {
-    arch, alpha: lora.options.alpha, tensors: lora.rawTensors(),
+    arch, alpha: lora.options.alpha, tensors,
     metadata: [
       ["general.name", { type: "string", value: "docs2model LoRA" }],
       ["docs2model.lora.rank", { type: "u32", value: lora.options.rank }],

@@ -6,35 +6,55 @@ import { ExampleData, type AlpacaData, type ChatmlData, type OpenaiData, type Sh
 export type TemplateName = "alpaca" | "chatml" | "sharegpt" | "openai";
 export const TEMPLATES: readonly TemplateName[] = ["alpaca", "chatml", "sharegpt", "openai"];
 
-export interface Turn { question: string; answer: string; system?: string }
+/**
+ * What one example says: a question and its answer, after the earlier turns of the conversation when there are
+ * any (`history`, oldest first), under an optional system prompt.
+ */
+export interface Turn { question: string; answer: string; system?: string; history?: Array<{ question: string; answer: string }> }
 export type Role = "system" | "user" | "assistant";
 export interface Message { role: Role; content: string }
 
 const IM_START = "<|im_start|>";
 const IM_END = "<|im_end|>";
 
+/** The example as chat messages: system, then user/assistant for every turn. */
+export function turnMessages(t: Turn): Message[] {
+  const out: Message[] = t.system ? [{ role: "system", content: t.system }] : [];
+  for (const h of [...(t.history ?? []), t]) out.push({ role: "user", content: h.question }, { role: "assistant", content: h.answer });
+  return out;
+}
+
+/** Alpaca: the last turn as instruction/output, earlier turns in `history` (LLaMA-Factory's alpaca format). */
 export function alpaca(t: Turn): AlpacaData {
-  return t.system ? { instruction: t.question, input: "", output: t.answer, system: t.system } : { instruction: t.question, input: "", output: t.answer };
+  const d: AlpacaData = { instruction: t.question, input: "", output: t.answer };
+  if (t.system) d.system = t.system;
+  if (t.history?.length) d.history = t.history.map((h) => [h.question, h.answer]);
+  return d;
 }
 
 /** ChatML as one text field, the form trainers take for raw-text (completion) datasets. */
 export function chatml(t: Turn): ChatmlData {
-  const block = (role: Role, content: string) => `${IM_START}${role}\n${content}${IM_END}\n`;
-  return { text: (t.system ? block("system", t.system) : "") + block("user", t.question) + block("assistant", t.answer) };
+  return { text: turnMessages(t).map((m) => `${IM_START}${m.role}\n${m.content}${IM_END}\n`).join("") };
 }
 
+const SHAREGPT_FROM: Record<Role, "system" | "human" | "gpt"> = { system: "system", user: "human", assistant: "gpt" };
 export function sharegpt(t: Turn): SharegptData {
-  const conversations: SharegptData["conversations"] = [];
-  if (t.system) conversations.push({ from: "system", value: t.system });
-  conversations.push({ from: "human", value: t.question }, { from: "gpt", value: t.answer });
-  return { conversations };
+  return { conversations: turnMessages(t).map((m) => ({ from: SHAREGPT_FROM[m.role], value: m.content })) };
 }
 
 export function openai(t: Turn): OpenaiData {
-  const messages: OpenaiData["messages"] = [];
-  if (t.system) messages.push({ role: "system", content: t.system });
-  messages.push({ role: "user", content: t.question }, { role: "assistant", content: t.answer });
-  return { messages };
+  return { messages: turnMessages(t) };
+}
+
+/**
+ * A reasoning answer as trainers take it: `think` puts the reasoning in a <think>…</think> block before the answer
+ * (the form of models whose chat template has one: Qwen3, DeepSeek-R1 and their distills), `plain` writes it as
+ * text followed by the answer.
+ */
+export type ReasoningFormat = "think" | "plain";
+export const REASONING_FORMATS: readonly ReasoningFormat[] = ["think", "plain"];
+export function answerWithReasoning(reasoning: string, answer: string, format: ReasoningFormat): string {
+  return format === "think" ? `<think>\n${reasoning}\n</think>\n\n${answer}` : `${reasoning}\n\nAnswer: ${answer}`;
 }
 
 export function render(template: "alpaca", t: Turn): AlpacaData;
@@ -67,7 +87,8 @@ const SPEAKER: Record<SharegptData["conversations"][number]["from"], Role> = { s
 export function toMessages(d: ExampleData): Message[] | undefined {
   if ("instruction" in d) {
     const user = d.input ? `${d.instruction}\n\n${d.input}` : d.instruction;
-    return [...(d.system ? [{ role: "system" as const, content: d.system }] : []), { role: "user", content: user }, { role: "assistant", content: d.output }];
+    const history = (d.history ?? []).map(([question, answer]) => ({ question, answer }));
+    return turnMessages({ question: user, answer: d.output, system: d.system, history });
   }
   if ("text" in d) return parseChatml(d.text);
   if ("conversations" in d) return d.conversations.map((m) => ({ role: SPEAKER[m.from], content: m.value }));

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { stableId, type ExampleRecord, type ScoredRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
-import { render, type TemplateName } from "./format-templates.ts";
+import { answerWithReasoning, render, type ReasoningFormat, type TemplateName, type Turn } from "./format-templates.ts";
 import { bucketOf } from "./validate-summary.ts";
 
 export interface FormatOptions {
@@ -15,6 +15,18 @@ export interface FormatOptions {
   /** Share of documents (0–1) whose examples go to the validation split. */
   validFraction?: number;
   system?: string;
+  /** How a reasoning record's reasoning is written before its answer (default `think`). */
+  reasoningFormat?: ReasoningFormat;
+}
+
+/** The example a scored record makes: every turn of a conversation, the reasoning before a reasoning answer. */
+export function turnOf(r: ScoredRecord, opts: Pick<FormatOptions, "system" | "reasoningFormat">): Turn {
+  const turns = r.turns && r.turns.length > 1 ? r.turns : [{ question: r.question, answer: r.answer }];
+  const last = turns.at(-1)!;
+  const answer = r.reasoning ? answerWithReasoning(r.reasoning, last.answer, opts.reasoningFormat ?? "think") : last.answer;
+  const t: Turn = { question: last.question, answer, system: opts.system };
+  if (turns.length > 1) t.history = turns.slice(0, -1).map((h) => ({ question: h.question, answer: h.answer }));
+  return t;
 }
 
 export type DropReason = "generation_failed" | "below_threshold" | "duplicate" | "ungrounded";
@@ -65,7 +77,8 @@ export function exampleFormatter(opts: FormatOptions, stats: FormatStats = empty
     stats.sources.set(r.source, (stats.sources.get(r.source) ?? 0) + 1);
     const example: ExampleRecord = {
       type: "example",
-      id: stableId("example", r.qaId, opts.template, opts.system ?? ""),
+      // The reasoning format joins the id only when it shapes the data, so ids of plain pairs stay as they were.
+      id: r.reasoning ? stableId("example", r.qaId, opts.template, opts.system ?? "", opts.reasoningFormat ?? "think") : stableId("example", r.qaId, opts.template, opts.system ?? ""),
       qaId: r.qaId,
       docId: r.docId,
       chunkId: r.chunkId,
@@ -74,7 +87,7 @@ export function exampleFormatter(opts: FormatOptions, stats: FormatStats = empty
       end: r.end,
       template: opts.template,
       split,
-      data: render(opts.template, { question: r.question, answer: r.answer, system: opts.system }),
+      data: render(opts.template, turnOf(r, opts)),
     };
     return example;
   };

@@ -4,10 +4,15 @@ import { z } from "zod";
 import { withRecordSignal } from "./checks/signal.ts";
 import type { LlmClient, JsonSchemaSpec } from "../providers/types.ts";
 import { jsonSchemaSpec } from "../providers/json-schema.ts";
-import { qaId, type ChunkRecord, type QaRecord, type Usage } from "../records.ts";
+import type { StyleShare } from "../config.ts";
+import { qaId, type ChunkRecord, type QaRecord, type QaStyle, type QaTurn, type Usage } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { locateEvidence } from "./checks/grounding.ts";
 import { extractPairs, EXTRACTIVE_MODEL } from "./extractive.ts";
+import {
+  conversationPrompt, conversationsFor, ConversationReply, CONVERSATION_REPLY_SCHEMA, extractiveConversation, extractiveReasoning,
+  MAX_TURNS, reasoningPrompt, ReasoningReply, REASONING_REPLY_SCHEMA, styleFor,
+} from "./qa-styles.ts";
 
 export interface GenerateQaOptions {
   /** null or a client whose provider is "extractive" → the offline generator. */
@@ -15,6 +20,8 @@ export interface GenerateQaOptions {
   questionsPerChunk: number;
   temperature?: number;
   maxTokens?: number;
+  /** Styles and their shares of the chunks (default: all "qa"); each chunk gets one, fixed by its id. */
+  styles?: readonly StyleShare[];
 }
 
 /** What a run produced; a chunk that yields fewer than N pairs is counted, and listed with --verbose. */
@@ -68,10 +75,21 @@ export function qaPrompt(chunk: ChunkRecord, n: number): Array<{ role: "system" 
   ];
 }
 
-function record(chunk: ChunkRecord, p: { question: string; answer: string; evidence: string; start?: number; end?: number }, provider: string, model: string, usage: Usage, error?: string): QaRecord {
+/** The request a chunk gets under a style mix (for --dry-run's estimate). */
+export function promptFor(chunk: ChunkRecord, n: number, styles?: readonly StyleShare[]): ReturnType<typeof qaPrompt> {
+  const style = styleFor(chunk.id, styles?.length ? styles : [{ style: "qa", weight: 1 }]);
+  return style === "multi-turn" ? conversationPrompt(chunk, n) : style === "reasoning" ? reasoningPrompt(chunk, n) : qaPrompt(chunk, n);
+}
+
+/** What one record holds besides its first (or only) turn. */
+interface Extra { style?: QaStyle; turns?: QaTurn[]; reasoning?: string }
+
+function record(chunk: ChunkRecord, p: { question: string; answer: string; evidence: string; start?: number; end?: number }, provider: string, model: string, usage: Usage, error?: string, extra: Extra = {}): QaRecord {
+  // The id covers everything the record says, so two conversations that open alike stay two records.
+  const said = extra.turns ? extra.turns.map((t) => `${t.question}\u0000${t.answer}`).join("\u0001") : extra.reasoning ? `${p.answer}\u0000${extra.reasoning}` : p.answer;
   const rec: QaRecord = {
     type: "qa",
-    id: error ? qaId(chunk.id, "\u0000error", "") : qaId(chunk.id, p.question, p.answer),
+    id: error ? qaId(chunk.id, "\u0000error", "") : qaId(chunk.id, p.question, said),
     docId: chunk.docId,
     chunkId: chunk.id,
     source: chunk.source,
@@ -86,6 +104,9 @@ function record(chunk: ChunkRecord, p: { question: string; answer: string; evide
     usage,
   };
   if (error) rec.error = error;
+  if (extra.style && extra.style !== "qa") rec.style = extra.style;
+  if (extra.turns) rec.turns = extra.turns;
+  if (extra.reasoning !== undefined) rec.reasoning = extra.reasoning;
   return rec;
 }
 
@@ -95,15 +116,16 @@ const NO_USAGE: Usage = { inputTokens: 0, outputTokens: 0 };
 export function qaGenerator(opts: GenerateQaOptions, stats: GenerateQaStats = emptyGenerateQaStats()): Stage<ChunkRecord, QaRecord> {
   const n = opts.questionsPerChunk;
   const client = opts.client && opts.client.provider !== "extractive" ? opts.client : null;
+  const styles = opts.styles?.length ? opts.styles : [{ style: "qa" as const, weight: 1 }];
 
-  const count = (chunk: ChunkRecord, made: QaRecord[], failed: boolean): QaRecord[] => {
+  const count = (chunk: ChunkRecord, made: QaRecord[], failed: boolean, asked = n): QaRecord[] => {
     stats.chunks++;
     if (failed) { stats.failedChunks++; return made; }
     stats.pairs += made.length;
-    if (made.length < n) {
+    if (made.length < asked) {
       stats.shortChunks++;
       if (!made.length) stats.emptyChunks++;
-      if (stats.shortfalls.length < 10_000) stats.shortfalls.push({ chunkId: chunk.id, asked: n, made: made.length });
+      if (stats.shortfalls.length < 10_000) stats.shortfalls.push({ chunkId: chunk.id, asked, made: made.length });
     }
     for (const r of made) {
       stats.usage.inputTokens += r.usage.inputTokens;
@@ -113,25 +135,66 @@ export function qaGenerator(opts: GenerateQaOptions, stats: GenerateQaStats = em
   };
 
   if (!client) {
-    return (chunk) =>
-      count(chunk, extractPairs(chunk.text, n).map((p) =>
-        record(chunk, { ...p, start: chunk.start + p.start, end: chunk.start + p.end }, "extractive", EXTRACTIVE_MODEL, NO_USAGE)), false);
+    return (chunk) => {
+      const style = styleFor(chunk.id, styles);
+      const at = (p: { start: number; end: number }) => ({ start: chunk.start + p.start, end: chunk.start + p.end });
+      if (style === "multi-turn") {
+        // One conversation per chunk offline: the chunk's pairs in order, follow-ups leaning on the turn before.
+        const pairs = extractPairs(chunk.text, Math.min(MAX_TURNS, Math.max(2, n)));
+        const turns = extractiveConversation(pairs);
+        if (!turns) return count(chunk, [], false, 1);
+        return count(chunk, [record(chunk, { ...turns[0]!, ...at(pairs[0]!) }, "extractive", EXTRACTIVE_MODEL, NO_USAGE, undefined, { style, turns })], false, 1);
+      }
+      return count(chunk, extractPairs(chunk.text, n).map((p) =>
+        record(chunk, { ...p, ...at(p) }, "extractive", EXTRACTIVE_MODEL, NO_USAGE, undefined,
+          style === "reasoning" ? { style, reasoning: extractiveReasoning(p, chunk.text) } : {})), false);
+    };
   }
 
+  const failed = (chunk: ChunkRecord, outcome: { result?: { usage: Usage; model: string }; error: string }, asked: number) => {
+    const usage = outcome.result?.usage ?? NO_USAGE;
+    stats.usage.inputTokens += usage.inputTokens;
+    stats.usage.outputTokens += usage.outputTokens;
+    return count(chunk, [record(chunk, { question: "", answer: "", evidence: "" }, client.provider, outcome.result?.model ?? client.model, usage, outcome.error)], true, asked);
+  };
+  const located = (chunk: ChunkRecord, evidence: string) => {
+    const at = locateEvidence(evidence, chunk.text);
+    return { start: at ? chunk.start + at[0] : undefined, end: at ? chunk.start + at[1] : undefined };
+  };
+  /** Records of one reply: the call's tokens are booked on the first, so sums over records stay exact. */
+  const booked = (made: QaRecord[], usage: Usage) => {
+    if (!made.length) { stats.usage.inputTokens += usage.inputTokens; stats.usage.outputTokens += usage.outputTokens; }
+    else made[0]!.usage = usage;
+    return made;
+  };
+  const trimmed = <T extends { question: string; answer: string; evidence: string }>(p: T): T => ({ ...p, question: p.question.trim(), answer: p.answer.trim(), evidence: p.evidence.trim() });
+
   return async (chunk, ctx) => {
-    const outcome = await withRecordSignal(ctx.signal, (signal) => client.generateJson(
-      { messages: qaPrompt(chunk, n), schema: QA_REPLY_SCHEMA, temperature: opts.temperature, maxTokens: opts.maxTokens, signal },
-      QaReply,
-    ));
-    if (!outcome.ok) {
-      const usage = outcome.result?.usage ?? NO_USAGE;
-      stats.usage.inputTokens += usage.inputTokens;
-      stats.usage.outputTokens += usage.outputTokens;
-      return count(chunk, [record(chunk, { question: "", answer: "", evidence: "" }, client.provider, outcome.result?.model ?? client.model, usage, outcome.error)], true);
+    const style = styleFor(chunk.id, styles);
+    const ask = <T>(messages: ReturnType<typeof qaPrompt>, schema: JsonSchemaSpec, parser: z.ZodType<T>) =>
+      withRecordSignal(ctx.signal, (signal) => client.generateJson({ messages, schema, temperature: opts.temperature, maxTokens: opts.maxTokens, signal }, parser));
+
+    if (style === "multi-turn") {
+      const asked = conversationsFor(n);
+      const outcome = await ask(conversationPrompt(chunk, n), CONVERSATION_REPLY_SCHEMA, ConversationReply);
+      if (!outcome.ok) return failed(chunk, outcome, asked);
+      const model = outcome.result.model || client.model;
+      const made = outcome.value.conversations
+        .map((c) => c.turns.map(trimmed).filter((t) => t.question && t.answer).slice(0, MAX_TURNS))
+        .filter((turns) => turns.length >= 2)
+        .slice(0, asked)
+        .map((turns) => record(chunk, { ...turns[0]!, ...located(chunk, turns[0]!.evidence) }, client.provider, model, NO_USAGE, undefined, { style, turns }));
+      return count(chunk, booked(made, outcome.result.usage), false, asked);
     }
+
+    const reasoning = style === "reasoning";
+    const outcome = reasoning
+      ? await ask(reasoningPrompt(chunk, n), REASONING_REPLY_SCHEMA, ReasoningReply)
+      : await ask(qaPrompt(chunk, n), QA_REPLY_SCHEMA, QaReply);
+    if (!outcome.ok) return failed(chunk, outcome, n);
     const seen = new Set<string>();
-    const pairs = outcome.value.pairs
-      .map((p) => ({ question: p.question.trim(), answer: p.answer.trim(), evidence: p.evidence.trim() }))
+    const pairs = (outcome.value.pairs as Array<{ question: string; answer: string; evidence: string; reasoning?: string }>)
+      .map((p) => ({ ...trimmed(p), reasoning: p.reasoning?.trim() }))
       .filter((p) => {
         const key = p.question.toLowerCase();
         if (!p.question || !p.answer || seen.has(key)) return false;
@@ -140,15 +203,9 @@ export function qaGenerator(opts: GenerateQaOptions, stats: GenerateQaStats = em
       })
       .slice(0, n);
     const model = outcome.result.model || client.model;
-    if (!pairs.length) {
-      stats.usage.inputTokens += outcome.result.usage.inputTokens;
-      stats.usage.outputTokens += outcome.result.usage.outputTokens;
-    }
-    return count(chunk, pairs.map((p, i) => {
-      const at = locateEvidence(p.evidence, chunk.text);
-      // The call's tokens are booked on the first pair so sums over records stay exact.
-      return record(chunk, { ...p, start: at ? chunk.start + at[0] : undefined, end: at ? chunk.start + at[1] : undefined }, client.provider, model, i === 0 ? outcome.result.usage : NO_USAGE);
-    }), false);
+    const made = pairs.map((p) => record(chunk, { question: p.question, answer: p.answer, evidence: p.evidence, ...located(chunk, p.evidence) }, client.provider, model, NO_USAGE, undefined,
+      reasoning ? { style, reasoning: p.reasoning ?? "" } : {}));
+    return count(chunk, booked(made, outcome.result.usage), false);
   };
 }
 

@@ -7,8 +7,8 @@ import { jsonSchemaSpec } from "../providers/json-schema.ts";
 import { stableId, type QaRecord, type Scores, type ScoredRecord, type Usage, type Verdict } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { NearDuplicateIndex } from "./checks/near-duplicate.ts";
-import { runChecks, type PairChecks } from "./checks/run-checks.ts";
-import { heuristicScores } from "./extractive-judge.ts";
+import type { PairChecks } from "./checks/run-checks.ts";
+import { checkAndScore } from "./extractive-judge.ts";
 import { EXTRACTIVE_MODEL } from "./extractive.ts";
 
 export interface ValidateOptions {
@@ -33,6 +33,16 @@ export const JUDGE_REPLY_SCHEMA: JsonSchemaSpec = jsonSchemaSpec("qa_scores", Ju
 /** What is accepted back: the reason may be missing; a score out of 0–10 is refused. */
 export const JudgeReply = JudgeScores.extend({ reason: z.string().optional() });
 
+/** What the judge reads of a record: the pair, every turn of a conversation, the reasoning before an answer. */
+function pairText(qa: QaRecord): string {
+  if (qa.turns && qa.turns.length > 1) {
+    return "A conversation: score it as a whole; a follow-up question may rely on the turns before it, and every answer must be right.\n" +
+      qa.turns.map((t, i) => `Turn ${i + 1}\nQuestion: ${t.question}\nAnswer: ${t.answer}\nEvidence quoted: ${t.evidence || "(none)"}`).join("\n\n");
+  }
+  const reasoning = qa.reasoning ? `Reasoning (shown before the answer; it must be right and lead to the answer): ${qa.reasoning}\n` : "";
+  return `Question: ${qa.question}\n${reasoning}Answer: ${qa.answer}\nEvidence quoted: ${qa.evidence || "(none)"}`;
+}
+
 export function judgePrompt(qa: QaRecord): Array<{ role: "system" | "user"; content: string }> {
   return [
     { role: "system", content: "You are a strict reviewer of question-answer pairs used to fine-tune a language model. You reply with JSON only." },
@@ -47,7 +57,7 @@ export function judgePrompt(qa: QaRecord): Array<{ role: "system" | "user"; cont
         "- overall: your overall judgement of the pair as training data\n" +
         'Reply as JSON: {"accuracy":n,"relevance":n,"clarity":n,"completeness":n,"overall":n,"reason":"one sentence"}\n\n' +
         `Passage (from ${qa.source}):\n"""\n${qa.context ?? ""}\n"""\n\n` +
-        `Question: ${qa.question}\nAnswer: ${qa.answer}\nEvidence quoted: ${qa.evidence || "(none)"}`,
+        pairText(qa),
     },
   ];
 }
@@ -85,8 +95,7 @@ export function qaScorer(opts: ValidateOptions): Stage<ToScore, ScoredRecord> {
       const checks: PairChecks = { grounded: false, supported: false, support: 0, duplicateOf: null, length: "too_short" };
       return scored(qa, ZERO, "FAIL", checks, { provider: qa.provider, model: qa.model, usage: NO_USAGE, error: `generation failed: ${qa.error}` });
     }
-    const checks = runChecks(qa, duplicateOf);
-    const heuristic = heuristicScores(qa, checks);
+    const { checks, heuristic } = checkAndScore(qa, duplicateOf);
     if (!client) return scored(qa, heuristic, verdict(heuristic), checks, { provider: "extractive", model: EXTRACTIVE_MODEL, usage: NO_USAGE });
 
     const outcome = await withRecordSignal(ctx.signal, (signal) => client.generateJson(

@@ -17,7 +17,7 @@ await writeGguf(good, {
   metadata: { "general.architecture": "llama", "general.name": "bad-file-test" },
   tensors: [
     { name: NAME, dims: [32, 4], type: "F32", data: new Float32Array(128).fill(1) },
-    { name: "q5k", dims: [256], type: "Q5_K", raw: new Uint8Array(176) },
+    { name: "iq2", dims: [512], type: "IQ2_XXS", raw: new Uint8Array(132) },
   ],
 });
 const bytes = readFileSync(good);
@@ -53,7 +53,7 @@ test("truncated: in the header, in metadata, in tensor infos, in tensor data", a
   await expectError(bytes.subarray(0, 10), /file is truncated: tensor count needs 8 bytes at offset 8/, "t1.gguf");
   await expectError(bytes.subarray(0, 40), /file is truncated/, "t2.gguf");
   await expectError(bytes.subarray(0, afterName + 6), /file is truncated: dimension 0 of tensor "the.tensor"/, "t3.gguf");
-  await expectError(bytes.subarray(0, bytes.length - 100), /file is truncated: tensor "q5k" data ends at byte \d+ but the file has \d+ bytes/, "t4.gguf");
+  await expectError(bytes.subarray(0, bytes.length - 100), /file is truncated: tensor "iq2" data ends at byte \d+ but the file has \d+ bytes/, "t4.gguf");
 });
 
 test("unknown tensor type", async () => {
@@ -77,8 +77,8 @@ test("unknown metadata value type", async () => {
 
 test("a type we cannot dequantize, a missing tensor, a missing file", async () => {
   const f = await openGguf(good);
-  await assert.rejects(f.readTensorF32("q5k"), /tensor "q5k" is Q5_K, which cannot be dequantized here \(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K\)/);
-  assert.equal((await f.readTensorRaw("q5k")).length, 176, "raw bytes still readable");
+  await assert.rejects(f.readTensorF32("iq2"), /tensor "iq2" is IQ2_XXS, which cannot be dequantized here \(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS\)/);
+  assert.equal((await f.readTensorRaw("iq2")).length, 132, "raw bytes still readable");
   await assert.rejects(f.readTensorF32("nope"), /no tensor named "nope"/);
   await f.close();
   await assert.rejects(openGguf(join(dir, "missing.gguf")), /cannot open model file: ENOENT/);

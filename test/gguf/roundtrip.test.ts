@@ -121,7 +121,7 @@ test("writer refuses what llama.cpp could not load, with the reason", async () =
   const p = join(dir, "no.gguf");
   const w = (t: Partial<GgufTensorInput>) => writeGguf(p, { metadata: {}, tensors: [{ name: "t", dims: [48, 2], type: "Q8_0", data: new Float32Array(96), ...t } as GgufTensorInput] });
   await assert.rejects(w({}), /Q8_0 needs rows \(dims\[0\]\) that are a multiple of 32, got 48/);
-  await assert.rejects(w({ type: "Q5_K" as never }), /cannot quantize to Q5_K/);
+  await assert.rejects(w({ type: "IQ2_XXS" as never }), /cannot quantize to IQ2_XXS/);
   await assert.rejects(w({ name: "n".repeat(64), type: "F32" }), /longer than 63 bytes/);
   await assert.rejects(writeGguf(p, { metadata: { "general.alignment": 48 }, tensors: [] }), /power of two/);
   await assert.rejects(writeGguf(p, { metadata: { mixed: [1, "a"] as never }, tensors: [] }), /metadata "mixed": an array must hold one kind/);

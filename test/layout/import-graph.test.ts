@@ -10,8 +10,8 @@ const SRC = resolve(import.meta.dirname, "../../src");
 /** Layer of each top-level part of src/ (a higher layer may import a lower or the same one, never a higher). */
 const LAYERS: Record<string, number> = {
   "config.ts": 0, "records.ts": 0, "errors.ts": 0, "log.ts": 0, "random.ts": 0, "layout.ts": 0,
-  kernels: 1, gguf: 1, streams: 1,
-  providers: 2, chat: 2, tokenizer: 2, model: 2, ollama: 2, "llama-cpp": 2,
+  kernels: 1, gguf: 1, safetensors: 1, streams: 1,
+  providers: 2, chat: 2, tokenizer: 2, model: 2, ollama: 2, "llama-cpp": 2, hf: 2,
   transforms: 3, train: 3, export: 3, sinks: 3,
   // Step runners: one step from settings to files, composing stages, sinks, training and export; the CLI, `all` and `pipeline` call them.
   steps: 4,

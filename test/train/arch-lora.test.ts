@@ -1,9 +1,9 @@
-// LoRA on the new architectures (llama3 rope factors, qwen3, gemma3, gemma2, phi3): a few steps lower the loss, and the adapter
+// LoRA on the new architectures (llama3 rope factors, qwen3, gemma3, gemma2, phi3, phi4-mini): a few steps lower the loss, and the adapter
 // we write runs in llama.cpp on the f16 base with the same next tokens as our model with the adapter.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { useBackend } from "../../src/kernels/backend.ts";
 import { measureParity } from "../../src/export/verify.ts";
@@ -32,7 +32,10 @@ for (const kind of ["llama3", "qwen3", "gemma3", "gemma2", "phi3", "phi4-mini"] 
     assert.ok(losses.at(-1)! < 0.7 * losses[0]!, `${kind}: loss ${losses[0]} → ${losses.at(-1)}`);
 
     const adapter = join(mkdtempSync(join(tmpdir(), "d2m-arch-lora-")), "adapter.gguf");
-    await writeAdapter(adapter, lora, config.arch, base.path);
+    await writeAdapter(adapter, lora, config, base.path);
+    // The PEFT twin names the same modules as transformers does (Phi-3: fused qkv_proj and gate_up_proj).
+    const peft = JSON.parse(readFileSync(join(dirname(adapter), "adapter_config.json"), "utf8")) as { target_modules: string[] };
+    assert.deepEqual(peft.target_modules, config.fusedQkv ? ["down_proj", "gate_up_proj", "o_proj", "qkv_proj"] : ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
     const runner = await openLlamaRunner(base.path, { lora: adapter, contextSize: 512 });
     try {
       const s = await measureParity(runner, { forward: (t, b, n) => model.forward(t, b, n, { hook: lora }) }, randomTokens(120, 7));

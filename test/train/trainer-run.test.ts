@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { tf, useBackend } from "../../src/kernels/backend.ts";
 import { openGguf } from "../../src/gguf/reader.ts";
+import { writeGguf } from "../../src/gguf/writer.ts";
 import { Lora } from "../../src/train/lora.ts";
 import { loadGgufModel } from "../../src/model/load.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
@@ -57,7 +58,7 @@ test("a LoRA adapter we write gives the same next tokens in llama.cpp as in our 
   let seed = 40;
   for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.3, "float32", seed++));
   const adapter = join(mkdtempSync(join(tmpdir(), "d2m-adapter-")), "adapter.gguf");
-  await writeAdapter(adapter, lora, config.arch, base.path);
+  await writeAdapter(adapter, lora, config, base.path);
   const f = await openGguf(adapter);
   assert.equal(f.meta("general.type"), "adapter");
   assert.equal(f.meta("adapter.type"), "lora");
@@ -103,4 +104,30 @@ test("finetune interrupted and resumed writes the same adapter as an uninterrupt
   assert.equal(resumed.steps.done, whole.steps.done);
   assert.equal(resumed.finalTrainLoss, whole.finalTrainLoss);
   assert.deepEqual(readFileSync(join(dir, "cut", "adapter.gguf")), readFileSync(join(dir, "whole", "adapter.gguf")));
+});
+
+// qwen2.5:0.5b's Q4_K_M blob holds Q5_0 and Q8_0 (its 896-wide rows do not fit 256-value blocks), and
+// other bases carry Q4_1, Q5_1, IQ4_NL…: finetune reads the frozen weights through our dequantizers.
+test("finetune trains on a base whose matrices are Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_0 and Q8_0", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "d2m-ft-quant-"));
+  const f32 = await writeTestModel("qwen2", { std: 0.1 });
+  const src = await openGguf(f32.path);
+  const types = ["Q5_0", "Q4_1", "Q5_1", "IQ4_NL", "Q4_0", "Q8_0"] as const;
+  const basePath = join(dir, "mixed.gguf");
+  let m = 0;
+  await writeGguf(basePath, {
+    metadata: src.metadata,
+    tensors: src.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length < 2 ? "F32" : types[m++ % types.length]!, data: () => src.readTensorF32(t.name) })),
+  });
+  await src.close();
+  const base = await openGguf(basePath);
+  assert.deepEqual(new Set(base.tensors.filter((t) => t.dims.length > 1).map((t) => t.type)), new Set(types));
+  await base.close();
+  writeFileSync(join(dir, "final.jsonl"), lines);
+  await qaTrain({ input: join(dir, "final.jsonl"), outDir: join(dir, "tokens"), modelName: basePath, modelType: "chatml", seqLen: 48 });
+  const report = await finetune(options(join(dir, "tokens"), join(dir, "out"), { epochs: 1 }));
+  assert.equal(report.status, "completed");
+  assert.equal(report.method, "lora");
+  assert.ok(Number.isFinite(report.finalTrainLoss));
+  assert.ok(existsSync(join(dir, "out", "adapter.gguf")));
 });

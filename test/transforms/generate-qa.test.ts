@@ -75,3 +75,42 @@ test("LLM: prompt carries the chunk and the schema; quota truncates; a failure a
     await server.close();
   }
 });
+
+test("LLM styles: multi-turn asks for conversations and keeps 2–4 turns; reasoning keeps the reasoning apart; both through the vendor SDK", async () => {
+  const conversation = JSON.stringify({ conversations: [
+    { turns: [
+      { question: "What does chunk overlap control?", answer: "How many characters two chunks share.", evidence: "Chunk overlap" },
+      { question: "Why does that matter?", answer: "A sentence cut at a border still appears whole in one chunk.", evidence: "" },
+    ] },
+    { turns: [{ question: "A one-turn conversation?", answer: "Dropped.", evidence: "" }] },
+  ] });
+  const reasoned = JSON.stringify({ pairs: [
+    { question: "If the overlap is 200, how much text do two neighbours share?", reasoning: "The overlap is the number of characters two neighbouring chunks share; it is 200.", answer: "200 characters.", evidence: "Chunk overlap" },
+  ] });
+  const server = await startOpenAiServer({ script: [{ reply: conversation }, { reply: reasoned }], latencyMs: 0 });
+  const client = createClient(openaiProvider({ model: "qa-test", apiKey: "sk-test-qa-0123456789", baseURL: server.baseURL }), {
+    step: "generate-qa", concurrency: 1, timeoutMs: 5000, maxRetries: 0, prices: DEFAULT_PRICES,
+  });
+  try {
+    const [chunk] = chunksOf(guideText(2));
+    const multi = (await qaGenerator({ client, questionsPerChunk: 3, styles: [{ style: "multi-turn", weight: 1 }] })(chunk!, ctx)) as QaRecord[];
+    assert.equal(multi.length, 1, "the one-turn conversation is dropped");
+    assert.equal(multi[0]!.style, "multi-turn");
+    assert.deepEqual(multi[0]!.turns!.map((t) => t.question), ["What does chunk overlap control?", "Why does that matter?"]);
+    assert.equal(multi[0]!.question, "What does chunk overlap control?");
+    assert.ok(multi[0]!.usage.inputTokens > 0, "the call's tokens are booked on the record");
+    assert.ok(JSON.stringify(server.requests[0]!.schema).includes("turns"), "the conversation schema was sent");
+    assert.ok(server.requests[0]!.messages.some((m) => /follow-up question builds on the turns before it/.test(m.content)));
+
+    const reasoning = (await qaGenerator({ client, questionsPerChunk: 3, styles: [{ style: "reasoning", weight: 1 }] })(chunk!, ctx)) as QaRecord[];
+    assert.equal(reasoning.length, 1);
+    assert.equal(reasoning[0]!.style, "reasoning");
+    assert.equal(reasoning[0]!.answer, "200 characters.");
+    assert.match(reasoning[0]!.reasoning!, /number of characters/);
+    assert.ok(JSON.stringify(server.requests[1]!.schema).includes("reasoning"));
+    assert.notEqual(reasoning[0]!.id, multi[0]!.id);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

@@ -5,7 +5,7 @@ import { DEFAULT_PRICES } from "../../src/providers/prices.ts";
 import { openaiProvider } from "../../src/providers/openai.ts";
 import type { ScoredRecord } from "../../src/records.ts";
 import { formatSummaryBlock, SummaryBuilder } from "../../src/transforms/validate-summary.ts";
-import { markDuplicates, qaScorer, verdictFor, type ToScore } from "../../src/transforms/validate.ts";
+import { judgePrompt, markDuplicates, qaScorer, verdictFor, type ToScore } from "../../src/transforms/validate.ts";
 import { startOpenAiServer } from "../fixtures/servers/openai.ts";
 import { qaRecord } from "./qa-fixtures.ts";
 
@@ -129,4 +129,13 @@ test("LLM judge: sees the chunk, scores are used; a reply that is not JSON is re
     await client.close();
     await server.close();
   }
+});
+
+test("the LLM judge sees a whole conversation, and the reasoning before an answer", () => {
+  const base = { type: "qa" as const, id: "qa1", docId: "d", chunkId: "c", source: "s.md", evidence: "", context: "The passage.", provider: "p", model: "m", usage: { inputTokens: 0, outputTokens: 0 } };
+  const conv = judgePrompt({ ...base, question: "Q1?", answer: "A1.", style: "multi-turn", turns: [{ question: "Q1?", answer: "A1.", evidence: "e1" }, { question: "And Q2?", answer: "A2.", evidence: "e2" }] });
+  const text = conv.at(-1)!.content;
+  for (const part of ["Turn 1", "Q1?", "A1.", "Turn 2", "And Q2?", "A2.", "e2"]) assert.ok(text.includes(part), part);
+  const reasoned = judgePrompt({ ...base, question: "Q?", answer: "A.", style: "reasoning", reasoning: "Because the passage says so." }).at(-1)!.content;
+  assert.match(reasoned, /Reasoning[^\n]*: Because the passage says so\.\nAnswer: A\./);
 });

@@ -1,9 +1,10 @@
-// Runs every heuristic check validate makes on a pair, for free: grounding, length, language (duplicates need the index).
+// Runs every heuristic check validate makes on a pair, for free: grounding, length, language, whether the answer
+// fits the question and is whole (duplicates need the index).
 import type { Checks } from "../../records.ts";
+import { answerFit } from "./answer-fit.ts";
 import { checkGrounding } from "./grounding.ts";
 import { checkLanguage } from "./language.ts";
 import { checkLength } from "./length.ts";
-
 
 export interface PairChecks extends Checks { support: number }
 
@@ -12,6 +13,7 @@ export function runChecks(pair: { question: string; answer: string; evidence: st
   const context = pair.context ?? "";
   const g = checkGrounding(pair.evidence, pair.answer, context);
   const lang = checkLanguage(pair.question, pair.answer, pair.context);
+  const fit = answerFit(pair);
   return {
     grounded: g.grounded,
     supported: g.supported,
@@ -20,5 +22,7 @@ export function runChecks(pair: { question: string; answer: string; evidence: st
     length: checkLength(pair.question, pair.answer),
     language: lang.language || undefined,
     languageMatches: lang.languageMatches,
+    answerFit: fit.fit,
+    truncated: fit.truncated,
   };
 }
