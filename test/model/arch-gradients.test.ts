@@ -165,3 +165,18 @@ for (const [name, config] of Object.entries(CONFIGS)) {
     model.dispose();
   });
 }
+
+for (const name of ["gemma3", "gemma2", "phi3"]) {
+  test(`${name}: a packed row (two examples, positions restarting) gives each example's own logits, windows and all`, async () => {
+    await useBackend("cpu");
+    const config = CONFIGS[name]!;
+    const model = new LlamaModel(config, archTensors(config, 5, 0.2));
+    const r = lcg(9);
+    const a = Int32Array.from({ length: 8 }, () => Math.floor(r() * config.vocab));
+    const b = Int32Array.from({ length: 8 }, () => Math.floor(r() * config.vocab));
+    const packed = tf.tidy(() => model.forward(Int32Array.from([...a, ...b]), 1, 16, { positions: Int32Array.from({ length: 16 }, (_, i) => i % 8) }).arraySync());
+    const alone = [a, b].flatMap((t) => tf.tidy(() => model.forward(t, 1, 8).arraySync()));
+    for (let i = 0; i < 16; i++) for (let j = 0; j < config.vocab; j++) assert.ok(Math.abs(packed[i]![j]! - alone[i]![j]!) < 1e-4, `${name} row ${i} logit ${j}`);
+    model.dispose();
+  });
+}
