@@ -175,8 +175,10 @@ export class LlamaModel {
         const sliding = isSlidingLayer(c, l);
         const rs = sliding ? localSpecs : globalSpecs;
         const h = norm(x, `${p}attn_norm.weight`);
-        let [q, k, v] = c.fusedQkv ? this.splitQkv(this.project(`${p}attn_qkv`, h, opts.hook, training))
+        const qkv = c.fusedQkv ? this.splitQkv(this.project(`${p}attn_qkv`, h, opts.hook, training))
           : [this.project(`${p}attn_q`, h, opts.hook, training), this.project(`${p}attn_k`, h, opts.hook, training), this.project(`${p}attn_v`, h, opts.hook, training)];
+        let [q, k] = qkv;
+        const v = qkv[2]!;
         if (c.qkNorm) {
           q = headRmsNorm(q, this.w(`${p}attn_q_norm.weight`) as tf.Tensor1D, c.heads, c.normEps, this.trainable);
           k = headRmsNorm(k, this.w(`${p}attn_k_norm.weight`) as tf.Tensor1D, c.kvHeads, c.normEps, this.trainable);
