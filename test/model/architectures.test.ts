@@ -110,3 +110,23 @@ test("phi4-mini past its original context: llama.cpp switches to the long factor
     asLong.dispose();
   }
 });
+
+test("gemma3 4b+ rope (linear ×8 on the global layers only, as llama.cpp applies it): our forward agrees", async () => {
+  await useBackend("cpu");
+  const config = { ...archConfig("gemma3"), ropeScale: 1 / 8 };
+  const { path, tensors } = await writeArchModel("gemma3", { config });
+  const tokens = randomTokens(POSITIONS);
+  const { model } = await loadGgufModel(path);
+  // Scaling the local layers too is the mistake to tell apart.
+  const everywhere = new LlamaModel({ ...config, ropeScaleSwa: 1 / 8 }, tensors.map((t) => (t.dims.length >= 2 ? { ...t, data: roundF16(t.data) } : t)));
+  try {
+    const s = await agreement(path, model, tokens);
+    const w = await agreement(path, everywhere, tokens);
+    console.log(`# gemma3, linear ×8: top-1 ${(100 * s.top1).toFixed(2)}%, KL ${s.meanKl.toExponential(2)}; scaling the local layers too ${(100 * w.top1).toFixed(2)}%, KL ${w.meanKl.toExponential(2)}`);
+    assert.ok(s.top1Ties >= 0.995 && s.top1 >= 0.99 && s.meanKl <= 1e-4, `top-1 ${s.top1}, KL ${s.meanKl}`);
+    assert.ok(w.meanKl > 10 * s.meanKl);
+  } finally {
+    model.dispose();
+    everywhere.dispose();
+  }
+});
