@@ -5,17 +5,21 @@
 /** Per-layer GGUF weight → transformers module inside `model.layers.{i}`. */
 export const HF_LAYER_MODULES: Record<string, string> = {
   attn_q: "self_attn.q_proj", attn_k: "self_attn.k_proj", attn_v: "self_attn.v_proj", attn_output: "self_attn.o_proj",
+  attn_qkv: "self_attn.qkv_proj",
   ffn_gate: "mlp.gate_proj", ffn_up: "mlp.up_proj", ffn_down: "mlp.down_proj",
   attn_norm: "input_layernorm", ffn_norm: "post_attention_layernorm",
   attn_q_norm: "self_attn.q_norm", attn_k_norm: "self_attn.k_norm",
   post_attention_norm: "post_attention_layernorm", ffn_post_norm: "post_feedforward_layernorm",
 };
 
-/** The transformers module of a GGUF tensor name ("blk.3.attn_q.weight" → "model.layers.3.self_attn.q_proj"), or undefined. */
-export function hfModuleOf(ggufName: string): string | undefined {
+/**
+ * The transformers module of a GGUF tensor name ("blk.3.attn_q.weight" → "model.layers.3.self_attn.q_proj"), or
+ * undefined. `fusedGateUp`: Phi-3's ffn_up holds gate_up_proj (convert_hf_to_gguf maps mlp.gate_up_proj → ffn_up).
+ */
+export function hfModuleOf(ggufName: string, o: { fusedGateUp?: boolean } = {}): string | undefined {
   const m = /^blk\.(\d+)\.([a-z_]+)\.(?:weight|bias)$/.exec(ggufName);
   if (m) {
-    const mod = HF_LAYER_MODULES[m[2]!];
+    const mod = o.fusedGateUp && m[2] === "ffn_up" ? "mlp.gate_up_proj" : HF_LAYER_MODULES[m[2]!];
     return mod ? `model.layers.${m[1]}.${mod}` : undefined;
   }
   return { "token_embd.weight": "model.embed_tokens", "output_norm.weight": "model.norm", "output.weight": "lm_head" }[ggufName];

@@ -26,6 +26,8 @@ export interface PeftAdapterInput {
   kvHeads: number;
   /** The base as PEFT should look it up: a Hugging Face id when known, else what the user named. */
   baseModel: string;
+  /** Phi-3: ffn_up is HF's gate_up_proj (and attn_qkv its qkv_proj). */
+  fusedGateUp?: boolean;
 }
 
 /** The adapter's tensors under PEFT's names, in HF row order. */
@@ -33,7 +35,7 @@ export function peftTensors(a: PeftAdapterInput): SafetensorsTensor[] {
   const out: SafetensorsTensor[] = [];
   for (const t of a.tensors) {
     const m = /^(.*)\.lora_([ab])$/.exec(t.name);
-    const module = m && hfModuleOf(m[1]!);
+    const module = m && hfModuleOf(m[1]!, { fusedGateUp: a.fusedGateUp });
     if (!m || !module) throw new PipelineError("E_EXPORT", `LoRA tensor ${t.name} has no Hugging Face module name; the PEFT adapter is written for the llama family`);
     const [inner, outer] = t.dims as [number, number];
     let data = t.data;
@@ -43,6 +45,17 @@ export function peftTensors(a: PeftAdapterInput): SafetensorsTensor[] {
     out.push({ name: `base_model.model.${module}.lora_${m[2] === "a" ? "A" : "B"}.weight`, shape: [outer, inner], data });
   }
   return out;
+}
+
+/** PEFT's target_modules: the short names of the adapted modules (Phi-3's fused qkv_proj / gate_up_proj included). */
+function targetModules(a: PeftAdapterInput): string[] {
+  const present = new Set<string>();
+  for (const t of a.tensors) {
+    const m = /^(.*)\.lora_[ab]$/.exec(t.name);
+    const module = m && hfModuleOf(m[1]!, { fusedGateUp: a.fusedGateUp });
+    if (module) present.add(module.split(".").at(-1)!);
+  }
+  return present.size ? [...present].sort() : a.targets.map((t) => PEFT_TARGET[t] ?? t).sort();
 }
 
 /** adapter_config.json as PEFT (LoraConfig.save_pretrained) writes it, with the fields its loader reads. */
@@ -64,7 +77,7 @@ export function peftConfig(a: PeftAdapterInput): Record<string, unknown> {
     r: a.rank,
     rank_pattern: {},
     revision: null,
-    target_modules: a.targets.map((t) => PEFT_TARGET[t] ?? t).sort(),
+    target_modules: targetModules(a),
     task_type: "CAUSAL_LM",
     use_dora: false,
     use_rslora: false,

@@ -11,11 +11,15 @@ export interface RopeTables { cos: T2; sin: T2 }
 /**
  * What rope needs: positions per row ([B*T]), and the tables for the tfjs path (built only if used).
  * invFreq (headDim/2 values): each pair's angle per position when not base^(-2i/headDim) — linear scaling
- * and Llama-3 frequency factors (model/ops.ts ropeInvFreq).
+ * and Llama-3 frequency factors (model/ops.ts ropeInvFreq). ropeDims < headDim: partial rope (the tfjs path only).
+ * mscale: cos and sin multiplied by it (rope.scaling.attn_factor).
  */
-export interface RotarySpec { heads: number; headDim: number; base: number; style: RopeStyle; positions: Int32Array; tables: () => RopeTables; invFreq?: Float64Array }
-/** window: sliding-window attention (a query sees the keys less than `window` positions back). */
-export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; positions?: Int32Array; window?: number }
+export interface RotarySpec { heads: number; headDim: number; base: number; style: RopeStyle; positions: Int32Array; tables: () => RopeTables; invFreq?: Float64Array; ropeDims?: number; mscale?: number }
+/**
+ * window: sliding-window attention (a query sees the keys less than `window` positions back); softcap: scores
+ * capped to cap · tanh(score / cap) before the softmax (gemma2). The native kernel does neither.
+ */
+export interface AttentionShape { batch: number; seq: number; heads: number; kvHeads: number; headDim: number; positions?: Int32Array; window?: number; softcap?: number }
 
 /** AdamW hyper-parameters for one update (bias corrections and the gradient scale precomputed). */
 export interface AdamWStep { lr: number; beta1: number; beta2: number; eps: number; bc1: number; bc2: number; decay: number; gradScale: number }

@@ -1,4 +1,4 @@
-// The shape of a llama-family model (llama, mistral, qwen2, qwen3, gemma3), read from GGUF metadata the way
+// The shape of a llama-family model (llama, mistral, qwen2, qwen3, gemma3, phi3), read from GGUF metadata the way
 // llama.cpp reads it (llama-model.cpp load_hparams and src/models/<arch>.cpp). Metadata that changes the
 // computation and that we do not implement is refused by name here, so no caller can train on a different
 // model from the one llama.cpp runs.
@@ -31,27 +31,44 @@ export interface LlamaConfig {
   ropeFreqs?: boolean;
   /** Per-head RMSNorm of q and k before rope (qwen3, gemma3: attn_q_norm / attn_k_norm). */
   qkNorm?: boolean;
-  /** gemma3: the embedding scaled by √dim, GELU(tanh) gate, RMSNorm after attention and after the FFN. */
+  /** gemma2/3: the embedding scaled by √dim, GELU(tanh) gate, RMSNorm after attention and after the FFN. */
   gemma?: boolean;
-  /** gemma3: sliding-window attention width on the local layers (0/absent: every layer global). */
+  /** gemma2/3: sliding-window attention width on the local layers (0/absent: every layer global). */
   slidingWindow?: number;
-  /** gemma3: every `swaPattern`-th layer (il % p == p - 1) is global, the others local. */
+  /** gemma2/3: every `swaPattern`-th layer (il % p == p - 1) is global, the others local (gemma2: 2, gemma3: 6). */
   swaPattern?: number;
-  /** gemma3: rope base of the local (sliding-window) layers; their rope is never scaled. */
+  /** gemma2/3: rope base of the local (sliding-window) layers. */
   ropeBaseSwa?: number;
+  /** gemma2: the local layers' rope is scaled like the global ones (gemma3's never is). */
+  ropeScaleSwa?: number;
+  /** gemma2: attention scores capped to cap · tanh(score / cap) before the softmax. */
+  attnSoftcap?: number;
   /** logits = cap · tanh(logits / cap) when set (gemma3 final_logit_softcapping). */
   logitSoftcap?: number;
+  /** Rotated dims per head when fewer than headDim (phi3 / phi4-mini partial rope: rope.dimension_count). */
+  ropeDims?: number;
+  /** phi3: one attn_qkv.weight [dim, q + 2 kv] instead of attn_q/k/v. */
+  fusedQkv?: boolean;
+  /** phi3: ffn_up.weight [dim, 2 ffn] holds gate (first half) and up (second half); no ffn_gate. */
+  fusedGateUp?: boolean;
+  /**
+   * phi3 long-context (LongRoPE) files: rope_factors_short/long.weight. llama.cpp divides the frequencies by the
+   * short factors while the context is at most ropeOrigContext and by the long ones past it; training uses the short.
+   */
+  ropeShortLong?: boolean;
+  /** rope.scaling.original_context_length (or context_length): where llama.cpp switches to the long factors. */
+  ropeOrigContext?: number;
+  /** rope.scaling.attn_factor: llama.cpp multiplies the rotated q and k dims by it (ggml_rope_ext mscale). */
+  ropeMscale?: number;
 }
 
 /** Architectures whose forward pass we implement, with their llama.cpp rope type (llama_model_rope_type). */
-const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma3: "neox" };
+const ROPE_BY_ARCH: Record<string, RopeStyle> = { llama: "norm", mistral: "norm", qwen2: "neox", qwen3: "neox", gemma2: "neox", gemma3: "neox", phi3: "neox" };
 
 export const SUPPORTED_ARCHS = Object.keys(ROPE_BY_ARCH);
 
 /** Architectures people pull that we know and refuse, with why (so the message says more than "unknown"). */
 const REFUSED_ARCHS: Record<string, string> = {
-  phi3: "phi3 / phi4-mini (fused attn_qkv and gate-up ffn_up, partial rope, long/short rope factors) is not implemented for training",
-  gemma2: "gemma2 (attention logit soft-capping, query_pre_attn_scalar) is not implemented for training",
   gemma: "gemma (the first Gemma) is not implemented for training; use a gemma3 model",
 };
 
@@ -96,11 +113,24 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
   if (!Number.isFinite(vocab)) throw new PipelineError("E_MODEL", `cannot tell the vocabulary size (no ${arch}.vocab_size, no tokenizer.ggml.tokens)`, { file });
   const headDim = opt("attention.key_length", dim / heads);
   if (opt("attention.value_length", headDim) !== headDim) refuse("attention.value_length", `differs from ${arch}.attention.key_length (${headDim})`);
-  if (opt("rope.dimension_count", headDim) !== headDim) refuse("rope.dimension_count", `partial rope (${headDim} dims per head) is not implemented`);
+  const ropeDims = opt("rope.dimension_count", headDim);
+  // Partial rope only where llama.cpp's graph allows it (phi3; llama/qwen3/gemma3 assert n_rot == head size).
+  if (ropeDims !== headDim && (arch !== "phi3" || ropeDims > headDim || ropeDims % 2 || ropeDims <= 0)) refuse("rope.dimension_count", `partial rope (${headDim} dims per head) is not implemented for ${arch}`);
   if (opt("expert_count", 0) > 0) refuse("expert_count", "mixture-of-experts models are not implemented");
   if (opt("attention.scale", 0) !== 0) refuse("attention.scale", "a custom attention scale is not implemented");
   if (has("attention.causal") && meta[`${arch}.attention.causal`] === false) refuse("attention.causal", "non-causal attention is not implemented");
   const layers = need("block_count");
+  /**
+   * The sliding-window period. Ollama's converter may write it as one bool per layer (true = local); llama.cpp
+   * ignores an array (get_key_or_arr into a scalar) and keeps its default period: accepted when the two agree.
+   */
+  const swaPattern = (period: number): number => {
+    const pattern = meta[`${arch}.attention.sliding_window_pattern`];
+    if (!Array.isArray(pattern)) return opt("attention.sliding_window_pattern", period);
+    const llamaCpp = Array.from({ length: layers }, (_, l) => l % period < period - 1);
+    if (pattern.length !== layers || pattern.some((v, l) => Boolean(v) !== llamaCpp[l])) refuse("attention.sliding_window_pattern", `a per-layer pattern other than every ${period === 2 ? "other" : `${period}th`} layer global, which llama.cpp ignores`);
+    return period;
+  };
   const config: LlamaConfig = {
     arch,
     vocab,
@@ -124,6 +154,36 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     config.ropeFreqs = true;
   }
   if (arch === "qwen3") config.qkNorm = true;
+  if (arch === "phi3") {
+    // src/models/phi3.cpp: fused or separate q/k/v (create_tensor_qkv), gate and up fused in ffn_up (LLM_FFN_SWIGLU,
+    // gate = first half), NEOX rope over rope.dimension_count dims; its sliding window is ignored by llama.cpp.
+    config.fusedGateUp = true;
+    if (names.has("blk.0.attn_qkv.weight")) config.fusedQkv = true;
+    if (ropeDims !== headDim) config.ropeDims = ropeDims;
+    // llama_model::get_rope_factors: long factors when the context passes original_context_length, else short.
+    if (names.has("rope_factors_short.weight") || names.has("rope_factors_long.weight")) {
+      if (!names.has("rope_factors_short.weight") || !names.has("rope_factors_long.weight")) throw new PipelineError("E_MODEL", "phi3 file has only one of rope_factors_short.weight / rope_factors_long.weight; llama.cpp needs both", { file });
+      config.ropeShortLong = true;
+      config.ropeOrigContext = opt("rope.scaling.original_context_length", config.contextLength);
+    }
+  }
+  if (arch === "gemma2") {
+    // src/models/gemma2.cpp: always tied, always a sliding window (default 4096) on every other layer, local rope
+    // base rope.freq_base_swa (default: the global base) scaled like the global one, attention soft-capping
+    // (default 50) and final soft-capping (default 30) always on.
+    config.gemma = true;
+    config.tiedOutput = true;
+    config.slidingWindow = opt("attention.sliding_window", 4096);
+    if (config.slidingWindow <= 0) refuse("attention.sliding_window", "must be positive (llama.cpp always uses the window for gemma2)");
+    config.swaPattern = swaPattern(2);
+    config.ropeBaseSwa = opt("rope.freq_base_swa", config.ropeBase);
+    if (config.ropeScale !== undefined) config.ropeScaleSwa = config.ropeScale;
+    config.attnSoftcap = opt("attn_logit_softcapping", 50);
+    config.logitSoftcap = opt("final_logit_softcapping", 30);
+    if (!(config.attnSoftcap > 0) || !(config.logitSoftcap > 0)) refuse("attn_logit_softcapping", "gemma2's soft-capping values must be positive");
+    // gemma2.cpp scales queries by 1/√(dim/heads) instead of 1/√headDim for the 46-layer (27B) model only.
+    if (layers === 46 && dim / heads !== headDim) refuse("block_count", "the 27B model's attention scale is not implemented");
+  }
   if (arch === "gemma3") {
     config.qkNorm = true;
     config.gemma = true;
@@ -132,8 +192,10 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
     const window = opt("attention.sliding_window", 0);
     if (window > 0) {
       config.slidingWindow = window;
-      config.swaPattern = opt("attention.sliding_window_pattern", 6);
+      config.swaPattern = swaPattern(6);
       config.ropeBaseSwa = opt("rope.freq_base_swa", 10000);
+      // Ollama writes the local layers' base as rope.local.freq_base, which llama.cpp does not read.
+      if (has("rope.local.freq_base") && opt("rope.local.freq_base", 0) !== config.ropeBaseSwa) refuse("rope.local.freq_base", `differs from the local rope base llama.cpp uses (${arch}.rope.freq_base_swa, default 10000)`);
     }
     const cap = opt("final_logit_softcapping", 0);
     if (cap) config.logitSoftcap = cap;
@@ -149,16 +211,20 @@ export function configFromGguf(meta: Meta, tensorNames: Iterable<string>, file =
  * "linear", rope.scaling.factor (or the old rope.scale_linear) f gives freq_scale 1/f (0 or absent: 1);
  * "none" never scales. YaRN, LongRoPE and anything else change the rotation in ways we do not compute.
  */
-function ropeScaling(meta: Meta, arch: string, refuse: (key: string, why: string) => never): Pick<LlamaConfig, "ropeScale"> {
+function ropeScaling(meta: Meta, arch: string, refuse: (key: string, why: string) => never): Pick<LlamaConfig, "ropeScale" | "ropeMscale"> {
   const type = String(meta[`${arch}.rope.scaling.type`] ?? "linear");
-  if (type !== "linear" && type !== "none") refuse("rope.scaling.type", `rope scaling "${type}" is not implemented (only linear and none)`);
-  const attnFactor = meta[`${arch}.rope.scaling.attn_factor`];
-  if (attnFactor !== undefined && Number(attnFactor) !== 1) refuse("rope.scaling.attn_factor", "a rope attention factor is not implemented");
+  // LongRoPE is a choice of frequency factors (rope_factors_short/long), handled with the tensors for phi3.
+  const longrope = type === "longrope" && arch === "phi3";
+  if (type !== "linear" && type !== "none" && !longrope) refuse("rope.scaling.type", `rope scaling "${type}" is not implemented (only linear and none${arch === "phi3" ? ", and longrope" : ""})`);
+  // llama-context.cpp: yarn_attn_factor *= rope_attn_factor for every scaling type, passed to ggml_rope_ext as mscale.
+  const attnFactor = Number(meta[`${arch}.rope.scaling.attn_factor`] ?? 1);
+  if (!(attnFactor > 0)) refuse("rope.scaling.attn_factor", "not a positive number");
+  const mscale = attnFactor === 1 ? {} : { ropeMscale: attnFactor };
   if (meta[`${arch}.rope.scaling.alpha`] !== undefined && Number(meta[`${arch}.rope.scaling.alpha`]) !== 0) refuse("rope.scaling.alpha", "NTK-alpha rope scaling is not implemented");
   const factor = Number(meta[`${arch}.rope.scaling.factor`] ?? meta[`${arch}.rope.scale_linear`] ?? 0);
   if (!Number.isFinite(factor) || factor < 0) refuse("rope.scaling.factor", "not a positive number");
-  if (type === "none" || factor === 0 || factor === 1) return {};
-  return { ropeScale: 1 / factor };
+  if (type === "none" || factor === 0 || factor === 1) return mscale;
+  return { ...mscale, ropeScale: 1 / factor };
 }
 
 /** Parameter count (what sets memory), counting tied weights once. */

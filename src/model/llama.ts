@@ -1,4 +1,4 @@
-// The llama-family model in tfjs (llama, mistral, qwen2, qwen3, gemma3) on a plain weight map with llama.cpp
+// The llama-family model in tfjs (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3) on a plain weight map with llama.cpp
 // tensor names; each architecture's graph follows llama.cpp's src/models/<arch>.cpp.
 // Linear weights live as [in, out] tensors so the forward pass is plain 2-D x @ W.
 import { tf } from "../kernels/backend.ts";
@@ -19,7 +19,7 @@ export interface ProjectionHook {
   has?(name: string): boolean;
 }
 
-export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
+export const LINEAR_SUFFIXES = ["attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"] as const;
 
 // The tensor layout lives with the metadata writer (gguf-meta.ts, no tfjs), so `tiny` can write files without loading tfjs.
 export { tensorLayout };
@@ -36,7 +36,7 @@ export function randomTensors(config: LlamaConfig, seed: number, std = 0.02): Ra
   };
   return tensorLayout(config).map(({ name, dims }) => {
     const size = dims.reduce((a, b) => a * b, 1);
-    const data = name === "rope_freqs.weight" ? new Float32Array(size).fill(1)
+    const data = ROPE_CONSTANTS.has(name) ? new Float32Array(size).fill(1)
       : name.endsWith(".bias") ? normal(size)
       : dims.length === 1 ? new Float32Array(size).fill(1)
       : normal(size);
@@ -84,20 +84,24 @@ export class LlamaModel {
       } else {
         w = tf.tensor1d(t.data);
       }
-      // rope_freqs is a constant of the architecture (Llama-3's frequency factors), never trained.
-      const train = this.trainable && t.name !== "rope_freqs.weight";
+      // Rope factors are constants of the architecture (Llama-3's, phi3's short/long), never trained.
+      const train = this.trainable && !ROPE_CONSTANTS.has(t.name);
       this.weights.set(t.name, train ? tf.variable(w, true) : w);
       if (train) w.dispose();
     }
     for (const { name } of tensorLayout(config)) {
       if (!this.weights.has(name)) throw new Error(`model is missing tensor ${name}`);
     }
-    const factors = config.ropeFreqs ? this.w("rope_freqs.weight").dataSync() as Float32Array : undefined;
-    this.ropes = { global: { id: "global", base: config.ropeBase, invFreq: ropeInvFreq(config.headDim, config.ropeBase, config.ropeScale ?? 1, factors) } };
-    // gemma3's local layers: their own base, never scaled (llama.cpp rope_freq_scale_train_swa = 1).
+    // phi3's LongRoPE: the short factors, which llama.cpp uses up to ropeOrigContext (training rows are shorter).
+    const factorName = config.ropeFreqs ? "rope_freqs.weight" : config.ropeShortLong ? "rope_factors_short.weight" : undefined;
+    const factors = factorName ? this.w(factorName).dataSync() as Float32Array : undefined;
+    const ropeDims = config.ropeDims ?? config.headDim;
+    const mscale = config.ropeMscale ?? 1;
+    this.ropes = { global: { id: "global", base: config.ropeBase, mscale, invFreq: ropeInvFreq(ropeDims, config.ropeBase, config.ropeScale ?? 1, factors) } };
+    // gemma's local layers: their own base; gemma3's never scaled (llama.cpp rope_freq_scale_train_swa = 1).
     if (config.slidingWindow) {
       const base = config.ropeBaseSwa ?? 10000;
-      this.ropes.local = { id: "local", base, invFreq: ropeInvFreq(config.headDim, base) };
+      this.ropes.local = { id: "local", base, mscale, invFreq: ropeInvFreq(ropeDims, base, config.ropeScaleSwa ?? 1) };
     }
   }
 
@@ -136,7 +140,7 @@ export class LlamaModel {
     const key = `${v.id}:${heads}`;
     let t = this.tableCache.tables.get(key);
     if (!t) {
-      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq);
+      t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, undefined, true, v.invFreq, c.ropeDims, v.mscale);
       this.tableCache.tables.set(key, t);
     }
     return t;
@@ -163,19 +167,19 @@ export class LlamaModel {
     const c = this.config;
     const training = opts.training ?? false;
     const packed = opts.positions && !isPlainPositions(opts.positions, seq);
-    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined };
+    const shape = { batch, seq, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, positions: packed ? opts.positions : undefined, softcap: c.attnSoftcap };
     return tf.tidy(() => {
       // Packed rows restart positions at each example: tables per batch (tidied), else the cached ones.
       // Tables are built only when the tfjs rope runs (the fused kernel takes positions).
       const positions = packed ? opts.positions! : plainPositions(batch, seq);
       const packedTables = new Map<string, RopeTables>();
       const spec = (heads: number, v: RopeVariant): RotarySpec => ({
-        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq,
+        heads, headDim: c.headDim, base: v.base, style: c.ropeStyle, positions, invFreq: v.invFreq, ropeDims: c.ropeDims, mscale: v.mscale,
         tables: () => {
           if (!packed) return this.cachedTables(v, heads, batch, seq);
           const key = `${v.id}:${heads}`;
           let t = packedTables.get(key);
-          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq));
+          if (!t) packedTables.set(key, t = ropeTables(batch, seq, heads, c.headDim, v.base, c.ropeStyle, opts.positions, false, v.invFreq, c.ropeDims, v.mscale));
           return t;
         },
       });
@@ -192,26 +196,35 @@ export class LlamaModel {
         const sliding = isSlidingLayer(c, l);
         const rs = sliding ? localSpecs : globalSpecs;
         const h = norm(x, `${p}attn_norm.weight`);
-        let q = this.project(`${p}attn_q`, h, opts.hook, training);
-        let k = this.project(`${p}attn_k`, h, opts.hook, training);
+        const qkv = c.fusedQkv ? this.splitQkv(this.project(`${p}attn_qkv`, h, opts.hook, training))
+          : [this.project(`${p}attn_q`, h, opts.hook, training), this.project(`${p}attn_k`, h, opts.hook, training), this.project(`${p}attn_v`, h, opts.hook, training)];
+        let [q, k] = qkv;
+        const v = qkv[2]!;
         if (c.qkNorm) {
           q = headRmsNorm(q, this.w(`${p}attn_q_norm.weight`) as tf.Tensor1D, c.heads, c.normEps, this.trainable);
           k = headRmsNorm(k, this.w(`${p}attn_k_norm.weight`) as tf.Tensor1D, c.kvHeads, c.normEps, this.trainable);
         }
         q = rotary(q, rs.q);
         k = rotary(k, rs.k);
-        const v = this.project(`${p}attn_v`, h, opts.hook, training);
         let a = this.project(`${p}attn_output`, attention(q, k, v, sliding ? { ...shape, window: c.slidingWindow } : shape), opts.hook, training);
         if (c.gemma) a = norm(a, `${p}post_attention_norm.weight`);
         x = tf.add(x, a);
         const m = norm(x, `${p}ffn_norm.weight`);
-        const gate = this.project(`${p}ffn_gate`, m, opts.hook, training), up = this.project(`${p}ffn_up`, m, opts.hook, training);
+        // phi3: gate and up in one matrix, gate first (ggml_swiglu, not swapped).
+        const [gate, up] = c.fusedGateUp ? tf.split(this.project(`${p}ffn_up`, m, opts.hook, training), 2, 1) as [T2, T2]
+          : [this.project(`${p}ffn_gate`, m, opts.hook, training), this.project(`${p}ffn_up`, m, opts.hook, training)];
         let f = this.project(`${p}ffn_down`, c.gemma ? geglu(gate, up) : swiglu(gate, up), opts.hook, training);
         if (c.gemma) f = norm(f, `${p}post_ffw_norm.weight`);
         x = tf.add(x, f);
       }
       return norm(x, "output_norm.weight");
     });
+  }
+
+  /** phi3's fused projection [N, q + 2 kv] → q, k, v (llama.cpp build_qkv views, in that order). */
+  private splitQkv(qkv: T2): [T2, T2, T2] {
+    const c = this.config;
+    return tf.split(qkv, [c.heads * c.headDim, c.kvHeads * c.headDim, c.kvHeads * c.headDim], 1) as [T2, T2, T2];
   }
 
   private head(hN: T2, opts: ForwardOptions, training: boolean): T2 {
@@ -278,8 +291,10 @@ export class LlamaModel {
  */
 export interface Batch { batch: number; seq: number; inputs: Int32Array; targets: Int32Array; weights: Float32Array; positions?: Int32Array }
 
-/** One rope: its base and each pair's angle per position (ops.ts ropeInvFreq). */
-interface RopeVariant { id: string; base: number; invFreq: Float64Array }
+/** One rope: its base, each pair's angle per position (ops.ts ropeInvFreq) and the magnitude scale of the turned dims. */
+interface RopeVariant { id: string; base: number; invFreq: Float64Array; mscale: number }
+
+const ROPE_CONSTANTS = new Set(["rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"]);
 
 export interface ForwardOptions { hook?: ProjectionHook; training?: boolean; positions?: Int32Array }
 

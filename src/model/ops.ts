@@ -199,19 +199,26 @@ export function ropeInvFreq(headDim: number, base: number, scale = 1, factors?: 
   return Float64Array.from({ length: half }, (_, i) => (scale * Math.pow(base, (-2 * i) / headDim)) / (factors ? factors[i]! : 1));
 }
 
-export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array): RopeTables {
-  const half = headDim / 2;
+/**
+ * cos/sin per row and column for rope(). `ropeDims` < headDim (phi3's partial rope): only the first ropeDims of
+ * each head turn (pairs within them, angles from invFreq over ropeDims), the rest pass through (cos 1, sin 0).
+ * `mscale` scales the turned dims (not the passed-through ones), as ggml's rope_yarn does.
+ */
+export function ropeTables(batch: number, seq: number, heads: number, headDim: number, base: number, style: RopeStyle, positions?: Int32Array, keep = true, invFreq?: Float64Array, ropeDims = headDim, mscale = 1): RopeTables {
+  const half = ropeDims / 2;
   const width = heads * headDim;
   const cos = new Float32Array(batch * seq * width);
   const sin = new Float32Array(batch * seq * width);
+  if (ropeDims < headDim) cos.fill(1);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < seq; t++) {
       const pos = positions ? positions[b * seq + t]! : t;
       const row = (b * seq + t) * width;
       for (let i = 0; i < half; i++) {
-        const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / headDim));
-        const c = Math.cos(theta);
-        const s = Math.sin(theta);
+        const theta = pos * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / ropeDims));
+        // mscale: rope.scaling.attn_factor, which ggml_rope_ext multiplies into cos and sin.
+        const c = Math.cos(theta) * mscale;
+        const s = Math.sin(theta) * mscale;
         // NORM pairs (2i, 2i+1); NEOX pairs (i, i+half); the sign of sin lives in the swap matrix.
         const a = style === "norm" ? 2 * i : i;
         const bIdx = style === "norm" ? 2 * i + 1 : i + half;
@@ -232,13 +239,13 @@ const swapCache = new Map<string, { r: T2; rT: T2 }>();
 /**
  * The signed pair swap as a [hd, hd] matrix R (x @ R puts -x_b at a and x_a at b for each rotated
  * pair (a, b)) and its transpose for the backward pass. A plain 2-D matmul per head is far cheaper on
- * wasm than slices, or than tf.reverse's generic kernel.
+ * wasm than slices, or than tf.reverse's generic kernel. Pairs lie within the first ropeDims dims.
  */
-function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
-  const key = `${headDim}:${style}`;
+function swapMatrix(headDim: number, style: RopeStyle, ropeDims = headDim): { r: T2; rT: T2 } {
+  const key = `${headDim}:${style}:${ropeDims}`;
   let m = swapCache.get(key);
   if (!m || m.r.isDisposed) {
-    const half = headDim / 2;
+    const half = ropeDims / 2;
     const r = new Float32Array(headDim * headDim);
     for (let i = 0; i < half; i++) {
       const a = style === "norm" ? 2 * i : i;
@@ -256,12 +263,14 @@ function swapMatrix(headDim: number, style: RopeStyle): { r: T2; rT: T2 } {
 /** llama.cpp's rope on rows [B*T, heads*headDim]: the fused kernel when active, else rope() on tables. */
 export function rotary(x: T2, spec: RotarySpec): T2 {
   const fused = fusedOps();
-  return fused?.rope ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style);
+  // The native kernel turns whole heads: partial rope takes the tables.
+  const partial = spec.ropeDims !== undefined && spec.ropeDims < spec.headDim;
+  return fused?.rope && !partial ? fused.rope(x, spec) : rope(x, spec.tables(), spec.headDim, spec.style, spec.ropeDims);
 }
 
 /** x' = x*cos + (x @ R)*|sin| per head: llama.cpp's rope, NORM (adjacent pairs) or NEOX (halves). */
-export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle): T2 {
-  const { r, rT } = swapMatrix(headDim, style);
+export function rope(x: T2, tables: RopeTables, headDim: number, style: RopeStyle, ropeDims = headDim): T2 {
+  const { r, rT } = swapMatrix(headDim, style, ropeDims);
   const [n, width] = x.shape;
   const swap = custom((xIn: tf.Tensor) => ({
     value: tf.reshape(tf.matMul(tf.reshape(xIn, [n * width / headDim, headDim]) as T2, r), [n, width]),
@@ -330,8 +339,8 @@ function packedMask(positions: Int32Array, row: number, seq: number, window = 0)
  */
 export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const fused = fusedOps();
-  // The native kernel knows no window: a window that masks something takes the tfjs path.
-  if (fused?.attention && !windowBinds(s)) return fused.attention(q, k, v, s);
+  // The native kernel knows no window and no soft-capping: those take the tfjs path.
+  if (fused?.attention && !windowBinds(s) && !s.softcap) return fused.attention(q, k, v, s);
   if (fastBatchedMatMul()) return attentionBatched(q, k, v, s);
   const { batch, seq, heads, kvHeads, headDim } = s;
   const group = heads / kvHeads;
@@ -339,7 +348,8 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   // Masks are rebuilt inside forward and backward: tensors captured from outside would be tidied away.
   const window = windowBinds(s) ? s.window! : 0;
   const masks = (): T2[] => s.positions ? Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window)) : new Array(batch).fill(causalMask(seq, window));
-  const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(tf.mul(tf.matMul(qh, kT), scale), mask)) as T2;
+  const { capped, capSlope } = scoreCap(s.softcap);
+  const probs = (qh: T2, kT: T2, mask: T2): T2 => tf.softmax(tf.add(capped(tf.mul(tf.matMul(qh, kT), scale)), mask)) as T2;
 
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
     save([qIn, kIn, vIn]);
@@ -380,8 +390,10 @@ export function attention(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
                 const dO = dOs[i]!;
                 const dv = tf.matMul(tf.transpose(p), dO);
                 const dp = tf.matMul(dO, vTs[kv]!);
-                const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true))), scale) as T2;
-                return [tf.matMul(ds, ks[kv]!), tf.matMul(tf.transpose(ds), qs[i]!), dv];
+                let ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
+                if (s.softcap) ds = tf.mul(ds, capSlope(tf.mul(tf.matMul(qs[i]!, kTs[kv]!), scale)));
+                ds = tf.mul(ds, scale) as T2;
+                return [tf.matMul(ds as T2, ks[kv]!), tf.matMul(tf.transpose(ds), qs[i]!), dv];
               });
               dQ.push(dq as T2);
               dK[kv] = dK[kv] ? accumulate(dK[kv]!, dk!) : dk as T2;
@@ -420,8 +432,9 @@ function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
   const mask = (): tf.Tensor => s.positions
     ? tf.reshape(tf.stack(Array.from({ length: batch }, (_, b) => packedMask(s.positions!, b, seq, window))), [batch, 1, 1, seq, seq])
     : causalMask(seq, window);
+  const { capped, capSlope } = scoreCap(s.softcap);
   const probs = (qg: tf.Tensor3D, kg: tf.Tensor3D): tf.Tensor3D => {
-    const scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), scale), [batch, kvHeads, group, seq, seq]);
+    const scores = tf.reshape(capped(tf.mul(tf.matMul(qg, kg, false, true), scale)), [batch, kvHeads, group, seq, seq]);
     return tf.reshape(tf.softmax(tf.add(scores, mask())), [batch * kvHeads, group * seq, seq]);
   };
   const f = custom((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -440,16 +453,29 @@ function attentionBatched(q: T2, k: T2, v: T2, s: AttentionShape): T2 {
         const p = probs(qg, kg);
         const dv = tf.matMul(p, dO, true, false); // sums over the group's rows
         const dp = tf.matMul(dO, vg, false, true);
-        const ds = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D;
+        let ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true)));
+        if (s.softcap) ds = tf.mul(ds, capSlope(tf.mul(tf.matMul(qg, kg, false, true), scale)));
+        ds = tf.mul(ds, scale) as tf.Tensor3D;
         return [
-          fromGroups(tf.matMul(ds, kg), batch, seq, kvHeads, group, headDim),
-          fromGroups(tf.matMul(ds, qg, true, false), batch, seq, kvHeads, 1, headDim),
+          fromGroups(tf.matMul(ds as tf.Tensor3D, kg), batch, seq, kvHeads, group, headDim),
+          fromGroups(tf.matMul(ds as tf.Tensor3D, qg, true, false), batch, seq, kvHeads, 1, headDim),
           fromGroups(dv, batch, seq, kvHeads, 1, headDim),
         ];
       }),
     };
   });
   return f(q, k, v) as T2;
+}
+
+/**
+ * gemma2's attention soft-capping (llama.cpp build_attn_mha: kq = cap · tanh(kq / cap) before the softmax) and
+ * the slope of that map for the backward pass; the identity when there is no cap.
+ */
+function scoreCap(cap?: number) {
+  return {
+    capped: <X extends tf.Tensor>(z: X): X => (cap ? tf.mul(tf.tanh(tf.div(z, cap)), cap) as X : z),
+    capSlope: (z: tf.Tensor): tf.Tensor => tf.sub(1, tf.square(tf.tanh(tf.div(z, cap!)))),
+  };
 }
 
 function accumulate(a: tf.Tensor, b: tf.Tensor): T2 {

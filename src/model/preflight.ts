@@ -41,6 +41,8 @@ const list = (names: string[], max = 4) => names.slice(0, max).join(", ") + (nam
 export function checkTensors(config: LlamaConfig, tensors: TensorEntry[]): string | undefined {
   const expected = new Map(tensorLayout(config).map((t) => [t.name, t.dims]));
   const unknown = tensors.filter((t) => !expected.has(t.name)).map((t) => t.name);
+  const vision = unknown.filter((n) => n.startsWith("v.") || n.startsWith("mm."));
+  if (vision.length) return `${vision.length} vision tensors (${list(vision, 2)}) in the model file — a multimodal layout (Ollama's own gemma3 4b+ blobs) that llama.cpp does not load as a text model; use a text-only GGUF of the model`;
   if (unknown.length) return `unknown tensor${unknown.length > 1 ? "s" : ""} ${list(unknown)} for ${config.arch}: llama.cpp would use ${unknown.length > 1 ? "them" : "it"} and training would not, so the trained model would not be the one llama.cpp runs`;
   const have = new Map(tensors.map((t) => [t.name, t]));
   const missing = [...expected.keys()].filter((n) => !have.has(n));

@@ -46,7 +46,12 @@ export class Lora implements ProjectionHook {
     let seed = options.seed;
     for (const { name, dims } of tensorLayout(config)) {
       const m = /^blk\.\d+\.(\w+)\.weight$/.exec(name);
-      if (!m || !targets.has(m[1]!)) continue;
+      // phi3's fused matrices take the adapter when any of their parts is a target.
+      const wanted = !m ? false
+        : m[1] === "attn_qkv" ? targets.has("attn_qkv") || targets.has("attn_q") || targets.has("attn_k") || targets.has("attn_v")
+        : m[1] === "ffn_up" && config.fusedGateUp ? targets.has("ffn_up") || targets.has("ffn_gate")
+        : targets.has(m[1]!);
+      if (!wanted) continue;
       const [inDim, outDim] = dims as [number, number];
       // PyTorch/PEFT init: A ~ kaiming_uniform(a=√5) = U(±1/√in), B = 0, so training starts at the base model.
       const bound = 1 / Math.sqrt(inDim);

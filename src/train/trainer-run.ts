@@ -182,7 +182,7 @@ export async function writeAdapter(path: string, lora: Lora, config: LlamaConfig
   try { baseModel = hfIdOfGguf((k) => base.meta(k)) ?? modelName; } finally { await base.close(); }
   await writePeftAdapter(dirname(path), {
     targets: lora.options.targets, rank: lora.options.rank, alpha: lora.options.alpha, dropout: lora.options.dropout,
-    tensors, permutedQK: config.ropeStyle === "norm", heads: config.heads, kvHeads: config.kvHeads, baseModel,
+    tensors, permutedQK: config.ropeStyle === "norm", heads: config.heads, kvHeads: config.kvHeads, baseModel, fusedGateUp: config.fusedGateUp,
   });
   const arch = config.arch;
   await writeLoraAdapterGguf(path, {

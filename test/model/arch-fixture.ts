@@ -29,7 +29,7 @@ export function llama3RopeFactors(headDim: number, base: number, origCtx = 64, f
   });
 }
 
-export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3";
+export type ArchCase = "llama3" | "llama-linear" | "qwen3" | "gemma3" | "gemma2" | "phi3" | "phi4-mini";
 
 /** The config of each case: the real model's architecture at test size (head dims unlike dim/heads where the real one's are). */
 export function archConfig(kind: ArchCase): LlamaConfig {
@@ -47,6 +47,21 @@ export function archConfig(kind: ArchCase): LlamaConfig {
       ...common, arch: "gemma3", layers: 6, heads: 4, kvHeads: 1, headDim: 32, normEps: 1e-6, ropeBase: 1_000_000, ropeStyle: "neox",
       tiedOutput: true, qkNorm: true, gemma: true, slidingWindow: 48, logitSoftcap: 30,
     };
+    // gemma2:2b: 26 layers (every other one local, window 4096), head 256 with dim 2304 / 8 heads, 4 kv heads,
+    // attention soft-capping 50, final 30 (as its converter writes them). Here 4 layers, window 48.
+    case "gemma2": return {
+      ...common, arch: "gemma2", layers: 4, heads: 4, kvHeads: 2, headDim: 32, normEps: 1e-6, ropeBase: 10_000, ropeStyle: "neox",
+      tiedOutput: true, gemma: true, slidingWindow: 48, swaPattern: 2, ropeBaseSwa: 10_000, attnSoftcap: 50, logitSoftcap: 30,
+    };
+    // phi3-mini / phi4-mini: fused attn_qkv and gate-up ffn_up; phi4-mini's partial rope (96 of 128 dims) as 12 of 16.
+    case "phi3": return { ...common, arch: "phi3", normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: false, fusedQkv: true, fusedGateUp: true, ropeDims: 12 };
+    // phi4-mini as its converter writes it: LongRoPE factors (rope_factors_short/long), rope.scaling.attn_factor
+    // √(1 + ln(32)/ln(4096)) = 1.19, original context 4096 (so llama.cpp's 512-token context uses the short ones),
+    // partial rope, tied output, no rope.scaling.type.
+    case "phi4-mini": return {
+      ...common, arch: "phi3", contextLength: 131_072, normEps: 1e-5, ropeBase: 10_000, ropeStyle: "neox", tiedOutput: true, fusedQkv: true, fusedGateUp: true,
+      ropeDims: 12, ropeShortLong: true, ropeOrigContext: 4096, ropeMscale: Math.sqrt(1 + Math.log(32) / Math.log(4096)),
+    };
   }
 }
 
@@ -61,6 +76,9 @@ export function archTensors(c: LlamaConfig, seed = 11, std = 0.3): RawTensor[] {
   const rand = lcg(seed);
   return randomTensors(c, seed, std).map((t) => {
     if (t.name === "rope_freqs.weight") return { ...t, data: llama3RopeFactors(c.headDim, c.ropeBase) };
+    // Short factors near 1 rising along the pairs (as phi4-mini's do), long ones much larger.
+    if (t.name === "rope_factors_short.weight") return { ...t, data: Float32Array.from(t.data, (_, i) => 1 + (3 * i) / t.data.length) };
+    if (t.name === "rope_factors_long.weight") return { ...t, data: Float32Array.from(t.data, (_, i) => 4 + (40 * i) / t.data.length) };
     if (t.dims.length === 1 && t.name.endsWith("norm.weight")) return { ...t, data: Float32Array.from(t.data, () => 0.5 + rand()) };
     return t;
   });
@@ -72,7 +90,8 @@ export async function writeArchModel(kind: ArchCase, opts: { seed?: number; std?
   const tensors = archTensors(config, opts.seed, opts.std);
   const path = join(mkdtempSync(join(tmpdir(), "d2m-arch-")), `${kind}.gguf`);
   await writeGguf(path, {
-    metadata: { ...architectureMetadata(config, `test-${kind}`), ...spmVocabMetadata(VOCAB) },
+    // Not named after the architecture: llama.cpp's vocab loader looks for Phi-3's special tokens in any model named "phi3".
+    metadata: { ...architectureMetadata(config, "arch-test"), ...spmVocabMetadata(VOCAB) },
     tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length >= 2 ? "F16" as const : "F32" as const, data: t.data })),
   });
   return { path, config, tensors };

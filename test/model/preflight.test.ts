@@ -32,23 +32,36 @@ const str = (value: string): GgufValue => ({ type: "string", value });
 const f32 = (value: number): GgufValue => ({ type: "f32", value });
 const u32 = (value: number): GgufValue => ({ type: "u32", value });
 
-test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3", async () => {
-  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3"] as ArchCase[]) {
+test("the real-layout bases are trainable: llama3 with rope_freqs, linear rope, qwen3, gemma3, gemma2, phi3, phi4-mini", async () => {
+  for (const kind of ["llama3", "llama-linear", "qwen3", "gemma3", "gemma2", "phi3", "phi4-mini"] as ArchCase[]) {
     const p = await checkGgufFile((await writeArchModel(kind)).path);
     assert.deepEqual([p.trainable, p.reason], [true, ""], kind);
   }
+  // gemma3 as Ollama's converter writes it: the pattern as one bool per layer, the local base as rope.local.freq_base.
+  const ollama = await variant("gemma3-ollama", "gemma3", {
+    "gemma3.attention.sliding_window_pattern": { type: "array", itemType: "bool", value: [true, true, true, true, true, false] },
+    "gemma3.rope.local.freq_base": f32(10000),
+  });
+  const p = await checkGgufFile(ollama);
+  assert.deepEqual([p.trainable, p.reason, p.config?.swaPattern], [true, "", 6]);
 });
 
-test("refused by name: yarn and longrope rope, rope attention factor, partial rope, phi3, gemma2, unknown and misplaced tensors", async () => {
+test("refused by name: yarn, longrope outside phi3, NTK alpha, partial rope outside phi3, half of phi3's long/short factors, gemma, unknown and misplaced tensors", async () => {
   const cases: Array<[string, Promise<string>, RegExp]> = [
     ["yarn", variant("yarn", "llama3", { "llama.rope.scaling.type": str("yarn"), "llama.rope.scaling.factor": f32(4) }), /llama\.rope\.scaling\.type.*rope scaling "yarn" is not implemented/],
     ["longrope", variant("longrope", "llama-linear", { "llama.rope.scaling.type": str("longrope") }), /rope scaling "longrope"/],
-    ["attn factor", variant("attn", "qwen3", { "qwen3.rope.scaling.attn_factor": f32(1.2) }), /qwen3\.rope\.scaling\.attn_factor/],
-    ["partial rope", variant("partial", "qwen3", { "qwen3.rope.dimension_count": u32(16) }), /partial rope/],
-    ["phi3", variant("phi3", "llama-linear", { "general.architecture": str("phi3") }), /phi3 \/ phi4-mini \(fused attn_qkv.*not implemented/],
-    ["gemma2", variant("gemma2", "llama-linear", { "general.architecture": str("gemma2") }), /gemma2 \(attention logit soft-capping/],
+    ["NTK alpha", variant("alpha", "qwen3", { "qwen3.rope.scaling.alpha": f32(1000) }), /qwen3\.rope\.scaling\.alpha.*NTK-alpha rope scaling is not implemented/],
+    ["yarn on phi3", variant("phi3-yarn", "phi3", { "phi3.rope.scaling.type": str("yarn") }), /phi3\.rope\.scaling\.type.*"yarn" is not implemented \(only linear and none, and longrope\)/],
+    ["longrope on llama", variant("llama-long", "llama-linear", { "llama.rope.scaling.type": str("longrope") }), /rope scaling "longrope" is not implemented/],
+    ["phi3 with one of the long/short factors", variant("phi3-half", "phi3", {}, [{ name: "rope_factors_long.weight", dims: [6] }]), /only one of rope_factors_short\.weight \/ rope_factors_long\.weight/],
+    ["partial rope on qwen3", variant("qpartial", "qwen3", { "qwen3.rope.dimension_count": u32(16) }), /partial rope \(32 dims per head\) is not implemented for qwen3/],
+    ["gemma2 with its own output matrix", variant("g2out", "gemma2", {}, [{ name: "output.weight", dims: [64, 320] }]), /unknown tensor output\.weight for gemma2/],
+    ["gemma (the first)", variant("gemma1", "llama-linear", { "general.architecture": str("gemma") }), /gemma \(the first Gemma\) is not implemented/],
     ["unknown tensor", variant("bias", "llama3", {}, [{ name: "blk.0.attn_output.bias", dims: [64] }]), /unknown tensor blk\.0\.attn_output\.bias for llama/],
     ["rope_freqs on qwen3", variant("qfreqs", "qwen3", {}, [{ name: "rope_freqs.weight", dims: [16] }]), /rope_freqs\.weight is not read by llama\.cpp for qwen3/],
+    ["gemma3 local base", variant("glocal", "gemma3", { "gemma3.rope.local.freq_base": f32(20000) }), /gemma3\.rope\.local\.freq_base.*differs from the local rope base/],
+    ["gemma3 pattern", variant("gpattern", "gemma3", { "gemma3.attention.sliding_window_pattern": { type: "array", itemType: "bool", value: [true, false, true, true, true, false] } }), /sliding_window_pattern.*other than every 6th layer global/],
+    ["vision tensors", variant("gvision", "gemma3", {}, [{ name: "v.patch_embd.weight", dims: [4, 4] }, { name: "mm.input_projection.weight", dims: [4, 4] }]), /2 vision tensors \(v\.patch_embd\.weight, mm\.input_projection\.weight\).*multimodal layout/],
     ["value length", variant("vlen", "qwen3", { "qwen3.attention.value_length": u32(16) }), /value_length.*differs/],
   ];
   for (const [label, file, want] of cases) {

@@ -181,15 +181,15 @@ const freqIds = new WeakMap<Float64Array, number>();
 let nextFreqId = 0;
 /**
  * cos and sin of pos * base^(-2i / headDim) for pos < count, i < headDim / 2 (as ropeTables() computes them),
- * or of pos * invFreq[i] when given (scaled rope, Llama-3 factors).
+ * or of pos * invFreq[i] when given (scaled rope, Llama-3 factors), times mscale (rope.scaling.attn_factor).
  */
-function angles(count: number, headDim: number, base: number, invFreq?: Float64Array) {
+function angles(count: number, headDim: number, base: number, invFreq?: Float64Array, mscale = 1) {
   let freqId = 0;
   if (invFreq) {
     freqId = freqIds.get(invFreq) ?? ++nextFreqId;
     freqIds.set(invFreq, freqId);
   }
-  const key = `${count}:${headDim}:${base}:${freqId}`;
+  const key = `${count}:${headDim}:${base}:${freqId}:${mscale}`;
   let t = angleCache.get(key);
   if (!t) {
     const half = headDim / 2;
@@ -197,8 +197,8 @@ function angles(count: number, headDim: number, base: number, invFreq?: Float64A
     for (let p = 0; p < count; p++) {
       for (let i = 0; i < half; i++) {
         const theta = p * (invFreq ? invFreq[i]! : Math.pow(base, (-2 * i) / headDim));
-        t.cos[p * half + i] = Math.cos(theta);
-        t.sin[p * half + i] = Math.sin(theta);
+        t.cos[p * half + i] = Math.cos(theta) * mscale;
+        t.sin[p * half + i] = Math.sin(theta) * mscale;
       }
     }
     if (angleCache.size > 8) angleCache.clear();
@@ -211,7 +211,7 @@ function angles(count: number, headDim: number, base: number, invFreq?: Float64A
 export function fusedRope(x: T2, spec: RotarySpec): T2 {
   let maxPos = 0;
   for (const p of spec.positions) if (p > maxPos) maxPos = p;
-  const attrs = { positions: spec.positions, ...angles(maxPos + 1, spec.headDim, spec.base, spec.invFreq), heads: spec.heads, headDim: spec.headDim, neox: spec.style === "neox" };
+  const attrs = { positions: spec.positions, ...angles(maxPos + 1, spec.headDim, spec.base, spec.invFreq, spec.mscale), heads: spec.heads, headDim: spec.headDim, neox: spec.style === "neox" };
   const f = custom((xIn: tf.Tensor) => ({
     value: run(FUSED_KERNELS.rope, { x: xIn }, { ...attrs, inverse: false }) as tf.Tensor,
     gradFunc: (dy: tf.Tensor) => run(FUSED_KERNELS.rope, { x: dy }, { ...attrs, inverse: true }) as tf.Tensor,
