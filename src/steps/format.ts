@@ -1,5 +1,5 @@
 // The format step from input to files (or stdout): training file, validation split, provenance and dataset card.
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -10,6 +10,7 @@ import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.t
 import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
 import { siblingPath } from "../layout.ts";
 import { checkOutputFile } from "../streams/path-checks.ts";
+import { cardPathIn, looksLikeProvenance, siblingPathIn } from "../sinks/own-files.ts";
 
 export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
 
@@ -30,9 +31,17 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
       return { stats };
     }
     const trainPath = resolve(run.output!);
-    const validPath = (run.options.validFraction ?? 0) > 0 ? siblingPath(trainPath, "valid") : undefined;
-    const provenancePath = siblingPath(trainPath, "provenance");
-    for (const p of [trainPath, validPath, provenancePath, join(dirname(trainPath), "README.md")]) if (p) checkOutputFile(p);
+    // Siblings we name ourselves never replace a file we did not write: a foreign one keeps its place and ours
+    // goes under a docs2model name (said in a log line).
+    const placed = (where: { path: string; foreign?: string }, what: string): string => {
+      if (where.foreign) log.warn(`${where.foreign} is not a file we wrote, so it is kept; the ${what} goes to ${where.path}`);
+      return where.path;
+    };
+    const validPath = (run.options.validFraction ?? 0) > 0
+      ? placed(siblingPathIn(siblingPath(trainPath, "valid"), siblingPath(trainPath, "docs2model.valid")), "validation split") : undefined;
+    const provenancePath = placed(siblingPathIn(siblingPath(trainPath, "provenance"), siblingPath(trainPath, "docs2model.provenance"), looksLikeProvenance), "provenance file");
+    const cardPath = placed(cardPathIn(dirname(trainPath)), "dataset card");
+    for (const p of [trainPath, validPath, provenancePath, cardPath]) if (p) checkOutputFile(p);
     const train = await fileWriter(trainPath); writers.push(train);
     const valid = validPath ? await fileWriter(validPath) : undefined; if (valid) writers.push(valid);
     const provenance = await fileWriter(provenancePath); writers.push(provenance);
@@ -45,7 +54,6 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
       await provenance.write(JSON.stringify({ split: ex.split, line, id: ex.id, qaId: ex.qaId, docId: ex.docId, chunkId: ex.chunkId, source: ex.source, start: ex.start, end: ex.end }) + "\n");
     }
     for (const w of writers) await w.close();
-    const cardPath = join(dirname(trainPath), "README.md");
     await writeFile(cardPath, datasetCard({ trainFile: trainPath, validFile: validPath, provenanceFile: provenancePath, input: run.input ?? "<stdin>", options: run.options, stats }));
     return { stats, trainPath, validPath, provenancePath, cardPath };
   } catch (e) {
