@@ -45,7 +45,7 @@ export default defineCommand({
       formatTemplate: flag("--template", args.template), filterThreshold: flag("--threshold", args.threshold), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     const validFraction = parseFlag("valid-split", args["valid-split"]) ?? 0;
-    const fromStdin = !args.input && stdinIsPiped();
+    const fromStdin = args.input === "-" || (!args.input && stdinIsPiped());
     const toStdout = !args.output && stdoutIsPiped();
     const options: FormatOptions = {
       template: settings.formatTemplate as TemplateName,

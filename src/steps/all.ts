@@ -6,7 +6,7 @@ import { join, relative, resolve } from "node:path";
 import type { Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { exportFolder, exportNameFor, finetuneNameFor, normalizeModelName, projectFiles } from "../layout.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { hashSettings } from "../streams/ledger.ts";
 import type { ExportResult } from "../export/export.ts";
 import type { FormatOptions } from "../transforms/format.ts";
@@ -139,6 +139,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   --provider/--model and --base (or PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME) to a real provider and base model.)"] : []),
     ].join("\n"),
   );
+  summary("all", { timings: state.timings, exported: dir, model: modelName, installedInOllama: !!exported?.ollama.installed });
   return { settings, timings: state.timings };
 }
 

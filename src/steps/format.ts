@@ -2,12 +2,12 @@
 import { dirname, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { ScoredRecord, type ExampleRecord } from "../records.ts";
 import { datasetCard } from "../sinks/dataset-card.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.ts";
-import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
+import { emptyFormatStats, exampleFormatter, type FormatOptions, type FormatStats } from "../transforms/format.ts";
 import { siblingPath } from "../layout.ts";
 import { checkOutputFile } from "../streams/path-checks.ts";
 import { cardPathIn, looksLikeProvenance, siblingPathIn } from "../sinks/own-files.ts";
@@ -28,6 +28,7 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
         const ex = (await stage(r, { index: 0, signal: new AbortController().signal })) as ExampleRecord | null;
         if (ex) await out.write(JSON.stringify(run.records ? ex : ex.data) + "\n");
       }
+      summary("format", formatJson(stats, {}));
       return { stats };
     }
     const trainPath = resolve(run.output!);
@@ -55,6 +56,7 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
     }
     for (const w of writers) await w.close();
     await writeFile(cardPath, datasetCard({ trainFile: trainPath, validFile: validPath, provenanceFile: provenancePath, input: run.input ?? "<stdin>", options: run.options, stats }));
+    summary("format", formatJson(stats, { train: trainPath, valid: validPath ?? null, provenance: provenancePath, card: cardPath }));
     return { stats, trainPath, validPath, provenancePath, cardPath };
   } catch (e) {
     for (const w of writers) await w.abort().catch(() => {});
@@ -69,4 +71,9 @@ export function formatSummary(result: Awaited<ReturnType<typeof runFormat>>, opt
   return `format: ${s.seen} pair(s) → ${s.kept.train} train${options.validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
     `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
     `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`;
+}
+
+/** The --json form of a format run's stats (sources as an object). */
+function formatJson(s: FormatStats, files: Record<string, string | null>): Record<string, unknown> {
+  return { seen: s.seen, kept: s.kept, dropped: s.dropped, histogram: s.histogram, sources: Object.fromEntries(s.sources), files };
 }
