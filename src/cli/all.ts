@@ -29,6 +29,7 @@ export default defineCommand({
     name: { type: "string", description: "Model name in Ollama (EXPORT_MODEL_NAME; default docs-<base name>)", valueHint: "NAME" },
     quant: { type: "string", description: "f16 | q8_0 (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
     ollama: { type: "boolean", default: true, description: "Create the model in Ollama when OLLAMA_HOST answers (--no-ollama to skip)" },
+    system: { type: "string", description: "A system prompt for every training example; the exported Modelfile's SYSTEM is the same", valueHint: "TEXT" },
     resume: { type: "boolean", description: "Continue an interrupted run: finished steps are skipped, the interrupted one resumes" },
     ...commonArgs,
   },
@@ -39,7 +40,7 @@ export default defineCommand({
       qaStyle: flag("--style", args.style), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     await runAll(settings, {
-      provider: args.provider, validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,
+      provider: args.provider, system: args.system, validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,
     });
   },
 });

@@ -30,6 +30,8 @@ export interface AllRun {
   ollama: boolean;
   /** Skip the steps an earlier run finished; the interrupted one resumes. */
   resume: boolean;
+  /** A system prompt for every training example (format writes it; export's SYSTEM follows the data). */
+  system?: string;
 }
 
 export async function runAll(settings: Settings, o: AllRun): Promise<{ settings: Settings; timings: StepTiming[] }> {
@@ -43,7 +45,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
   const validSplit = String(validFraction);
 
   const statePath = paths.allState;
-  const settingsHash = allSettingsHash(settings, { provider, validSplit });
+  const settingsHash = allSettingsHash(settings, { provider, validSplit, ...(o.system ? { system: o.system } : {}) });
   let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
   if (o.resume && existsSync(statePath)) {
     const old = JSON.parse(await readFile(statePath, "utf8")) as AllState;
@@ -96,7 +98,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       case "generate-qa": return (await import("./generate-qa.ts")).runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
       case "validate": return (await import("./validate.ts")).runValidate(llm, { input: files.qa, output: files.report, resume });
       case "format": {
-        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined, reasoningFormat: settings.reasoningFormat };
+        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: o.system, reasoningFormat: settings.reasoningFormat };
         const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
         return;

@@ -36,7 +36,7 @@ export async function runExport(settings: Settings, o: ExportRun): Promise<Expor
   try {
     const r = await exportModel({
       modelPath, name, outputDir: settings.exportOutputDir, quant: settings.exportQuant as ExportQuant,
-      base: o.base, family: settings.finetuneModelType, system: o.system, numCtx: o.numCtx,
+      base: o.base, family: settings.finetuneModelType, system: o.system, trainedSystem: await trainedSystemFor(settings.qaDir), numCtx: o.numCtx,
       datasetPath: resolve(o.data ?? join(settings.qaDir, FINAL_FILE)),
       verify: o.verify, eval: o.eval,
       ...(judge ? { judge } : {}),
@@ -69,4 +69,10 @@ export function exportSummary(r: ExportResult): string {
     r.ollama.installed ? `  in Ollama:     ${r.ollama.commands.join(" && ")}` : `  run it:        ${r.ollama.commands.join(" && ")}`,
   ];
   return lines.join("\n");
+}
+
+/** The system prompt qa-train trained with (tokens.json), when it recorded one. */
+async function trainedSystemFor(qaDir: string): Promise<string | undefined> {
+  const dir = tokensDirFor(qaDir);
+  return existsSync(join(dir, TOKENS_META_FILE)) ? (await readTokensMeta(dir)).system : undefined;
 }
