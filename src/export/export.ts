@@ -238,7 +238,7 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   await writeFile(card, modelCard({
     name: o.name, baseModel: baseName, architecture: arch, quant: o.quant, createdAt, chatTemplate: chatSource,
     peft: !!peft, ...(hfBase ? { hfBaseModel: hfBase } : {}), ...(license.length ? { license: license[0]! } : {}), ...(o.datasetId ? { datasetId: o.datasetId } : {}),
-    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : template.source.startsWith("ollama:") ? `the base's own TEMPLATE from the Ollama store (${template.source.slice(7)})` : `the ${template.source} family template`}${template.verified ? ", checked to render the same prompt as the chat template used in training" : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
+    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : template.source.startsWith("ollama:") ? `the base's own TEMPLATE from the Ollama store (${template.source.slice(7)})` : `the ${template.source} family template`}${template.verified ? `, checked to render the same prompt as the chat template used in training${template.verifiedMultiTurn ? " (one turn and a multi-turn chat)" : " (one turn)"}` : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
     ...(dataset ? { datasetPath: rel(dataset) } : {}), ...(datasetSha256 ? { datasetSha256 } : {}),
     ...(art.report ? { report: art.report } : {}), pictures: art.pictures,
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),

@@ -48,7 +48,7 @@ test("export: LoRA adapter + base → merged GGUF, adapter GGUF, Modelfiles, car
     }
     const mf = readFileSync(r.modelfile, "utf8");
     assert.match(mf, /^# docs-test: fine-tuned from tiny by docs2model on 2026-01-02T03:04:05.000Z\n/);
-    assert.match(mf, /\nFROM \.\/model\.gguf\nTEMPLATE """\{\{ if \.System \}\}<\|im_start\|>system\n/);
+    assert.match(mf, /\nFROM \.\/model\.gguf\nTEMPLATE """\{\{- range \.Messages \}\}<\|im_start\|>\{\{ \.Role \}\}\n/);
     assert.match(mf, /\nPARAMETER stop "<\|im_end\|>"\n/);
     assert.match(mf, /\nPARAMETER num_ctx 256\n/);
     assert.equal(r.template.verified, true);
