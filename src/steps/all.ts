@@ -1,5 +1,6 @@
 // `pipeline all`'s run: steps 1–7 in one go on the seed's folders — offline by default (extractive Q&A, heuristic
 // judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
+import type { TrainerTarget } from "../sinks/trainers/targets.ts";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
@@ -32,6 +33,8 @@ export interface AllRun {
   resume: boolean;
   /** A system prompt for every training example (format writes it; export's SYSTEM follows the data). */
   system?: string;
+  /** Also write the data and a config for this outside trainer (format --for). */
+  for?: TrainerTarget;
 }
 
 export async function runAll(settings: Settings, o: AllRun): Promise<{ settings: Settings; timings: StepTiming[] }> {
@@ -101,6 +104,11 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
         const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: o.system, reasoningFormat: settings.reasoningFormat };
         const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
+        // --for: the same pairs also in an outside trainer's layout, with its config (our training goes on as well).
+        if (o.for) {
+          const { runFormatFor } = await import("./format-for.ts");
+          await runFormatFor(settings, { target: o.for, input: files.report, outDir: join(settings.qaDir, `for-${o.for}`), options: { threshold: options.threshold, keepDuplicates: false, validFraction, system: o.system, reasoningFormat: options.reasoningFormat }, skipBadLines: settings.skipBadLines });
+        }
         return;
       }
       case "qa-train": { await (await import("./qa-train.ts")).runQaTrain(settings, { input: resolve(files.final), outDir: resolve(files.tokens) }); return; }

@@ -12,7 +12,11 @@ import { siblingPath } from "../layout.ts";
 import { checkOutputFile } from "../streams/path-checks.ts";
 import { cardPathIn, looksLikeProvenance, siblingPathIn } from "../sinks/own-files.ts";
 
-export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
+export interface FormatRun {
+  input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean;
+  /** The validation file's name when a trainer wants its own (mlx: valid.jsonl); default <output>.valid.jsonl. */
+  validOutput?: string;
+}
 
 /** Runs format from input to files (or stdout); returns the stats. Used by `format` and `pipeline`. */
 export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRecord>) {
@@ -39,7 +43,9 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
       return where.path;
     };
     const validPath = (run.options.validFraction ?? 0) > 0
-      ? placed(siblingPathIn(siblingPath(trainPath, "valid"), siblingPath(trainPath, "docs2model.valid")), "validation split") : undefined;
+      ? placed(run.validOutput
+        ? siblingPathIn(resolve(run.validOutput), siblingPath(resolve(run.validOutput), "docs2model"))
+        : siblingPathIn(siblingPath(trainPath, "valid"), siblingPath(trainPath, "docs2model.valid")), "validation split") : undefined;
     const provenancePath = placed(siblingPathIn(siblingPath(trainPath, "provenance"), siblingPath(trainPath, "docs2model.provenance"), looksLikeProvenance), "provenance file");
     const cardPath = placed(cardPathIn(dirname(trainPath)), "dataset card");
     for (const p of [trainPath, validPath, provenancePath, cardPath]) if (p) checkOutputFile(p);
