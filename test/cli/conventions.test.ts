@@ -3,7 +3,7 @@
 // `-` for stdin in every reading command, --json summaries, shell completion.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -124,6 +124,20 @@ test("`-` reads stdin in chunk, qa, validate, format, combine and qa-train; --js
   const t = JSON.parse(tj.stdout)["qa-train"];
   assert.equal(t.train.examples + t.valid.examples + t.train.dropped + t.valid.dropped, f.format.kept.train, "every example read from stdin");
   assert.equal(t.input, join(dir, "tokens", "stdin.jsonl"));
+});
+
+test("--json on a multi-step run: `pipeline pipeline` prints one object with its summary, data stays in files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "conv-json-"));
+  mkdirSync(join(dir, "docs"));
+  writeFileSync(join(dir, "docs", "guide.md"), guideText());
+  const r = run(["pipeline", "-i", "docs", "--provider", "extractive", "--json"], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the summary object");
+  const j = JSON.parse(r.stdout);
+  assert.ok(j.pipeline.chunks > 0 && j.pipeline.qaRecords > 0, r.stdout);
+  assert.equal(j.pipeline.validation.total, j.pipeline.qaRecords);
+  assert.ok(existsSync(j.pipeline.outputs.final));
+  assert.match(r.stderr, /VALIDATION SUMMARY/);
 });
 
 test("pipeline completion bash|zsh|fish: scripts that name every command and its flags", () => {
