@@ -35,7 +35,7 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The known long flag closest to `name` (by edit distance, at most a third of its length + 1), if any. */
+/** The known long flag (or command) closest to `name` (by edit distance, at most a third of its length + 1), if any. */
 export function nearestFlag(name: string, known: Iterable<string>): string | undefined {
   let best: string | undefined, bestD = Infinity;
   for (const k of known) {

@@ -6,7 +6,7 @@ import { PipelineError, redact } from "../errors.ts";
 import { takeJsonSummary } from "../log.ts";
 import { stopsCleanlyOnInterrupt } from "../streams/interrupt.ts";
 import { completionCommand } from "./completion.ts";
-import { checkFlags, leafCommand } from "./flag-check.ts";
+import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
 
 export const VERSION = "0.1.0";
 
@@ -89,6 +89,13 @@ async function run(argv: string[]): Promise<void> {
   try {
     // The command comes first; an option before it belongs to no command (and citty would take its value as one).
     if (argv[0]!.startsWith("-")) throw new PipelineError("E_USAGE", `unknown option ${argv[0]} before the command; options go after it: pipeline <command> ${argv[0]}`);
+    // An unknown command is refused here: citty would load every command to look for an alias first (seconds).
+    if (!(argv[0]! in commands)) {
+      const near = nearestFlag(argv[0]!, Object.keys(commands));
+      process.stderr.write(`error [E_USAGE] unknown command ${argv[0]}${near ? `; did you mean ${near}?` : ""}\n\n${overview()}\n`);
+      process.exitCode = 2;
+      return;
+    }
     const named = argv.find((a) => !a.startsWith("-"));
     if (named && named in commands) {
       const { cmd, path, rest } = await leafCommand(main, argv);

@@ -30,13 +30,17 @@ test("escape codes only on a terminal; NO_COLOR (any non-empty value) and FORCE_
     const r = run(args);
     assert.doesNotMatch(r.stdout + r.stderr, ESC, `piped: ${args.join(" ")}`);
   }
-  const tty = inTty(["nosuch"]);
-  assert.match(tty.stdout, /Unknown command/, tty.stdout + tty.stderr);
+  // citty's usage text is where colour comes from (bold headings, underlined names).
+  const tty = inTty(["chunk", "--help"]);
+  assert.match(tty.stdout, /--chunk-size/, tty.stdout + tty.stderr);
   assert.match(tty.stdout, ESC, "a terminal gets colour");
-  for (const value of ["1", "true", "yes"]) assert.doesNotMatch(inTty(["nosuch"], { NO_COLOR: value }).stdout, ESC, `NO_COLOR=${value}`);
-  assert.match(run(["nosuch"], { env: { FORCE_COLOR: "1" } }).stderr, ESC, "FORCE_COLOR colours a pipe");
-  assert.match(run(["nosuch"], { env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stderr, ESC, "FORCE_COLOR wins over NO_COLOR (Node's rule)");
-  assert.doesNotMatch(inTty(["nosuch"], { FORCE_COLOR: "0" }).stdout, ESC, "FORCE_COLOR=0 turns it off");
+  for (const value of ["1", "true", "yes"]) assert.doesNotMatch(inTty(["chunk", "--help"], { NO_COLOR: value }).stdout, ESC, `NO_COLOR=${value}`);
+  assert.match(run(["chunk", "--help"], { env: { FORCE_COLOR: "1" } }).stdout, ESC, "FORCE_COLOR colours a pipe");
+  assert.match(run(["chunk", "--help"], { env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stdout, ESC, "FORCE_COLOR wins over NO_COLOR (Node's rule)");
+  assert.doesNotMatch(inTty(["chunk", "--help"], { FORCE_COLOR: "0" }).stdout, ESC, "FORCE_COLOR=0 turns it off");
+  const bad = run(["chunks"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^error \[E_USAGE\] unknown command chunks; did you mean chunk\?\n/);
 });
 
 test("an unknown flag exits 2 naming it and the nearest known one, before any work", () => {
