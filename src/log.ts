@@ -36,3 +36,22 @@ export function setLogLevel(level: LogLevel): void {
   logLevel = level;
   log = make(level);
 }
+
+// --json: each step records its summary here (as well as logging it); the CLI prints them all as one JSON
+// object on stdout when the command ends, keyed by step. In that mode stdout carries nothing else: data goes
+// to files and human-readable summaries go to stderr (see humanOut).
+let jsonSummary: Record<string, unknown> | undefined;
+export function setJsonSummary(on: boolean): void {
+  jsonSummary = on ? {} : undefined;
+}
+export const jsonSummaryOn = (): boolean => jsonSummary !== undefined;
+/** Records a step's summary for --json (a no-op otherwise). */
+export function summary(step: string, fields: Record<string, unknown>): void {
+  if (jsonSummary) jsonSummary[step] = fields;
+}
+/** The recorded summaries (undefined when --json is off or nothing was recorded). */
+export function takeJsonSummary(): Record<string, unknown> | undefined {
+  return jsonSummary && Object.keys(jsonSummary).length ? jsonSummary : undefined;
+}
+/** Where a human-readable summary that used to go to stdout goes: stderr under --json. */
+export const humanOut = (): NodeJS.WriteStream => (jsonSummary ? process.stderr : process.stdout);

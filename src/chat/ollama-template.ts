@@ -3,7 +3,7 @@
 import { convertGGUFTemplateToOllama } from "@huggingface/ollama-utils";
 import { Template } from "@huggingface/jinja";
 import { PipelineError } from "../errors.ts";
-import { renderGoPrompt } from "./go-template.ts";
+import { renderGoChat, renderGoPrompt, usesMessages, type GoChatMessage } from "./go-template.ts";
 
 /** The template families we know how to write without help from the model file. */
 export const TEMPLATE_FAMILIES = ["llama2", "llama3", "mistral", "chatml", "gemma", "phi3", "alpaca"] as const;
@@ -18,6 +18,8 @@ export interface OllamaTemplate {
   source: string;
   /** True when the Go template was checked to give the jinja template's own prompt for a probe conversation. */
   verified: boolean;
+  /** True when it was also checked on a multi-turn conversation (system, user, assistant, user). */
+  verifiedMultiTurn?: boolean;
   /** A system prompt the jinja template inserts when the conversation has none (Qwen's "You are Qwen…"):
    * the Modelfile's SYSTEM default, so Ollama's prompt matches without a user-given system prompt. */
   defaultSystem?: string;
@@ -56,9 +58,13 @@ const FAMILY_TEMPLATES: Record<TemplateFamily, { template: string; stop: string[
     template: "[INST] {{ if .System }}<<SYS>>\n{{ .System }}\n<</SYS>>\n\n{{ end }}{{ .Prompt }} [/INST]",
     stop: ["[INST]", "[/INST]", "<<SYS>>", "<</SYS>>"],
   },
+  // llama3, chatml and phi3 in the .Messages form Ollama's library uses today (one turn per message, the system
+  // prompt as the first message, as Ollama puts a Modelfile SYSTEM there): multi-turn chats render as in training.
+  // The other families fold the system prompt or BOS into turns in ways the subset cannot say; they keep the
+  // .Prompt/.Response form, which Ollama runs once per exchange.
   llama3: {
     template:
-      "{{ if .System }}<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}<|eot_id|>{{ end }}{{ if .Prompt }}<|start_header_id|>user<|end_header_id|>\n\n{{ .Prompt }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n{{ .Response }}<|eot_id|>",
+      "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n",
     stop: ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
   },
   mistral: {
@@ -66,8 +72,7 @@ const FAMILY_TEMPLATES: Record<TemplateFamily, { template: string; stop: string[
     stop: ["[INST]", "[/INST]"],
   },
   chatml: {
-    template:
-      "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}{{ if .Prompt }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n{{ end }}<|im_start|>assistant\n{{ .Response }}<|im_end|>\n",
+    template: "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n",
     stop: ["<|im_start|>", "<|im_end|>"],
   },
   gemma: {
@@ -76,8 +81,7 @@ const FAMILY_TEMPLATES: Record<TemplateFamily, { template: string; stop: string[
     stop: ["<start_of_turn>", "<end_of_turn>"],
   },
   phi3: {
-    template:
-      "{{ if .System }}<|system|>\n{{ .System }}<|end|>\n{{ end }}{{ if .Prompt }}<|user|>\n{{ .Prompt }}<|end|>\n{{ end }}<|assistant|>\n{{ .Response }}<|end|>",
+    template: "{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}<|end|>\n{{ end }}<|assistant|>\n",
     stop: ["<|end|>", "<|user|>", "<|assistant|>"],
   },
   alpaca: {
@@ -136,26 +140,43 @@ export function ollamaTemplateFor(info: TemplateSourceInfo): OllamaTemplate {
   }
   let chosen = candidates[0]!;
   let verified = false;
+  let verifiedMultiTurn = false;
   if (info.chatTemplate) {
-    const exact = candidates.find((c) => templatesAgree(c.template, info));
+    // A template that also renders a multi-turn chat as the jinja does wins over one that only gets one turn right,
+    // and among those the .Messages form (what Ollama's library uses today) over the .Prompt/.Response one.
+    const exact = candidates.filter((c) => templatesAgree(c.template, info));
+    const multiAll = exact.filter((c) => multiTurnAgrees(c.template, info));
+    const multi = multiAll.find((c) => usesMessages(c.template)) ?? multiAll[0];
     const plausible = candidates.find((c) => markersIn(c.template, info));
-    chosen = exact ?? plausible ?? chosen;
-    verified = !!exact;
+    chosen = multi ?? exact[0] ?? plausible ?? chosen;
+    verified = exact.length > 0;
+    verifiedMultiTurn = !!multi;
   }
   // The end tokens the model was trained to emit must stop generation even when the mapping forgot them
   // (Ollama's qwen2.5 mapping, for one, lists no stops at all).
   const ends = [info.eosToken, ...(info.eogTokens ?? [])].filter((t): t is string => !!t && t !== info.bosToken);
   const defaultSystem = verified ? defaultSystemPrompt(chosen.template, info) : undefined;
-  return { template: chosen.template, stop: dedupe([...chosen.stop, ...ends]).filter(isWritableStop), source: chosen.source, verified, ...(defaultSystem ? { defaultSystem } : {}) };
+  return {
+    template: chosen.template, stop: dedupe([...chosen.stop, ...ends]).filter(isWritableStop), source: chosen.source, verified,
+    ...(verifiedMultiTurn ? { verifiedMultiTurn } : {}), ...(defaultSystem ? { defaultSystem } : {}),
+  };
 }
+
+/** The multi-turn probe: an earlier exchange, then the question. */
+export const PROBE_TURNS = [
+  { role: "user", content: "Who pays for return shipping?" },
+  { role: "assistant", content: "The seller pays for return shipping." },
+  { role: "user", content: PROBE.prompt },
+];
 
 /** The jinja template's own prompt for the probe (generation prompt added, leading BOS dropped as llama.cpp adds it). */
 export function jinjaProbePrompt(info: TemplateSourceInfo, withSystem: boolean): string | undefined {
+  return jinjaPrompt(info, [...(withSystem ? [{ role: "system", content: PROBE.system }] : []), { role: "user", content: PROBE.prompt }]);
+}
+
+/** The jinja template's prompt for `messages` (generation prompt added, leading BOS dropped), or undefined if it raises. */
+export function jinjaPrompt(info: TemplateSourceInfo, messages: GoChatMessage[]): string | undefined {
   if (!info.chatTemplate) return undefined;
-  const messages = [
-    ...(withSystem ? [{ role: "system", content: PROBE.system }] : []),
-    { role: "user", content: PROBE.prompt },
-  ];
   try {
     let out = new Template(info.chatTemplate).render({ messages, add_generation_prompt: true, bos_token: info.bosToken ?? "", eos_token: info.eosToken ?? "" });
     if (info.bosToken && out.startsWith(info.bosToken)) out = out.slice(info.bosToken.length);
@@ -163,6 +184,18 @@ export function jinjaProbePrompt(info: TemplateSourceInfo, withSystem: boolean):
   } catch {
     return undefined; // e.g. a template that raises on a system message
   }
+}
+
+/** Does the Go template render the multi-turn probe (with a system turn if the jinja allows one) as the jinja does? */
+export function multiTurnAgrees(goTemplate: string, info: TemplateSourceInfo): boolean {
+  for (const withSystem of [true, false]) {
+    const messages = [...(withSystem ? [{ role: "system", content: PROBE.system }] : []), ...PROBE_TURNS];
+    const want = jinjaPrompt(info, messages);
+    if (want === undefined) continue;
+    const got = renderGoChat(goTemplate, messages);
+    return got !== undefined && got.trim() === want.trim();
+  }
+  return false;
 }
 
 /** Does the Go template give the same prompt as the jinja template (with a system turn if the jinja allows one)? */

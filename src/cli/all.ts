@@ -1,5 +1,6 @@
 // `pipeline all`: steps 1–7 in one command on the seed's folders — offline by default (extractive Q&A, heuristic
 // judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
+import { parseTarget } from "../steps/format-for.ts";
 import { defineCommand } from "citty";
 import { flag, parseFlag } from "../config.ts";
 import { runAll } from "../steps/all.ts";
@@ -29,6 +30,8 @@ export default defineCommand({
     name: { type: "string", description: "Model name in Ollama (EXPORT_MODEL_NAME; default docs-<base name>)", valueHint: "NAME" },
     quant: { type: "string", description: "q8_0 | f16 | f32 | q4_k_m | q5_k_m | q6_k (EXPORT_QUANT; default q8_0)", valueHint: "TYPE" },
     ollama: { type: "boolean", default: true, description: "Create the model in Ollama when OLLAMA_HOST answers (--no-ollama to skip)" },
+    for: { type: "string", description: "Also write the data and a ready-to-run config for a trainer (mlx | llama-factory | axolotl | unsloth | openai | hf) in <PIPELINE_QA_DIR>/for-<trainer>", valueHint: "TRAINER" },
+    system: { type: "string", description: "A system prompt for every training example; the exported Modelfile's SYSTEM is the same", valueHint: "TEXT" },
     resume: { type: "boolean", description: "Continue an interrupted run: finished steps are skipped, the interrupted one resumes" },
     ...commonArgs,
   },
@@ -39,7 +42,7 @@ export default defineCommand({
       qaStyle: flag("--style", args.style), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     await runAll(settings, {
-      provider: args.provider, validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,
+      provider: args.provider, system: args.system, ...(args.for ? { for: parseTarget(args.for) } : {}), validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,
     });
   },
 });

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { flag } from "../config.ts";
+import { PipelineError } from "../errors.ts";
 import { CHUNKS_FILE } from "../layout.ts";
 import { stdinIsPiped, stdoutIsPiped } from "../streams/io.ts";
 import { runChunk } from "../steps/chunk.ts";
@@ -21,7 +22,7 @@ export default defineCommand({
       "    pipeline chunk --resume            # continue a run that was interrupted",
   },
   args: {
-    files: { type: "positional", required: false, description: "Files or folders to read (instead of --input-dir)", valueHint: "PATH..." },
+    files: { type: "positional", required: false, description: "Files or folders to read (instead of --input-dir); - reads stdin", valueHint: "PATH..." },
     "input-dir": { type: "string", alias: "i", description: "Folder of documents (default: PIPELINE_INPUT_DIR or data/documents)", valueHint: "DIR" },
     "output-dir": { type: "string", alias: "o", description: "Folder for chunks.ndjson (default: stdout when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
     "chunk-size": { type: "string", description: "Largest chunk in characters (default 1500, PIPELINE_CHUNK_SIZE)", valueHint: "N" },
@@ -31,13 +32,16 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      inputDir: flag("--input-dir", args["input-dir"]),
+      inputDir: flag("--input-dir", args["input-dir"] === "-" ? undefined : args["input-dir"]),
       chunksDir: flag("--output-dir", args["output-dir"]),
       chunkSize: flag("--chunk-size", args["chunk-size"]),
       chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
     });
     const positional = (args._ ?? []).map(String);
-    const fromStdin = !args["input-dir"] && positional.length === 0 && stdinIsPiped();
+    // `-` (as the one file or as --input-dir) is stdin, as everywhere.
+    const dash = args["input-dir"] === "-" || (positional.length === 1 && positional[0] === "-");
+    if (!dash && positional.includes("-")) throw new PipelineError("E_USAGE", "`-` (stdin) cannot be mixed with files; give it alone");
+    const fromStdin = dash || (!args["input-dir"] && positional.length === 0 && stdinIsPiped());
     await runChunk(settings, {
       inputs: fromStdin ? undefined : positional.length ? positional : [settings.inputDir],
       output: args["output-dir"] || !stdoutIsPiped() ? join(settings.chunksDir, CHUNKS_FILE) : undefined,

@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { QaRecord } from "../records.ts";
 import { runStep } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
@@ -57,7 +57,7 @@ export default defineCommand({
       "    pipeline combine -i runs/ -o data/document_training_data/training_data.json",
   },
   args: {
-    "input-dir": { type: "string", alias: "i", description: "Folder of Q&A files (default data/qa_results)", valueHint: "DIR" },
+    "input-dir": { type: "string", alias: "i", description: "Folder of Q&A files, or - for records on stdin (default data/qa_results)", valueHint: "DIR" },
     output: { type: "string", alias: "o", description: "Merged JSON array (default data/results/training_data.json)", valueHint: "FILE" },
     ...commonArgs,
   },
@@ -65,7 +65,8 @@ export default defineCommand({
     const settings = settingsFromArgs(args);
     const dir = resolve(args["input-dir"] ?? "data/qa_results");
     const output = resolve(args.output ?? "data/results/training_data.json");
-    const files = (await listQaFiles(dir)).filter((f) => resolve(f) !== output);
+    // `-i -`: the records come from stdin (JSON array or NDJSON), as one input.
+    const files = args["input-dir"] === "-" ? ["-"] : (await listQaFiles(dir)).filter((f) => resolve(f) !== output);
     if (!files.length) log.warn(`no .json/.ndjson/.jsonl files in ${dir}; writing an empty array`);
     const counts: CombineCount[] = [];
     const r = await runStep<QaRecord, QaRecord>({
@@ -74,6 +75,7 @@ export default defineCommand({
     });
     for (const c of counts) log.info(`  ${c.file}: ${c.records} record(s)${c.duplicates ? `, ${c.duplicates} duplicate(s) dropped` : ""}`);
     const dups = counts.reduce((n, c) => n + c.duplicates, 0);
+    summary("combine", { files: counts, records: r.records, duplicates: dups, output });
     log.info(`combine: ${files.length} file(s) → ${r.records} record(s) in ${output}; ${dups} duplicate(s) dropped`);
   },
 });

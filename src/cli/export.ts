@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { flag, parseFlag } from "../config.ts";
 import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
+import { jsonSummaryOn, log } from "../log.ts";
 import { exportSummary, runExport } from "../steps/export.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
@@ -45,7 +45,7 @@ export default defineCommand({
       verify: args.verify !== false, eval: args.eval !== false, ollama: args.ollama !== false,
     });
     log.info(exportSummary(r));
-    process.stdout.write(r.dir + "\n");
+    if (!jsonSummaryOn()) process.stdout.write(r.dir + "\n");
     if (r.verify && !r.verify.ok) {
       throw new PipelineError("E_EXPORT", `verification failed (see ${join(r.dir, "verify.json")}); the files are written, but the model may not behave in Ollama as trained`);
     }

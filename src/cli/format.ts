@@ -8,6 +8,9 @@ import type { FormatOptions } from "../transforms/format.ts";
 import { TEMPLATES, type TemplateName } from "../transforms/format-templates.ts";
 import { FINAL_FILE, REPORT_FILE } from "../layout.ts";
 import { formatSummary, runFormat } from "../steps/format.ts";
+import { parseTarget, runFormatFor } from "../steps/format-for.ts";
+import { TRAINER_TARGETS } from "../sinks/trainers/targets.ts";
+import { PipelineError } from "../errors.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
 export default defineCommand({
@@ -26,7 +29,8 @@ export default defineCommand({
       "  Examples:\n" +
       "    pipeline format --template openai --threshold 8\n" +
       "    pipeline format -i data/document_training_data/validation_report.json --valid-split 0.1\n" +
-      "    pipeline validate < qa.ndjson | pipeline format --template chatml > train.jsonl",
+      "    pipeline validate < qa.ndjson | pipeline format --template chatml > train.jsonl\n" +
+      "    pipeline format --for axolotl -o train-axolotl/      # then: cd train-axolotl && axolotl train axolotl.yaml",
   },
   args: {
     input: { type: "string", alias: "i", description: "validation_report.json or scored NDJSON (default: stdin when piped, else <PIPELINE_QA_DIR>/validation_report.json)", valueHint: "FILE" },
@@ -38,6 +42,8 @@ export default defineCommand({
     system: { type: "string", description: "A system prompt to put in every example", valueHint: "TEXT" },
   "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     records: { type: "boolean", description: "On stdout, write example records (template data + provenance) instead of bare template lines" },
+    for: { type: "string", description: `Write for a trainer: ${TRAINER_TARGETS.join(" | ")} — its data layout and file names plus a ready-to-run config (with a multi-GPU preset for llama-factory and axolotl) in the folder -o names (default <PIPELINE_QA_DIR>/for-<trainer>)`, valueHint: "TRAINER" },
+    "base-model": { type: "string", description: "With --for: the base model's Hugging Face id for the config (default: read from FINETUNE_MODEL_NAME's GGUF when it records one)", valueHint: "ORG/NAME" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -45,7 +51,18 @@ export default defineCommand({
       formatTemplate: flag("--template", args.template), filterThreshold: flag("--threshold", args.threshold), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });
     const validFraction = parseFlag("valid-split", args["valid-split"]) ?? 0;
-    const fromStdin = !args.input && stdinIsPiped();
+    if (args.for) {
+      const target = parseTarget(args.for);
+      if (args.template) throw new PipelineError("E_USAGE", `--for ${target} writes the shape that trainer loads; drop --template`, { field: "--template" });
+      const fromStdinFor = args.input === "-" || (!args.input && stdinIsPiped());
+      await runFormatFor(settings, {
+        target, input: fromStdinFor ? undefined : (args.input ?? join(settings.qaDir, REPORT_FILE)), outDir: args.output ?? join(settings.qaDir, `for-${target}`),
+        options: { threshold: settings.filterThreshold, keepDuplicates: !!args["keep-duplicates"], validFraction, system: args.system, reasoningFormat: settings.reasoningFormat },
+        skipBadLines: settings.skipBadLines, ...(args["base-model"] ? { baseModel: args["base-model"] } : {}),
+      });
+      return;
+    }
+    const fromStdin = args.input === "-" || (!args.input && stdinIsPiped());
     const toStdout = !args.output && stdoutIsPiped();
     const options: FormatOptions = {
       template: settings.formatTemplate as TemplateName,

@@ -10,7 +10,7 @@ import { commonArgs, settingsFromArgs } from "./args.ts";
 import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
 
 export const generateQaArgs = {
-  "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
+  "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson, or - for stdin (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
   "output-dir": { type: "string", alias: "o", description: "Folder for training_data.json (default: stdout as NDJSON when piped, else PIPELINE_QA_DIR or data/document_training_data)", valueHint: "DIR" },
   "questions-per-chunk": { type: "string", description: "Pairs to ask for per chunk (default 3); a chunk too short for N good pairs gives fewer", valueHint: "N" },
   temperature: { type: "string", description: "Sampling temperature for the LLM (default 0.7)", valueHint: "T" },
@@ -38,13 +38,13 @@ export default defineCommand({
   async run({ args }) {
     const settings = settingsFromArgs(args, {
       ...providerFlags(args),
-      chunksDir: flag("--input-dir", args["input-dir"]),
+      chunksDir: flag("--input-dir", args["input-dir"] === "-" ? undefined : args["input-dir"]),
       qaDir: flag("--output-dir", args["output-dir"]),
       questionsPerChunk: flag("--questions-per-chunk", args["questions-per-chunk"]),
       temperature: flag("--temperature", args.temperature),
       qaStyle: flag("--style", args.style),
     });
-    const fromStdin = !args["input-dir"] && stdinIsPiped();
+    const fromStdin = args["input-dir"] === "-" || (!args["input-dir"] && stdinIsPiped());
     await runGenerateQa(settings, {
       input: fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE),
       output: args["output-dir"] || !stdoutIsPiped() ? join(settings.qaDir, QA_FILE) : undefined,

@@ -1,7 +1,14 @@
 // The `pipeline` CLI: commands are data, one file each, loaded only when used so --help is instant.
+// color-env first: it must run before citty's module body reads the environment.
+import { plain } from "./color-env.ts";
 import { defineCommand, runCommand, runMain, type CommandDef } from "citty";
 import { PipelineError, redact } from "../errors.ts";
+import { takeJsonSummary } from "../log.ts";
 import { stopsCleanlyOnInterrupt } from "../streams/interrupt.ts";
+import { completionCommand } from "./completion.ts";
+import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
+
+export const VERSION = "0.1.0";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -20,16 +27,18 @@ const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Laz
   { name: "combine", summary: "merge Q&A files (JSON arrays and NDJSON) into one", load: lazy(() => import("./combine.ts")) },
   { name: "verify", summary: "check an exported model in llama.cpp (loads, stops, matches our model)", load: lazy(() => import("./verify.ts")) },
   { name: "model", summary: "inspect or convert GGUF files (info, convert)", load: lazy(() => import("./model.ts")) },
+  { name: "completion", summary: "print a shell completion script: pipeline completion bash|zsh|fish", load: async () => completionCommand(COMMANDS) },
 ];
 
 export const commands: Record<string, Lazy> = Object.fromEntries(
   COMMANDS.flatMap((c) => [[c.name, c.load] as const, ...(c.alias ? [[c.alias, c.load] as const] : [])]),
 );
 
+
 export const main = defineCommand({
   meta: {
     name: "pipeline",
-    version: "0.1.0",
+    version: VERSION,
     description:
       "Documents → Q&A dataset → fine-tuned model for Ollama.\n" +
       "  Every step reads and writes NDJSON records, so steps compose as files or unix pipes.\n" +
@@ -60,8 +69,11 @@ function overview(): string {
 }
 
 async function run(argv: string[]): Promise<void> {
-  if (argv.length === 1 && argv[0] === "--version") return runMain(main, { rawArgs: argv });
-  if (argv.length === 0 || argv.some((a) => a === "--help" || a === "-h")) {
+  const dashes = argv.indexOf("--");
+  const options = dashes < 0 ? argv : argv.slice(0, dashes);
+  // --version anywhere (before `--`) prints the version and nothing else.
+  if (options.includes("--version")) { process.stdout.write(VERSION + "\n"); return; }
+  if (argv.length === 0 || options.some((a) => a === "--help" || a === "-h")) {
     const named = argv.find((a) => !a.startsWith("-"));
     if (named && named in commands) return runMain(main, { rawArgs: argv }); // a command's own help
     process.stdout.write(overview() + "\n");
@@ -75,7 +87,24 @@ async function run(argv: string[]): Promise<void> {
     process.exit(130);
   });
   try {
+    // The command comes first; an option before it belongs to no command (and citty would take its value as one).
+    if (argv[0]!.startsWith("-")) throw new PipelineError("E_USAGE", `unknown option ${argv[0]} before the command; options go after it: pipeline <command> ${argv[0]}`);
+    // An unknown command is refused here: citty would load every command to look for an alias first (seconds).
+    if (!(argv[0]! in commands)) {
+      const near = nearestFlag(argv[0]!, Object.keys(commands));
+      process.stderr.write(`error [E_USAGE] unknown command ${argv[0]}${near ? `; did you mean ${near}?` : ""}\n\n${overview()}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const named = argv.find((a) => !a.startsWith("-"));
+    if (named && named in commands) {
+      const { cmd, path, rest } = await leafCommand(main, argv);
+      checkFlags(rest, (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) ?? {}, path.join(" "));
+    }
     await runCommand(main, { rawArgs: argv });
+    // --json: the steps' summaries as one object, the only thing on stdout.
+    const json = takeJsonSummary();
+    if (json) process.stdout.write(JSON.stringify(json) + "\n");
   } catch (error) {
     process.exitCode = report(error);
     if (error instanceof Error && error.name === "CLIError") process.stderr.write("\n" + overview() + "\n");
@@ -90,7 +119,7 @@ function report(error: unknown): number {
   }
   const e = error as Error & { code?: string; path?: string };
   if (e?.name === "CLIError") {
-    process.stderr.write(`error [E_USAGE] ${e.message}\n`);
+    process.stderr.write(`error [E_USAGE] ${plain(e.message)}\n`);
     return 2;
   }
   // A file-system error no check caught: one line naming the path (the stack only with PIPELINE_DEBUG).

@@ -1,6 +1,6 @@
 // `pipeline model`: look inside a GGUF model file, or convert its tensors to another type.
 import { defineCommand } from "citty";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
 const info = defineCommand({
@@ -52,6 +52,7 @@ const convert = defineCommand({
     const t0 = Date.now();
     const r = await convertGguf(args.input, args.output, type);
     const fallbacks = Object.entries(r.fallbacks).map(([t, n]) => `${n} as ${t}`).join(", ");
+    summary("model convert", { output: args.output, type, bytes: r.bytes, converted: r.converted, kept: r.kept, fallbacks: r.fallbacks, seconds: (Date.now() - t0) / 1000 });
     log.info(`wrote ${args.output}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.converted} tensors converted to ${type}, ${r.kept} already of their type, in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     if (fallbacks) log.info(`rows not a multiple of ${type}'s block (llama.cpp's fallback): ${fallbacks}`);
     if (type.endsWith("_M")) log.info(`${type}, llama.cpp's per-tensor choices and fallbacks: ${Object.entries(r.types).map(([t, n]) => `${n} ${t}`).join(", ")}`);

@@ -1,5 +1,8 @@
 // `pipeline qa-train`: formatted examples → chat-template tokens (prompt masked) → packed train/valid token files.
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { flag } from "../config.ts";
 import { defineCommand } from "citty";
 import { FINAL_FILE, tokensDirFor } from "../layout.ts";
@@ -19,7 +22,7 @@ export default defineCommand({
       "  Example: pipeline qa-train --seq-len 256",
   },
   args: {
-    input: { type: "string", alias: "i", description: "Formatted examples (default <PIPELINE_QA_DIR>/training_data_final.jsonl)", valueHint: "FILE" },
+    input: { type: "string", alias: "i", description: "Formatted examples, - for stdin (default <PIPELINE_QA_DIR>/training_data_final.jsonl)", valueHint: "FILE" },
     output: { type: "string", alias: "o", description: "Output directory (default <PIPELINE_QA_DIR>/tokens)", valueHint: "DIR" },
     model: { type: "string", description: "Base model (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME|PATH" },
     "model-type": { type: "string", description: "Chat template family when the model has none (FINETUNE_MODEL_TYPE)", valueHint: "FAMILY" },
@@ -28,9 +31,15 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, { finetuneModelName: flag("--model", args.model), finetuneModelType: flag("--model-type", args["model-type"]), finetuneSeqLen: flag("--seq-len", args["seq-len"]) });
-    await runQaTrain(settings, {
-      input: resolve(args.input ?? join(settings.qaDir, FINAL_FILE)),
-      outDir: resolve(args.output ?? tokensDirFor(settings.qaDir)),
-    });
+    const outDir = resolve(args.output ?? tokensDirFor(settings.qaDir));
+    // qa-train reads its input twice (and looks for a .valid.jsonl beside it), so `-i -` first copies stdin
+    // into the output folder as stdin.jsonl, which the report then names.
+    let input = resolve(args.input ?? join(settings.qaDir, FINAL_FILE));
+    if (args.input === "-") {
+      input = join(outDir, "stdin.jsonl");
+      await mkdir(outDir, { recursive: true });
+      await pipeline(process.stdin, createWriteStream(input));
+    }
+    await runQaTrain(settings, { input, outDir });
   },
 });

@@ -41,7 +41,7 @@ export default defineCommand({
       validationThreshold: flag("--threshold", args.threshold),
       filterThreshold: flag("--filter-threshold", args["filter-threshold"]),
     });
-    const fromStdin = !args.input && stdinIsPiped();
+    const fromStdin = args.input === "-" || (!args.input && stdinIsPiped());
     const toStdout = !args.output && stdoutIsPiped();
     await runValidate(settings, {
       input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, QA_FILE)),

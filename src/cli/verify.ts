@@ -6,7 +6,7 @@ import { basename, join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { parseFlag } from "../config.ts";
 import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
+import { jsonSummaryOn, log, summary } from "../log.ts";
 import { evalItemFromExample } from "../export/eval.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { readExamples, readExportRecord } from "../export/export.ts";
@@ -56,7 +56,9 @@ export default defineCommand({
     });
     await writeFile(join(dir, VERIFY_FILE), JSON.stringify(report, null, 2) + "\n");
     process.stderr.write(verifyMarkdown(report));
-    process.stdout.write(JSON.stringify({ ok: report.ok, checks: report.checks }) + "\n");
+    // The verdict is verify's stdout either way: as is, or as its part of --json's one object.
+    if (jsonSummaryOn()) summary("verify", { ok: report.ok, checks: report.checks });
+    else process.stdout.write(JSON.stringify({ ok: report.ok, checks: report.checks }) + "\n");
     if (!report.ok) throw new PipelineError("E_EXPORT", `verification failed: ${report.checks.filter((c) => !c.ok && c.required).map((c) => c.name).join("; ")}`, { file: modelPath });
   },
 });

@@ -10,6 +10,7 @@ import { log } from "../log.ts";
 import { installInOllama, ollamaReachable } from "../ollama/install.ts";
 import { ExampleRecord } from "../records.ts";
 import { modelCard } from "./model-card.ts";
+import { hfIdOfGguf } from "../hf/names.ts";
 import { findFinetuneArtifacts, type FinetuneArtifacts } from "./artifacts.ts";
 import { evalItemsFromExample, evalSummary, runEval, type Answerer, type EvalItem, type EvalReport, type JudgeModel } from "./eval.ts";
 import { openGguf } from "../gguf/reader.ts";
@@ -36,6 +37,10 @@ export interface ExportOptions {
   /** FINETUNE_MODEL_TYPE: the chat template family when the model has no template of its own. */
   family?: string;
   system?: string;
+  /** The system prompt qa-train recorded (tokens.json): used when the dataset beside is gone or shares none. */
+  trainedSystem?: string;
+  /** The Hugging Face dataset id the training data is published under, for the card's `datasets:` (optional). */
+  datasetId?: string;
   numCtx?: number;
   /** training_data_final.jsonl: its hash is provenance; its valid split is the eval set, its train split the verify probes. */
   datasetPath?: string;
@@ -101,9 +106,12 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   // The chat template the model was trained with: its own, or FINETUNE_MODEL_TYPE's preset (then written into
   // the merged GGUF, so llama.cpp and Ollama see the same template the training did).
   const src = await openGguf(source);
-  let arch: string, info: ChatTemplateInfo, contextLength: number, chatSource: string;
+  let arch: string, info: ChatTemplateInfo, contextLength: number, chatSource: string, ggufLicense: string | undefined, hfBase: string | undefined;
   try {
     arch = String(src.meta("general.architecture") ?? "unknown");
+    const lic = src.meta("general.license");
+    ggufLicense = typeof lic === "string" && lic.trim() ? lic.trim() : undefined;
+    hfBase = hfIdOfGguf((k) => src.meta(k));
     info = chatTemplateOf(src, o.family);
     chatSource = info.source === "gguf" ? "the model's own (tokenizer.chat_template)" : `the ${info.source} preset (FINETUNE_MODEL_TYPE), written into model.gguf`;
     contextLength = Number(src.meta(`${arch}.context_length`) ?? 2048);
@@ -149,9 +157,13 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   const validItems = examples.filter((e) => e.split === "valid").flatMap(evalItemsFromExample);
 
   // SYSTEM: the one asked for, else the one the training data used, else the store base's (qa-train trained with it).
-  const system = o.system ?? commonSystem(trainItems) ?? kept?.system;
-  const extras = { ...(kept && Object.keys(kept.parameters).length ? { parameters: kept.parameters } : {}), ...(kept?.license.length ? { license: kept.license } : {}) };
+  const system = o.system ?? commonSystem(trainItems) ?? o.trainedSystem ?? kept?.system;
+  // LICENSE: the store's license layers, else the base GGUF's general.license (a name like apache-2.0, or a text).
+  const license = kept?.license.length ? kept.license : ggufLicense ? [ggufLicense] : [];
+  const extras = { ...(kept && Object.keys(kept.parameters).length ? { parameters: kept.parameters } : {}), ...(license.length ? { license } : {}) };
   const comments = [`${o.name}: fine-tuned from ${baseName} by docs2model on ${createdAt}`, ...(datasetSha256 ? [`dataset sha256 ${datasetSha256}`] : [])];
+  // A license given as text (not an identifier) also goes to LICENSE, which the card's front matter links to.
+  if (license[0] && !/^[a-z0-9][a-z0-9.+-]{0,63}$/i.test(license[0])) await writeFile(join(dir, "LICENSE"), license.join("\n\n") + "\n");
   const modelfile = join(dir, "Modelfile");
   await writeFile(modelfile, renderModelfile({ from: "./model.gguf", template, numCtx, system, ...extras, comments }));
   let modelfileAdapter: string | undefined;
@@ -231,7 +243,8 @@ export async function exportModel(o: ExportOptions): Promise<ExportResult> {
   ];
   await writeFile(card, modelCard({
     name: o.name, baseModel: baseName, architecture: arch, quant: o.quant, createdAt, chatTemplate: chatSource,
-    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : template.source.startsWith("ollama:") ? `the base's own TEMPLATE from the Ollama store (${template.source.slice(7)})` : `the ${template.source} family template`}${template.verified ? ", checked to render the same prompt as the chat template used in training" : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
+    peft: !!peft, ...(hfBase ? { hfBaseModel: hfBase } : {}), ...(license.length ? { license: license[0]! } : {}), ...(o.datasetId ? { datasetId: o.datasetId } : {}),
+    templateSource: `${template.source === "gguf" ? "converted from the model's jinja template (@huggingface/ollama-utils)" : template.source.startsWith("ollama:") ? `the base's own TEMPLATE from the Ollama store (${template.source.slice(7)})` : `the ${template.source} family template`}${template.verified ? `, checked to render the same prompt as the chat template used in training${template.verifiedMultiTurn ? " (one turn and a multi-turn chat)" : " (one turn)"}` : ", not checked against the chat template (check with `ollama run --verbose`)"}`,
     ...(dataset ? { datasetPath: rel(dataset) } : {}), ...(datasetSha256 ? { datasetSha256 } : {}),
     ...(art.report ? { report: art.report } : {}), pictures: art.pictures,
     ...(evalReport ? { eval: evalReport } : {}), ...(verify ? { verify } : {}),

@@ -1,7 +1,7 @@
 // The model card (README.md beside model.gguf): what the model is, where it came from, how it trained,
 // how it scored, that it was verified, and the two commands that run it in Ollama.
 import { basename } from "node:path";
-import { mdCode, mdText } from "../sinks/markdown.ts";
+import { mdCode, mdText, yamlString } from "../sinks/markdown.ts";
 import { evalMarkdown, type EvalReport } from "./eval.ts";
 import { verifyMarkdown, type VerifyReport } from "./verify.ts";
 
@@ -24,10 +24,36 @@ export interface ModelCardInput {
   eval?: EvalReport;
   verify?: VerifyReport;
   runCommands: string[];
+  /** The base's Hugging Face id (from its GGUF metadata), for `base_model:`. */
+  hfBaseModel?: string;
+  /** The base's license: an identifier (apache-2.0, llama3.1…) or a license text. */
+  license?: string;
+  /** The dataset's Hugging Face id, when it is published there. */
+  datasetId?: string;
+  /** True when the PEFT adapter is in the folder (then `library_name: peft`, else gguf). */
+  peft?: boolean;
+}
+
+/**
+ * Hugging Face front matter (https://huggingface.co/docs/hub/model-cards#model-card-metadata): license (an id,
+ * or `other` + license_name/license_link to the LICENSE text), base_model (+ base_model_relation: finetune, the
+ * merged model.gguf being the main file), datasets, tags, pipeline_tag and library_name, so the Hub lists the
+ * model under its base.
+ */
+export function modelCardFrontMatter(c: ModelCardInput): string {
+  const lines = ["---"];
+  if (c.license) {
+    if (/^[a-z0-9][a-z0-9.+-]{0,63}$/i.test(c.license)) lines.push(`license: ${c.license.toLowerCase()}`);
+    else lines.push("license: other", "license_name: base-model-license", "license_link: LICENSE");
+  }
+  if (c.hfBaseModel) lines.push("base_model:", `- ${yamlString(c.hfBaseModel)}`, "base_model_relation: finetune");
+  if (c.datasetId) lines.push("datasets:", `- ${yamlString(c.datasetId)}`);
+  lines.push("tags:", "- docs2model", "- gguf", "- ollama", "- lora", "pipeline_tag: text-generation", `library_name: ${c.peft ? "peft" : "gguf"}`, "---", "");
+  return lines.join("\n");
 }
 
 export function modelCard(c: ModelCardInput): string {
-  const out: string[] = [];
+  const out: string[] = [modelCardFrontMatter(c)];
   out.push(`# ${mdText(c.name)}`, "");
   out.push(`Fine-tuned from **${mdText(c.baseModel)}** (${mdText(c.architecture)}${c.parameters ? `, ${formatCount(c.parameters)} parameters` : ""}) on question–answer pairs generated from your documents, exported as GGUF (${c.quant}) for Ollama and llama.cpp.`, "");
   out.push("## Run it", "", "```sh", ...c.runCommands, "```", "");

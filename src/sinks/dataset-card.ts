@@ -2,6 +2,7 @@
 // with Hugging Face front matter so `load_dataset(folder)` finds the train/validation files.
 import { basename } from "node:path";
 import { mdCode, mdText, yamlString } from "./markdown.ts";
+import { cardMarker } from "./own-files.ts";
 import type { FormatOptions, FormatStats } from "../transforms/format.ts";
 
 export interface CardInput {
@@ -34,6 +35,8 @@ export function datasetCard(c: CardInput): string {
     "- question-answering",
     "- text-generation",
     "---",
+    // Marks the card (and the files it names) as ours, so a later run may replace them and nothing else.
+    cardMarker([c.trainFile, c.validFile, c.provenanceFile].filter((f): f is string => !!f).map((f) => basename(f))),
     "",
     "# Training data",
     "",

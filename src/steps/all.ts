@@ -1,12 +1,13 @@
 // `pipeline all`'s run: steps 1–7 in one go on the seed's folders — offline by default (extractive Q&A, heuristic
 // judge, the `tiny` base trained from scratch), resumable after any step, ending with where everything is.
+import type { TrainerTarget } from "../sinks/trainers/targets.ts";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Settings } from "../config.ts";
 import { PipelineError } from "../errors.ts";
 import { exportFolder, exportNameFor, finetuneNameFor, normalizeModelName, projectFiles } from "../layout.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { hashSettings } from "../streams/ledger.ts";
 import type { ExportResult } from "../export/export.ts";
 import type { FormatOptions } from "../transforms/format.ts";
@@ -30,6 +31,10 @@ export interface AllRun {
   ollama: boolean;
   /** Skip the steps an earlier run finished; the interrupted one resumes. */
   resume: boolean;
+  /** A system prompt for every training example (format writes it; export's SYSTEM follows the data). */
+  system?: string;
+  /** Also write the data and a config for this outside trainer (format --for). */
+  for?: TrainerTarget;
 }
 
 export async function runAll(settings: Settings, o: AllRun): Promise<{ settings: Settings; timings: StepTiming[] }> {
@@ -43,7 +48,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
   const validSplit = String(validFraction);
 
   const statePath = paths.allState;
-  const settingsHash = allSettingsHash(settings, { provider, validSplit });
+  const settingsHash = allSettingsHash(settings, { provider, validSplit, ...(o.system ? { system: o.system } : {}) });
   let state: AllState = { version: 1, settingsHash, done: [], timings: [] };
   if (o.resume && existsSync(statePath)) {
     const old = JSON.parse(await readFile(statePath, "utf8")) as AllState;
@@ -96,9 +101,14 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       case "generate-qa": return (await import("./generate-qa.ts")).runGenerateQa(llm, { input: paths.chunks, output: files.qa, resume });
       case "validate": return (await import("./validate.ts")).runValidate(llm, { input: files.qa, output: files.report, resume });
       case "format": {
-        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: undefined, reasoningFormat: settings.reasoningFormat };
+        const options: FormatOptions = { template: settings.formatTemplate, threshold: settings.filterThreshold, keepDuplicates: false, validFraction, system: o.system, reasoningFormat: settings.reasoningFormat };
         const { formatSummary, runFormat } = await import("./format.ts");
         log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
+        // --for: the same pairs also in an outside trainer's layout, with its config (our training goes on as well).
+        if (o.for) {
+          const { runFormatFor } = await import("./format-for.ts");
+          await runFormatFor(settings, { target: o.for, input: files.report, outDir: join(settings.qaDir, `for-${o.for}`), options: { threshold: options.threshold, keepDuplicates: false, validFraction, system: o.system, reasoningFormat: options.reasoningFormat }, skipBadLines: settings.skipBadLines });
+        }
         return;
       }
       case "qa-train": { await (await import("./qa-train.ts")).runQaTrain(settings, { input: resolve(files.final), outDir: resolve(files.tokens) }); return; }
@@ -139,6 +149,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
       ...(tiny ? ["", "  (The offline `tiny` model only knows your documents' Q&A pairs by heart. For a useful model set", "   --provider/--model and --base (or PIPELINE_LLM_PROVIDER and FINETUNE_MODEL_NAME) to a real provider and base model.)"] : []),
     ].join("\n"),
   );
+  summary("all", { timings: state.timings, exported: dir, model: modelName, installedInOllama: !!exported?.ollama.installed });
   return { settings, timings: state.timings };
 }
 

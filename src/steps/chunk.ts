@@ -1,7 +1,7 @@
 // The chunk step: documents (files and folders, or stdin) → chunk records in a file (or stdout), resumable.
 import { resolve } from "node:path";
 import type { Settings } from "../config.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import type { DocRecord } from "../records.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
@@ -31,6 +31,7 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
       ...common, input: docsFromStream(process.stdin, { skipBadLines: settings.skipBadLines }), stage, progress,
       settings: { ...chunkSettings, input: "<stdin>" },
     });
+    summary("chunk", { input: "<stdin>", documents: r.inputs, chunks: r.records, output: r.path ?? null });
     log.info(`chunk: ${r.inputs} doc(s) from stdin → ${r.records} chunk(s)${r.path ? ` in ${r.path}` : ""}`);
     return;
   }
@@ -50,6 +51,7 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
     const s = ingest.stats;
     const problems = s.skipped + s.failed ? `; ${s.skipped} skipped, ${s.failed} unreadable (see warnings above)` : "";
     const resumed = r.resumedInputs ? ` (${r.resumedInputs} already done before --resume)` : "";
+    summary("chunk", { files: files.length, resumedFiles: r.resumedInputs ?? 0, chunks: r.records, output: r.path ?? null, skipped: s.skipped, unreadable: s.failed });
     log.info(`chunk: ${files.length} file(s)${resumed} → ${r.records} chunk(s)${r.path ? ` in ${r.path}` : ""}${problems}`);
   } finally {
     await ingest.close();

@@ -1,5 +1,6 @@
 // The export step: the fine-tuned model named by the settings → merged GGUF, adapter, Modelfiles, card, verify
 // and eval, and the model in Ollama when a server answers; with its summary.
+import { summary } from "../log.ts";
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Settings } from "../config.ts";
@@ -33,9 +34,9 @@ export async function runExport(settings: Settings, o: ExportRun): Promise<Expor
   // Eval answers are graded by the configured provider's model when there is one; offline, by token F1.
   const judge = o.eval && settings.provider && settings.provider !== "extractive" ? await openStepClient(settings, "eval") : null;
   try {
-    return await exportModel({
+    const r = await exportModel({
       modelPath, name, outputDir: settings.exportOutputDir, quant: settings.exportQuant as ExportQuant,
-      base: o.base, family: settings.finetuneModelType, system: o.system, numCtx: o.numCtx,
+      base: o.base, family: settings.finetuneModelType, system: o.system, trainedSystem: await trainedSystemFor(settings.qaDir), numCtx: o.numCtx,
       datasetPath: resolve(o.data ?? join(settings.qaDir, FINAL_FILE)),
       verify: o.verify, eval: o.eval,
       ...(judge ? { judge } : {}),
@@ -43,6 +44,8 @@ export async function runExport(settings: Settings, o: ExportRun): Promise<Expor
       ollamaBaseUrl: ollamaBaseUrl(settings.env.OLLAMA_HOST),
       backend: settings.finetuneBackend,
     });
+    summary("export", { ...r } as unknown as Record<string, unknown>);
+    return r;
   } finally {
     await judge?.close();
   }
@@ -66,4 +69,10 @@ export function exportSummary(r: ExportResult): string {
     r.ollama.installed ? `  in Ollama:     ${r.ollama.commands.join(" && ")}` : `  run it:        ${r.ollama.commands.join(" && ")}`,
   ];
   return lines.join("\n");
+}
+
+/** The system prompt qa-train trained with (tokens.json), when it recorded one. */
+async function trainedSystemFor(qaDir: string): Promise<string | undefined> {
+  const dir = tokensDirFor(qaDir);
+  return existsSync(join(dir, TOKENS_META_FILE)) ? (await readTokensMeta(dir)).system : undefined;
 }

@@ -8,7 +8,7 @@ import { PipelineError } from "../errors.ts";
 import { childFolder, finetuneNameFor, TOKENS_META_FILE } from "../layout.ts";
 import { checkOutputDir } from "../streams/path-checks.ts";
 import { onInterrupt } from "../streams/interrupt.ts";
-import { log, logLevel } from "../log.ts";
+import { log, logLevel, summary } from "../log.ts";
 import { preflightBase } from "../model/preflight.ts";
 import { DEFAULT_TARGETS } from "../train/lora.ts";
 import { readTokensMeta } from "../train/qa-train.ts";
@@ -97,6 +97,7 @@ export async function runFinetune(settings: Settings, o: FinetuneRun): Promise<T
         `  train loss ${report.finalTrainLoss?.toFixed(4)}${report.finalEvalLoss !== undefined ? `, eval loss ${report.finalEvalLoss.toFixed(4)}` : ""}\n` +
         `  wrote ${Object.values(report.files).map((f) => join(outDir, f)).join(", ")}`,
     );
+    summary("finetune", { ...report, outDir } as unknown as Record<string, unknown>);
     return report;
   } finally {
     bar?.stop();

@@ -1,17 +1,22 @@
 // The format step from input to files (or stdout): training file, validation split, provenance and dataset card.
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { PipelineError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { ScoredRecord, type ExampleRecord } from "../records.ts";
 import { datasetCard } from "../sinks/dataset-card.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.ts";
-import { emptyFormatStats, exampleFormatter, type FormatOptions } from "../transforms/format.ts";
+import { emptyFormatStats, exampleFormatter, type FormatOptions, type FormatStats } from "../transforms/format.ts";
 import { siblingPath } from "../layout.ts";
 import { checkOutputFile } from "../streams/path-checks.ts";
+import { cardPathIn, looksLikeProvenance, siblingPathIn } from "../sinks/own-files.ts";
 
-export interface FormatRun { input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean }
+export interface FormatRun {
+  input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean;
+  /** The validation file's name when a trainer wants its own (mlx: valid.jsonl); default <output>.valid.jsonl. */
+  validOutput?: string;
+}
 
 /** Runs format from input to files (or stdout); returns the stats. Used by `format` and `pipeline`. */
 export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRecord>) {
@@ -27,12 +32,23 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
         const ex = (await stage(r, { index: 0, signal: new AbortController().signal })) as ExampleRecord | null;
         if (ex) await out.write(JSON.stringify(run.records ? ex : ex.data) + "\n");
       }
+      summary("format", formatJson(stats, {}));
       return { stats };
     }
     const trainPath = resolve(run.output!);
-    const validPath = (run.options.validFraction ?? 0) > 0 ? siblingPath(trainPath, "valid") : undefined;
-    const provenancePath = siblingPath(trainPath, "provenance");
-    for (const p of [trainPath, validPath, provenancePath, join(dirname(trainPath), "README.md")]) if (p) checkOutputFile(p);
+    // Siblings we name ourselves never replace a file we did not write: a foreign one keeps its place and ours
+    // goes under a docs2model name (said in a log line).
+    const placed = (where: { path: string; foreign?: string }, what: string): string => {
+      if (where.foreign) log.warn(`${where.foreign} is not a file we wrote, so it is kept; the ${what} goes to ${where.path}`);
+      return where.path;
+    };
+    const validPath = (run.options.validFraction ?? 0) > 0
+      ? placed(run.validOutput
+        ? siblingPathIn(resolve(run.validOutput), siblingPath(resolve(run.validOutput), "docs2model"))
+        : siblingPathIn(siblingPath(trainPath, "valid"), siblingPath(trainPath, "docs2model.valid")), "validation split") : undefined;
+    const provenancePath = placed(siblingPathIn(siblingPath(trainPath, "provenance"), siblingPath(trainPath, "docs2model.provenance"), looksLikeProvenance), "provenance file");
+    const cardPath = placed(cardPathIn(dirname(trainPath)), "dataset card");
+    for (const p of [trainPath, validPath, provenancePath, cardPath]) if (p) checkOutputFile(p);
     const train = await fileWriter(trainPath); writers.push(train);
     const valid = validPath ? await fileWriter(validPath) : undefined; if (valid) writers.push(valid);
     const provenance = await fileWriter(provenancePath); writers.push(provenance);
@@ -45,8 +61,8 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
       await provenance.write(JSON.stringify({ split: ex.split, line, id: ex.id, qaId: ex.qaId, docId: ex.docId, chunkId: ex.chunkId, source: ex.source, start: ex.start, end: ex.end }) + "\n");
     }
     for (const w of writers) await w.close();
-    const cardPath = join(dirname(trainPath), "README.md");
     await writeFile(cardPath, datasetCard({ trainFile: trainPath, validFile: validPath, provenanceFile: provenancePath, input: run.input ?? "<stdin>", options: run.options, stats }));
+    summary("format", formatJson(stats, { train: trainPath, valid: validPath ?? null, provenance: provenancePath, card: cardPath }));
     return { stats, trainPath, validPath, provenancePath, cardPath };
   } catch (e) {
     for (const w of writers) await w.abort().catch(() => {});
@@ -61,4 +77,9 @@ export function formatSummary(result: Awaited<ReturnType<typeof runFormat>>, opt
   return `format: ${s.seen} pair(s) → ${s.kept.train} train${options.validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
     `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
     `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`;
+}
+
+/** The --json form of a format run's stats (sources as an object). */
+function formatJson(s: FormatStats, files: Record<string, string | null>): Record<string, unknown> {
+  return { seen: s.seen, kept: s.kept, dropped: s.dropped, histogram: s.histogram, sources: Object.fromEntries(s.sources), files };
 }

@@ -1,7 +1,7 @@
 // The generate-qa step: chunk records (a file or stdin) → Q&A records (training_data.json or NDJSON on stdout), resumable.
 import { resolve } from "node:path";
 import type { Settings } from "../config.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { ChunkRecord, type QaRecord } from "../records.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { createProgress } from "../streams/progress.ts";
@@ -69,6 +69,10 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
       settings: stepSettings,
     });
     const resumed = r.resumedInputs ? ` (${r.resumedInputs} done before --resume)` : "";
+    summary("generate-qa", {
+      chunks: r.inputs, resumedChunks: r.resumedInputs ?? 0, records: r.records, output: r.path ?? null, pairs: stats.pairs,
+      shortChunks: stats.shortChunks, emptyChunks: stats.emptyChunks, failedChunks: stats.failedChunks, usage: stats.usage,
+    });
     log.info(
       `generate-qa: ${r.inputs} chunk(s)${resumed} → ${r.records} record(s)${r.path ? ` in ${r.path}` : ""}; ` +
         `this run: ${stats.pairs} pair(s), ${stats.shortChunks} chunk(s) gave fewer than ${settings.questionsPerChunk} ` +

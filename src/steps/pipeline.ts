@@ -1,7 +1,7 @@
 // `pipeline pipeline`'s run: steps 1-4 (chunk → generate-qa → validate → format) as one stream — every step starts
 // at once and follows the previous step's committed output; each keeps its own ledger, so --resume continues all four.
 import { resolve } from "node:path";
-import { log } from "../log.ts";
+import { humanOut, log, summary as jsonSummary } from "../log.ts";
 import { ChunkRecord, QaRecord, ScoredRecord, type DocRecord } from "../records.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { createProgress } from "../streams/progress.ts";
@@ -138,8 +138,12 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
       scoredPath, reportPath, filterThreshold: settings.filterThreshold,
       settings: { input: qaPath, judge: judge?.provider ?? "extractive", model: judge?.model ?? "extractive", threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold },
     });
-    process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, judge ? `$${(judge.usage().total.cost + generator!.usage().total.cost).toFixed(4)} this run (generation + judging)` : undefined));
+    humanOut().write(formatSummaryBlock(summary) + formatSummaryExtras(summary, judge ? `$${(judge.usage().total.cost + generator!.usage().total.cost).toFixed(4)} this run (generation + judging)` : undefined));
     const fmt = (settled[3] as PromiseFulfilledResult<Awaited<typeof formatStep>>).value.stats;
+    jsonSummary("pipeline", {
+      files: files.length, chunks: c!.records, qaRecords: q!.records, validation: summary, kept: fmt.kept, dropped: fmt.dropped,
+      outputs: { chunks: chunksPath, qa: qaPath, report: reportPath, final: finalPath },
+    });
     log.info(
       `pipeline: ${files.length} file(s) → ${c!.records} chunk(s) → ${q!.records} Q&A record(s) → ${summary.total} scored → ` +
         `${fmt.kept.train} example(s) (${formatOptions.template}, overall >= ${formatThreshold})\n` +

@@ -1,6 +1,6 @@
 // The qa-train step: formatted examples → packed token files for the configured base model, with its summary.
 import type { Settings } from "../config.ts";
-import { log } from "../log.ts";
+import { log, summary } from "../log.ts";
 import { preflightBase } from "../model/preflight.ts";
 import { qaTrain, type QaTrainReport } from "../train/qa-train.ts";
 
@@ -31,5 +31,6 @@ export async function runQaTrain(settings: Settings, o: QaTrainRun): Promise<QaT
   log.info(`QA-TRAIN SUMMARY (template: ${report.template})\n${line("train", report.train)}\n${line("valid", report.valid)}${report.badLines ? `\n  bad lines skipped: ${report.badLines}` : ""}`);
   // consola's `verbose` type sits above the --verbose level (4), so the whole report goes out as debug.
   log.debug(JSON.stringify(report, null, 2));
+  summary("qa-train", { ...report, outDir: o.outDir });
   return report;
 }

@@ -3,7 +3,7 @@
 import { dirname, join, resolve } from "node:path";
 import type { Settings } from "../config.ts";
 import { scoredPathFor, REPORT_FILE } from "../layout.ts";
-import { log } from "../log.ts";
+import { humanOut, log, summary as jsonSummary } from "../log.ts";
 import { QaRecord, type ScoredRecord } from "../records.ts";
 import { cacheDirUnder } from "../providers/client.ts";
 import { createProgress } from "../streams/progress.ts";
@@ -79,6 +79,7 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
       const tap = (r: ScoredRecord) => { summary.add(r); return r; };
       await runStep<ToScore, ScoredRecord>({ ...base, stage: [base.stage, tap], output: { stream: process.stdout, format: "ndjson" }, resume: o.resume });
       const s = summary.result();
+      jsonSummary("validate", { ...s, output: null });
       if (judge) log.info(judge.formatUsage());
       process.stderr.write(formatSummaryBlock(s) + formatSummaryExtras(s, cost()));
       checkJudged();
@@ -103,7 +104,8 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
       filterThreshold: opts.filterThreshold, settings: stepSettings,
     });
     // stdout carries no data in this mode, so the summary goes there (as the seed printed it).
-    process.stdout.write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
+    jsonSummary("validate", { ...summary, report: reportPath, ...(o.filteredOutput ? { filtered, filteredOutput: o.filteredOutput } : {}) });
+    humanOut().write(formatSummaryBlock(summary) + formatSummaryExtras(summary, cost()));
     const resumed = r.resumedInputs ? ` (${r.resumedInputs} scored before --resume)` : "";
     log.info(`validate: ${summary.total} pair(s)${resumed} → ${reportPath}${o.filteredOutput ? `; ${filtered} pair(s) >= ${opts.filterThreshold} → ${o.filteredOutput}` : ""}`);
     if (judge) log.info(judge.formatUsage());

@@ -1,5 +1,6 @@
 // Whether data comes from stdin and goes to stdout: when they are piped and no file is named.
 import { fstatSync } from "node:fs";
+import { jsonSummaryOn } from "../log.ts";
 
 /**
  * True when stdin is a pipe, socket or file (a user is piping data in). A terminal or a character
@@ -17,5 +18,6 @@ export function stdinIsPiped(): boolean {
 
 /** True when stdout is a pipe or file: data then goes to stdout unless -o names a place. */
 export function stdoutIsPiped(): boolean {
-  return !process.stdout.isTTY;
+  // Under --json stdout holds the summary object only, so data goes to the default files.
+  return !process.stdout.isTTY && !jsonSummaryOn();
 }

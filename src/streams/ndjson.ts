@@ -1,4 +1,14 @@
 // NDJSON in and out: a bad line is an error naming its line number, or is counted and skipped.
+//
+// Why not stream-chain's JSONL parser or the `ndjson` package (issue 16 § 5, the design card names them): neither
+// knows a bad line's number (stream-chain's `key` counts parsed records, not lines; ndjson's strict error is
+// `Could not parse row "<text>"`, and non-strict drops the row silently), a whitespace-only line is a parse error
+// there and skipped here, and a bad line can only be dropped or replaced (stream-chain's `errorIndicator`), not
+// counted and reported as --skip-bad-lines does.
+// Wrapping them to get those back would leave this file's loop in place. Measured on the same 200 MB of chunk
+// records (bench/ndjson-parse.ts, bench/RESULTS.md 2026-12-04): this parser 703 MB/s, stream-chain 4.4.1's 469 MB/s,
+// so it is neither a speed nor a feature gain. Output stays JSON.stringify + "\n", which resume's byte-identical
+// output relies on. stream-json (which uses stream-chain) still reads JSON arrays in sinks/read-records.ts.
 import { Transform } from "node:stream";
 import type { z } from "zod";
 import { PipelineError } from "../errors.ts";

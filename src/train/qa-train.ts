@@ -44,6 +44,9 @@ export interface TokensMeta {
   vocab: number;
   templateSource: string;
   pad: number;
+  /** The system prompt every training conversation carried (the data's or the store base's), if they share one:
+   * export writes it as the Modelfile's SYSTEM, so the model runs with the prompt it was trained with. */
+  system?: string;
 }
 
 export interface QaTrainReport {
@@ -52,6 +55,8 @@ export interface QaTrainReport {
   template: string;
   seqLen: number;
   badLines: number;
+  /** See TokensMeta.system. */
+  system?: string;
   train: PackStats;
   valid: PackStats;
 }
@@ -216,8 +221,10 @@ export async function qaTrain(o: QaTrainOptions): Promise<{ report: QaTrainRepor
   const packedValid = packExamples(valid, o.seqLen, pad);
   await writeTokenRows(join(o.outDir, TRAIN_TOKENS_FILE), packedTrain.rows);
   await writeTokenRows(join(o.outDir, VALID_TOKENS_FILE), packedValid.rows);
-  const meta: TokensMeta = { version: 1, modelName: o.modelName, basePath, tiny: base.kind === "tiny", seqLen: o.seqLen, vocab: tok.vocabSize, templateSource: info.source, pad };
-  const report: QaTrainReport = { input: o.input, model: o.modelName, template: info.source, seqLen: o.seqLen, badLines: bad, train: packedTrain.stats, valid: packedValid.stats };
+  const systems = new Set(items.map((c) => c.messages.find((m) => m.role === "system")?.content));
+  const system = systems.size === 1 ? [...systems][0] : undefined;
+  const meta: TokensMeta = { version: 1, modelName: o.modelName, basePath, tiny: base.kind === "tiny", seqLen: o.seqLen, vocab: tok.vocabSize, templateSource: info.source, pad, ...(system ? { system } : {}) };
+  const report: QaTrainReport = { input: o.input, model: o.modelName, template: info.source, seqLen: o.seqLen, badLines: bad, ...(system ? { system } : {}), train: packedTrain.stats, valid: packedValid.stats };
   await writeFile(join(o.outDir, TOKENS_META_FILE), JSON.stringify(meta, null, 2) + "\n");
   await writeFile(join(o.outDir, QA_TRAIN_REPORT_FILE), JSON.stringify(report, null, 2) + "\n");
   await (tok as { dispose?: () => Promise<void> }).dispose?.();

@@ -44,12 +44,16 @@ test("pipeline all offline: a GGUF that llama.cpp loads and that answers a train
   const ollama = await startLoopbackOllama();
   let run: { status: number | null; stderr: string };
   try {
-    run = await pipelineAsync(["all", "-i", "docs", "--valid-split", "0.5"], { OLLAMA_HOST: ollama.baseUrl });
+    run = await pipelineAsync(["all", "-i", "docs", "--valid-split", "0.5", "--for", "axolotl"], { OLLAMA_HOST: ollama.baseUrl });
   } finally {
     await ollama.close();
   }
   assert.equal(run.status, 0, run.stderr.slice(-3000));
   assert.match(run.stderr, /PIPELINE ALL DONE/);
+  // --for: the same pairs in axolotl's layout beside our own run, with its config.
+  const forDir = join(dir, "data", "document_training_data", "for-axolotl");
+  for (const f of ["train.jsonl", "axolotl.yaml", "axolotl_multigpu.yaml", "ds_zero2.json"]) assert.ok(existsSync(join(forDir, f)), f);
+  assert.match(readFileSync(join(forDir, "axolotl.yaml"), "utf8"), /type: chat_template/);
   assert.match(run.stderr, /Created in Ollama; run it:\n\s+ollama run docs-tiny/);
   const out = join(dir, "merged_models", "docs-tiny");
   for (const f of ["model.gguf", "Modelfile", "README.md", "verify.json", "eval.json"]) assert.ok(existsSync(join(out, f)), f);

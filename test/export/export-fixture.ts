@@ -1,7 +1,8 @@
 // A tiny llama base (our tokenizer, seeded weights) and a random LoRA adapter for it, in llama.cpp's adapter layout.
 import { join } from "node:path";
 import { writeGguf, type GgufTensorInput } from "../../src/gguf/writer.ts";
-import { buildTinyModel, llamaTensorShapes, seededNormal, TINY_CONFIG, type TinyConfig as LlamaConfig } from "../../src/model/tiny.ts";
+import type { GgufValue } from "../../src/gguf/types.ts";
+import { llamaTensorShapes, tinyModelSpec, seededNormal, TINY_CONFIG, type TinyConfig as LlamaConfig } from "../../src/model/tiny.ts";
 import { trainSpmVocab } from "../../src/tokenizer/spm.ts";
 
 export const FIXTURE_TEXT =
@@ -11,12 +12,13 @@ export const FIXTURE_TEXT =
 
 export interface TinyLoraFixture { base: string; adapter: string; config: LlamaConfig }
 
-export async function writeTinyLoraFixture(dir: string, opts: { rank?: number; alpha?: number; std?: number; seed?: number } = {}): Promise<TinyLoraFixture> {
+export async function writeTinyLoraFixture(dir: string, opts: { rank?: number; alpha?: number; std?: number; seed?: number; baseMetadata?: Record<string, GgufValue | string> } = {}): Promise<TinyLoraFixture> {
   const vocab = trainSpmVocab(FIXTURE_TEXT.repeat(4), { vocabSize: 384 });
   const config: LlamaConfig = { ...TINY_CONFIG, vocab: vocab.tokens.length, dim: 64, layers: 2, heads: 4, kvHeads: 4, ffn: 128, ctx: 256 };
   const base = join(dir, "base.gguf");
   // A larger std than the default makes greedy choices decisive, so a LoRA visibly changes them.
-  await buildTinyModel(base, config, vocab, { type: "F32", seed: opts.seed ?? 3, std: 0.08 });
+  const spec = tinyModelSpec(config, vocab, { type: "F32", seed: opts.seed ?? 3, std: 0.08 });
+  await writeGguf(base, { ...spec, metadata: { ...spec.metadata, ...opts.baseMetadata } });
   const rank = opts.rank ?? 4;
   const rnd = seededNormal(opts.seed ?? 11);
   const tensors: GgufTensorInput[] = [];

@@ -48,7 +48,7 @@ test("export: LoRA adapter + base → merged GGUF, adapter GGUF, Modelfiles, car
     }
     const mf = readFileSync(r.modelfile, "utf8");
     assert.match(mf, /^# docs-test: fine-tuned from tiny by docs2model on 2026-01-02T03:04:05.000Z\n/);
-    assert.match(mf, /\nFROM \.\/model\.gguf\nTEMPLATE """\{\{ if \.System \}\}<\|im_start\|>system\n/);
+    assert.match(mf, /\nFROM \.\/model\.gguf\nTEMPLATE """\{\{- range \.Messages \}\}<\|im_start\|>\{\{ \.Role \}\}\n/);
     assert.match(mf, /\nPARAMETER stop "<\|im_end\|>"\n/);
     assert.match(mf, /\nPARAMETER num_ctx 256\n/);
     assert.equal(r.template.verified, true);
@@ -85,11 +85,14 @@ test("export: LoRA adapter + base → merged GGUF, adapter GGUF, Modelfiles, car
 test("export without a server prints the ollama create command; an adapter without its base is refused", async () => {
   const ft = join(root, "ft2");
   mkdirSync(ft, { recursive: true });
-  await writeTinyLoraFixture(ft, { seed: 9 });
+  // A base that records its license and Hugging Face id: the Modelfile's LICENSE and the card's front matter carry them.
+  await writeTinyLoraFixture(ft, { seed: 9, baseMetadata: { "general.license": "apache-2.0", "general.source.huggingface.repository": "Org/Tiny-Base" } });
   const srv = await startLoopbackOllama();
   await srv.close(); // a port nobody listens on
   const r = await exportModel({ modelPath: ft, name: "offline", outputDir: join(root, "out2"), quant: "q8_0", ollamaBaseUrl: srv.baseUrl, verify: false, eval: false });
   assert.equal(r.ollama.installed, false);
+  assert.match(readFileSync(r.modelfile, "utf8"), /\nLICENSE """apache-2\.0"""\n/);
+  assert.match(readFileSync(r.card, "utf8"), /^---\nlicense: apache-2\.0\nbase_model:\n- "?Org\/Tiny-Base"?\nbase_model_relation: finetune\n/);
   assert.deepEqual(r.ollama.commands.slice(1), ["ollama create offline -f Modelfile", "ollama run offline"]);
   renameSync(join(ft, "base.gguf"), join(ft, "elsewhere.gguf.bak"));
   await assert.rejects(exportModel({ modelPath: ft, name: "x", outputDir: join(root, "out3"), quant: "q8_0", ollamaBaseUrl: srv.baseUrl, install: "never" }), /found the adapter .* but not its base model; pass --base/);

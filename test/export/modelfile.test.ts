@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
-import { renderGoPrompt } from "../../src/chat/go-template.ts";
-import { jinjaProbePrompt, ollamaTemplateFor, TEMPLATE_FAMILIES, templatesAgree } from "../../src/chat/ollama-template.ts";
+import { renderGoChat, renderGoPrompt } from "../../src/chat/go-template.ts";
+import { jinjaPrompt, jinjaProbePrompt, ollamaTemplateFor, TEMPLATE_FAMILIES, templatesAgree } from "../../src/chat/ollama-template.ts";
 import { createParameters, renderModelfile } from "../../src/export/modelfile.ts";
 import { FAMILY_JINJA } from "./modelfile-templates.ts";
 
@@ -30,6 +30,33 @@ test("every family template reproduces its jinja prompt, with and without a syst
     const system = t.defaultSystem;
     assert.equal(renderGoPrompt(t.template, { System: system, Prompt: "What is the warranty period?" })!.trim(), userOnly.trim(), family);
   }
+});
+
+test("llama3, chatml and phi3 use the .Messages form and render multi-turn chats as their jinja does", () => {
+  const turns = [
+    { role: "system", content: "You answer from the manual." },
+    { role: "user", content: "How long is the warranty?" }, { role: "assistant", content: "Two years." },
+    { role: "user", content: "And for batteries?" }, { role: "assistant", content: "One year." },
+    { role: "user", content: "Who pays shipping?" },
+  ];
+  for (const family of ["llama3", "chatml", "phi3"] as const) {
+    const j = FAMILY_JINJA[family]!;
+    const info = { chatTemplate: j.chatTemplate, bosToken: j.bos, eosToken: j.eos, eogTokens: j.eog };
+    const t = ollamaTemplateFor(info);
+    assert.equal(t.verifiedMultiTurn, true, family);
+    assert.match(t.template, /\{\{-? range \.Messages \}\}/, family);
+    assert.match(t.template, /\{\{ \.Role \}\}/, family);
+    assert.match(t.template, /\{\{ \.Content \}\}/, family);
+    assert.equal(renderGoChat(t.template, turns)!.trim(), jinjaPrompt(info, turns)!.trim(), `${family}: three exchanges with a system prompt`);
+    // Without one, Ollama puts the Modelfile's SYSTEM default (Qwen's) first, as the jinja does.
+    const ollamaTurns = [...(t.defaultSystem ? [{ role: "system", content: t.defaultSystem }] : []), ...turns.slice(1, 4)];
+    assert.equal(renderGoChat(t.template, ollamaTurns)!.trim(), jinjaPrompt(info, turns.slice(1, 4))!.trim(), `${family}: no system prompt`);
+  }
+});
+
+test("a .Prompt/.Response template runs once per exchange, as Ollama's legacy form does", () => {
+  const t = "{{ if .System }}S:{{ .System }}\n{{ end }}U:{{ .Prompt }}\nA:{{ .Response }}|";
+  assert.equal(renderGoChat(t, [{ role: "system", content: "s" }, { role: "user", content: "q1" }, { role: "assistant", content: "a1" }, { role: "user", content: "q2" }]), "S:s\nU:q1\nA:a1|U:q2\nA:");
 });
 
 test("Qwen's default system prompt becomes the SYSTEM default; a configured one wins", () => {
@@ -70,6 +97,8 @@ test("ADAPTER variant and /api/create parameters", () => {
 
 test("Go template subset: trimming, else branches, and refusal outside the subset", () => {
   assert.equal(renderGoPrompt("A{{- if .System }} {{ .System }}{{ else }} none{{ end -}}  \n|{{ .Prompt }}{{ .Response }}tail", { Prompt: "p" }), "A none|p");
-  assert.equal(renderGoPrompt("{{ range .Messages }}{{ .Content }}{{ end }}", { Prompt: "p" }), undefined);
+  assert.equal(renderGoPrompt("{{ range .Messages }}{{ .Content }}{{ end }}", { Prompt: "p" }), "p");
+  assert.equal(renderGoPrompt("{{ range .Messages }}{{ len .Content }}{{ end }}", { Prompt: "p" }), undefined, "functions are outside the subset");
+  assert.equal(renderGoPrompt("{{ range $i, $m := .Messages }}{{ end }}", { Prompt: "p" }), undefined, "variables are outside the subset");
   assert.equal(renderGoPrompt("{{ if .System }}unclosed", { Prompt: "p" }), undefined);
 });

@@ -81,7 +81,7 @@ test("a store TEMPLATE that renders another prompt is replaced by the checked on
   const mf = readFileSync(r.modelfile, "utf8");
   assert.notEqual(r.template.source, "ollama:mini:q8");
   assert.equal(r.template.verified, true);
-  assert.match(mf, /\nTEMPLATE """\{\{ if \.System \}\}<\|im_start\|>system\n/);
+  assert.match(mf, /\nTEMPLATE """\{\{- range \.Messages \}\}<\|im_start\|>\{\{ \.Role \}\}\n/);
   assert.match(mf, new RegExp(`\\nSYSTEM """${SYSTEM}"""\\n`));
   assert.match(mf, /\nPARAMETER top_p 0\.9\n/);
 });

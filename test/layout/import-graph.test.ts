@@ -18,7 +18,7 @@ const LAYERS: Record<string, number> = {
   cli: 5, "index.ts": 5,
 };
 /** CLI files that are shared helpers, not commands: the only cli/ files other cli/ files may import. */
-const CLI_HELPERS = new Set(["cli/args.ts", "cli/provider-args.ts"]);
+const CLI_HELPERS = new Set(["cli/args.ts", "cli/provider-args.ts", "cli/color-env.ts", "cli/flag-check.ts", "cli/completion.ts"]);
 
 function sourceFiles(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir)) {

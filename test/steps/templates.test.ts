@@ -52,6 +52,7 @@ test("chatml, alpaca, sharegpt and openai each go format → qa-train → finetu
     });
     assert.equal(ft.status, "completed", template);
     assert.equal(meta.tiny, true);
+    assert.equal(meta.system, SYSTEM, `${template}: qa-train records the system prompt the data carried`);
 
     const r = await exportModel({
       modelPath: join(dir, "ft"), name: `mills-${template}`, outputDir: join(dir, "out"), quant: "f16", datasetPath: final,
@@ -62,6 +63,9 @@ test("chatml, alpaca, sharegpt and openai each go format → qa-train → finetu
     const trained = new Map(scored.map((x) => [x.question, x.answer]));
     assert.ok(r.verify!.samples.length >= 1, template);
     for (const s of r.verify!.samples) assert.equal(s.expected, trained.get(s.question), `${template}: verify probe ${s.question}`);
+    // The Modelfile keeps the system prompt the model was trained with; the card has Hugging Face front matter.
+    assert.match(readFileSync(r.modelfile, "utf8"), new RegExp(`^SYSTEM """${SYSTEM.replace(/\./g, "\\.")}"""$`, "m"), template);
+    assert.match(readFileSync(r.card, "utf8"), /^---\n[\s\S]*^pipeline_tag: text-generation\n[\s\S]*^---\n\n# /m, template);
   }
   // The same conversations, whichever shape carried them: the same training tokens.
   for (const template of TEMPLATES) assert.ok(tokens[template]!.equals(tokens.alpaca!), `${template} tokens equal alpaca's`);
