@@ -2,8 +2,8 @@
 // Qwen2.5-0.5B-shaped model — random weights, real dimensions: vocab 151,936, dim 896, 24 layers, 14 heads /
 // 2 KV heads, FFN 4864 — one row of 512 tokens. Each variant runs in its own process, so its peak RSS is its own:
 //   whole     every position carries loss, the whole [512, 151936] logits at once (the loss before head-loss.ts)
-//   blocked   every position carries loss, the head a block of rows at a time (what PyTorch's loss computes)
-//   answers   loss on the answer positions only (--answer-share of the row), blocked — what qa-train data asks
+//   blocked   every position carries loss, the head 64 MB of logits at a time (the memory bound at work)
+//   answers   loss on the answer positions only (--answer-share of the row), default budget — what qa-train data asks
 // then PyTorch (../shared/anchors/torch_llama.py, Debian's python3-torch) on the same shapes in the same run.
 //   node --import tsx bench/train/real-size.ts [--steps 3] [--warmup 1] [--variants whole,blocked,answers]
 //        [--answer-share 0.35] [--backend cpu] [--no-torch]
@@ -17,8 +17,10 @@ const { values: a } = parseArgs({ options: {
   child: { type: "string" }, steps: { type: "string", default: "3" }, warmup: { type: "string", default: "1" },
   variants: { type: "string", default: "whole,blocked,answers" }, "answer-share": { type: "string", default: "0.35" },
   backend: { type: "string", default: "cpu" }, threads: { type: "string", default: "2" }, "no-torch": { type: "boolean" },
+  layers: { type: "string", default: "24" },
 } });
-const SHAPE = { vocab: 151936, dim: 896, layers: 24, heads: 14, kvHeads: 2, ffn: 4864 };
+// --layers cuts the depth only (the output head, the part that grows with the vocabulary, stays real).
+const SHAPE = { vocab: 151936, dim: 896, layers: Number(a.layers), heads: 14, kvHeads: 2, ffn: 4864 };
 const SEQ = 512, RANK = 8;
 
 async function child(variant: string): Promise<void> {
@@ -37,7 +39,7 @@ async function child(variant: string): Promise<void> {
     // The answer is the end of the row, as in a packed qa-train row (prompt first, answer after).
     weights: Float32Array.from({ length: SEQ }, (_, j) => (j >= SEQ * (1 - share) ? 1 : 0)),
   };
-  const headBudgetBytes = variant === "whole" ? Number.MAX_SAFE_INTEGER : undefined;
+  const headBudgetBytes = variant === "whole" ? Number.MAX_SAFE_INTEGER : variant === "blocked" ? 64 * 1024 * 1024 : undefined;
   const vars = lora.variables();
   const step = () => {
     const t0 = performance.now();
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
   console.log(`Qwen2.5-0.5B shape ${JSON.stringify(SHAPE)}, seq ${SEQ}, batch 1, LoRA r=${RANK} q,k,v,o, backend ${a.backend}, ${a.threads} threads; load average ${loadavg()[0]!.toFixed(2)}`);
   const rows: Array<Record<string, number | string>> = [];
   for (const v of a.variants!.split(",")) {
-    const out = execFileSync(process.execPath, ["--import", "tsx", "bench/train/real-size.ts", "--child", v, "--steps", a.steps!, "--warmup", a.warmup!, "--answer-share", a["answer-share"]!, "--backend", a.backend!, "--threads", a.threads!], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, ["--import", "tsx", "bench/train/real-size.ts", "--child", v, "--steps", a.steps!, "--warmup", a.warmup!, "--answer-share", a["answer-share"]!, "--backend", a.backend!, "--threads", a.threads!, "--layers", a.layers!], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
     const r = JSON.parse(out.trim().split("\n").at(-1)!);
     rows.push(r);
     console.log(`  ${v}: ${r.seconds.toFixed(2)} s/step, ${r.tokensPerS.toFixed(1)} tokens/s, loss on ${r.lossTokens} positions, peak RSS ${r.peakRssMB} MB`);

@@ -31,9 +31,12 @@ export const PEFT_TARGET: Record<string, string> = { q: "q_proj", k: "k_proj", v
 /**
  * llama.cpp's converter reorders the rows of q_proj and k_proj for architectures whose rope rotates adjacent
  * pairs ("norm" rope: llama, mistral): within each head, HF's [half, j] row order (rotate_half) becomes [j, half].
- * `unpermuteRows` undoes it: GGUF rows → HF rows, for a row-major [rows, cols] matrix.
+ * `unpermuteRows` undoes it (GGUF rows → HF rows) and `permuteRows` does it, for a row-major [rows, cols] matrix.
  */
-export function unpermuteRows(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+export const unpermuteRows = (data: Float32Array, rows: number, cols: number, heads: number): Float32Array => moveRows(data, rows, cols, heads, true);
+export const permuteRows = (data: Float32Array, rows: number, cols: number, heads: number): Float32Array => moveRows(data, rows, cols, heads, false);
+
+function moveRows(data: Float32Array, rows: number, cols: number, heads: number, toHf: boolean): Float32Array {
   const out = new Float32Array(data.length);
   const half = rows / heads / 2;
   for (let h = 0; h < heads; h++) {
@@ -41,23 +44,8 @@ export function unpermuteRows(data: Float32Array, rows: number, cols: number, he
       for (let s = 0; s < 2; s++) {
         const gguf = h * 2 * half + j * 2 + s; // [h][j][s]
         const hf = h * 2 * half + s * half + j; // [h][s][j]
-        out.set(data.subarray(gguf * cols, (gguf + 1) * cols), hf * cols);
-      }
-    }
-  }
-  return out;
-}
-
-/** HF rows → GGUF rows: the converter's own permutation. */
-export function permuteRows(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
-  const out = new Float32Array(data.length);
-  const half = rows / heads / 2;
-  for (let h = 0; h < heads; h++) {
-    for (let j = 0; j < half; j++) {
-      for (let s = 0; s < 2; s++) {
-        const gguf = h * 2 * half + j * 2 + s;
-        const hf = h * 2 * half + s * half + j;
-        out.set(data.subarray(hf * cols, (hf + 1) * cols), gguf * cols);
+        const [from, to] = toHf ? [gguf, hf] : [hf, gguf];
+        out.set(data.subarray(from * cols, (from + 1) * cols), to * cols);
       }
     }
   }
