@@ -43,6 +43,7 @@ export const SETTINGS = {
   qaDir: { key: "PIPELINE_QA_DIR", schema: str, default: "data/document_training_data" },
   chunkSize: { key: "PIPELINE_CHUNK_SIZE", schema: int.min(1), default: 1500 },
   chunkOverlap: { key: "PIPELINE_CHUNK_OVERLAP", schema: int.min(0), default: 200 },
+  followSymlinks: { key: "PIPELINE_FOLLOW_SYMLINKS", schema: bool, default: false },
   commitIntervalMs: { key: "PIPELINE_COMMIT_INTERVAL_MS", schema: int.min(0), default: 1000 },
   provider: { key: "PIPELINE_LLM_PROVIDER", schema: str.optional(), default: undefined },
   model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },

@@ -37,7 +37,7 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
   }
 
   const inputs = o.inputs;
-  const files = await listFiles(inputs);
+  const files = await listFiles(inputs, { followSymlinks: settings.followSymlinks });
   requireDocuments(files, inputs);
   // Big text files are read in parts, so memory stays bounded whatever their size.
   const parts = await expandBigTextFiles(files, fileKind);

@@ -72,7 +72,7 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
   const scoredPath = resolve(paths.scored);
   const finalPath = resolve(paths.final);
 
-  const files = await listFiles([settings.inputDir]);
+  const files = await listFiles([settings.inputDir], { followSymlinks: settings.followSymlinks });
   requireDocuments(files, [settings.inputDir]);
   const ingest = ingester({ skipBadLines: settings.skipBadLines });
   if (o.dryRun) {

@@ -1,7 +1,7 @@
 // Ingest: files and folders (txt, md, html, pdf, docx, NDJSON doc records) → doc records, in sorted
 // order. Unsupported, binary, encrypted or corrupt files are skipped with a warning naming them, and counted.
-import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
 import { Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PipelineError } from "../errors.ts";
@@ -37,31 +37,7 @@ export interface IngestOptions {
 }
 
 /** Every file under the given paths: folders recursed in sorted (code point) order, dotfiles left out. */
-export async function listFiles(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    let info;
-    try {
-      info = await stat(p);
-    } catch {
-      throw new PipelineError("E_INPUT", "input not found; check --input-dir (or PIPELINE_INPUT_DIR)", { file: p });
-    }
-    if (info.isDirectory()) await walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
-async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => !e.name.startsWith("."))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) await walk(full, out);
-    else if (e.isFile() || e.isSymbolicLink()) out.push(full);
-  }
-}
+export { listFiles } from "./folder-walk.ts";
 
 /** A doc record from text; the id is a hash of source and text, so it is stable across runs. */
 export function makeDoc(text: string, source: string, title?: string, meta?: Record<string, unknown>): DocRecord {
