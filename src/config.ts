@@ -36,6 +36,17 @@ const styleMix = z.string().transform((raw, ctx): StyleShare[] => {
   return out.map((o) => ({ style: o.style, weight: o.weight / total }));
 });
 
+/** `--clean`: the text cleanups ingest makes (transforms/clean-text.ts), as a list, or "none". */
+const CLEANUP_NAMES = ["ligatures", "hyphens", "headers"] as const;
+type CleanupName = (typeof CLEANUP_NAMES)[number];
+const cleanups = z.string().transform((raw, ctx): ReadonlySet<CleanupName> => {
+  const parts = raw.split(",").map((p) => p.trim().toLowerCase()).filter(Boolean);
+  if (parts.length === 1 && parts[0] === "none") return new Set();
+  const bad = parts.filter((p) => !(CLEANUP_NAMES as readonly string[]).includes(p));
+  if (bad.length || !parts.length) { ctx.addIssue({ code: "custom", message: `expected "none" or a list of ${CLEANUP_NAMES.join(", ")} (got "${raw}")` }); return z.NEVER; }
+  return new Set(parts as CleanupName[]);
+});
+
 /** Every setting: its environment/config.env key, its schema and its default. */
 export const SETTINGS = {
   inputDir: { key: "PIPELINE_INPUT_DIR", schema: str, default: "data/documents" },
@@ -44,6 +55,7 @@ export const SETTINGS = {
   chunkSize: { key: "PIPELINE_CHUNK_SIZE", schema: int.min(1), default: 1500 },
   chunkOverlap: { key: "PIPELINE_CHUNK_OVERLAP", schema: int.min(0), default: 200 },
   followSymlinks: { key: "PIPELINE_FOLLOW_SYMLINKS", schema: bool, default: false },
+  clean: { key: "PIPELINE_CLEAN", schema: cleanups, default: new Set(CLEANUP_NAMES) as ReadonlySet<CleanupName> },
   commitIntervalMs: { key: "PIPELINE_COMMIT_INTERVAL_MS", schema: int.min(0), default: 1000 },
   provider: { key: "PIPELINE_LLM_PROVIDER", schema: str.optional(), default: undefined },
   model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },

@@ -28,6 +28,7 @@ export default defineCommand({
     "chunk-size": { type: "string", description: "Largest chunk in characters (default 1500, PIPELINE_CHUNK_SIZE)", valueHint: "N" },
     "chunk-overlap": { type: "string", description: "Characters shared by neighbouring chunks (default 200, PIPELINE_CHUNK_OVERLAP)", valueHint: "N" },
     "follow-symlinks": { type: "boolean", description: "Also read symlinks that point outside the input folder (PIPELINE_FOLLOW_SYMLINKS; default: skipped with a warning)" },
+    "clean": { type: "string", description: "Text cleanups: ligatures,hyphens,headers (default all) or none (PIPELINE_CLEAN)", valueHint: "LIST" },
     resume: { type: "boolean", description: "Continue an interrupted run: keeps committed output, skips inputs already done" },
     ...commonArgs,
   },
@@ -37,7 +38,7 @@ export default defineCommand({
       chunksDir: flag("--output-dir", args["output-dir"]),
       chunkSize: flag("--chunk-size", args["chunk-size"]),
       chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
-      followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]),
+      followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean),
     });
     const positional = (args._ ?? []).map(String);
     // `-` (as the one file or as --input-dir) is stdin, as everywhere.

@@ -41,18 +41,23 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
   requireDocuments(files, inputs);
   // Big text files are read in parts, so memory stays bounded whatever their size.
   const parts = await expandBigTextFiles(files, fileKind);
-  const ingest = ingester({ skipBadLines: settings.skipBadLines });
+  const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean });
   const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
   try {
     const r = await runStep<string | TextPart, unknown>({
       ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress,
-      settings: { ...chunkSettings, input: inputs.map((p) => resolve(p)) },
+      // The cleanups shape the documents' text, so a resume must make the same ones.
+      settings: { ...chunkSettings, clean: [...settings.clean].sort().join(",") || "none", input: inputs.map((p) => resolve(p)) },
     });
     const s = ingest.stats;
     const problems = s.skipped + s.failed ? `; ${s.skipped} skipped, ${s.failed} unreadable (see warnings above)` : "";
     const resumed = r.resumedInputs ? ` (${r.resumedInputs} already done before --resume)` : "";
-    summary("chunk", { files: files.length, resumedFiles: r.resumedInputs ?? 0, chunks: r.records, output: r.path ?? null, skipped: s.skipped, unreadable: s.failed });
+    summary("chunk", { files: files.length, resumedFiles: r.resumedInputs ?? 0, chunks: r.records, output: r.path ?? null, skipped: s.skipped, unreadable: s.failed, cleaned: s.cleaned });
     log.info(`chunk: ${files.length} file(s)${resumed} → ${r.records} chunk(s)${r.path ? ` in ${r.path}` : ""}${problems}`);
+    const c = s.cleaned;
+    if (c.ligatures + c.softHyphens + c.hyphenJoins + c.headerLines) {
+      log.info(`chunk: cleaned ${c.hyphenJoins} line-end hyphenation(s), ${c.ligatures} ligature(s), ${c.softHyphens} soft hyphen(s), ${c.headerLines} running header/footer line(s) (--clean none to keep the text as extracted)`);
+    }
   } finally {
     await ingest.close();
   }

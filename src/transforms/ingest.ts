@@ -10,6 +10,7 @@ import { DocInput, docId, type DocRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { parseNdjson } from "../streams/ndjson.ts";
 import { isTextPart, readTextPart, type TextPart } from "./big-text.ts";
+import { cleanDocument, CLEANUPS, emptyCleanCounts, type CleanCounts, type Cleanup } from "./clean-text.ts";
 import { decodeText, looksBinary } from "./decode-text.ts";
 import type { PdfPool } from "./pdf-pool.ts";
 
@@ -25,7 +26,7 @@ export const SUPPORTED_EXTENSIONS = Object.keys(KINDS);
 /** How ingest reads a file, by its extension (undefined: unsupported). */
 export const fileKind = (file: string): string | undefined => KINDS[extname(file).toLowerCase()];
 
-export interface IngestStats { files: number; docs: number; skipped: number; failed: number; bytes: number }
+export interface IngestStats { files: number; docs: number; skipped: number; failed: number; bytes: number; cleaned: CleanCounts }
 
 export interface IngestOptions {
   /** PDF worker threads (default: 2, or fewer cores). */
@@ -34,6 +35,8 @@ export interface IngestOptions {
   skipBadLines?: boolean;
   /** Where warnings go (default: the logger). */
   warn?: (message: string) => void;
+  /** Text cleanups (clean-text.ts; default: all). NDJSON doc records are taken as written. */
+  clean?: ReadonlySet<Cleanup>;
 }
 
 /** Every file under the given paths: folders recursed in sorted (code point) order, dotfiles left out. */
@@ -53,7 +56,9 @@ type DocInput = import("zod").infer<typeof DocInput>;
 
 /** The ingest stage: a file path in, its doc record(s) out (none when the file is skipped). */
 export function ingester(opts: IngestOptions = {}): { stage: Stage<string | TextPart, DocRecord>; stats: IngestStats; close: () => Promise<void> } {
-  const stats: IngestStats = { files: 0, docs: 0, skipped: 0, failed: 0, bytes: 0 };
+  const stats: IngestStats = { files: 0, docs: 0, skipped: 0, failed: 0, bytes: 0, cleaned: emptyCleanCounts() };
+  const clean = opts.clean ?? new Set(CLEANUPS);
+  const cleaned = (input: { text?: string; pages?: string[] }) => cleanDocument(input, clean, stats.cleaned);
   const warn = opts.warn ?? ((m: string) => log.warn(m));
   let pool: PdfPool | undefined;
 
@@ -90,12 +95,12 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string | Text
       const r = await (await import("./ingest-pdf.ts")).pdfToPlainText(pool, bytes);
       if (!r.ok) return skip(file, r.reason, true);
       if (!r.text) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
-      return done([makeDoc(r.text, file, title, { pages: r.pages })]);
+      return done([makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages })]);
     }
     if (kind === "docx") {
       try {
         const { docxToPlainText } = await import("./ingest-docx.ts");
-        return done([makeDoc(await docxToPlainText(bytes), file, title)]);
+        return done([makeDoc(cleaned({ text: await docxToPlainText(bytes) }), file, title)]);
       } catch (e) {
         return skip(file, `DOCX is corrupt or not a Word document (${(e as Error).message})`, true);
       }
@@ -108,10 +113,10 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string | Text
     if (kind === "html") {
       const { htmlToPlainText } = await import("./ingest-html.ts");
       const { text, title: htmlTitle } = htmlToPlainText(decoded.text);
-      return done([makeDoc(text, file, htmlTitle ?? title)]);
+      return done([makeDoc(cleaned({ text }), file, htmlTitle ?? title)]);
     }
     const heading = kind === "markdown" ? /^#\s+(.+)$/m.exec(decoded.text)?.[1]?.trim() : undefined;
-    return done([makeDoc(decoded.text, file, heading ?? title)]);
+    return done([makeDoc(cleaned({ text: decoded.text }), file, heading ?? title)]);
   };
 
   const done = (docs: DocRecord[]): DocRecord[] => {
