@@ -6,10 +6,9 @@
 // gradient, so memory stays at one block's logits whatever the rows or the vocabulary.
 import { tf } from "../kernels/backend.ts";
 import { embedding } from "./ops.ts";
+import { custom } from "../kernels/custom-grad.ts";
 
 type T2 = tf.Tensor2D;
-type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: any) => tf.Tensor | tf.Tensor[] };
-const custom = (fn: CustomFn) => tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /**
  * Logits of at most this many bytes are made at once by the model's loss (a block of rows). Blocks cost speed

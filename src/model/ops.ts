@@ -4,13 +4,11 @@
 import { tf } from "../kernels/backend.ts";
 import { fastBatchedMatMul, fusedOps, type AttentionShape, type RopeTables, type RotarySpec } from "../kernels/fused-ops.ts";
 import type { RopeStyle } from "../gguf/types.ts";
+import { custom } from "../kernels/custom-grad.ts";
 
 export type { AttentionShape, RopeTables, RotarySpec };
 
 type T2 = tf.Tensor2D;
-type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: any) => tf.Tensor | tf.Tensor[] };
-/** tf.customGrad with the loose typing its overloads need for several inputs. */
-const custom = (fn: CustomFn) => tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
 
 /**
  * y = x @ W with W frozen: only dx flows. `wT` ([out, in]) is W transposed, kept to avoid a per-step

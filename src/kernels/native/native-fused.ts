@@ -10,13 +10,12 @@ import type { AttentionShape, RotarySpec } from "../fused-ops.ts";
 import { loadKernelAddon, type KernelAddon } from "./addon.ts";
 import { kernelMemory } from "./kernel-memory.ts";
 import { registerNativeBinary } from "./native-binary.ts";
+import { custom } from "../custom-grad.ts";
 
 type T2 = tf.Tensor2D;
 type Info = tf.TensorInfo;
 type KernelConfig = ReturnType<typeof tf.getKernel> & {};
 type KernelArgs = Parameters<KernelConfig["kernelFunc"]>[0];
-type CustomFn = (...args: any[]) => { value: tf.Tensor; gradFunc: (dy: any, saved: any) => tf.Tensor | tf.Tensor[] };
-const custom = (fn: CustomFn) => tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]);
 
 export const FUSED_KERNELS = {
   attention: "Docs2ModelAttention", attentionGrad: "Docs2ModelAttentionGrad",
