@@ -3,7 +3,8 @@
 // however many links reach it, and a link back up the tree cannot loop); one that points outside is skipped with a
 // warning naming it, unless --follow-symlinks. FIFOs, sockets and devices are never opened: reading a FIFO would
 // hang the run, and a device is not a document.
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import type { Dirent, Stats } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -57,9 +58,11 @@ async function walk(dir: string, realDir: string, s: WalkState): Promise<void> {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const full = join(dir, e.name);
-    let info = await lstat(full);
-    let real = full;
-    if (info.isSymbolicLink()) {
+    // readdir already tells each entry's kind; and under a folder's real path, an entry that is not a link is
+    // at its own real path — only links need a stat and a realpath.
+    let info: Dirent | Stats = e;
+    let real = join(realDir, e.name);
+    if (e.isSymbolicLink()) {
       try {
         real = await realpath(full);
         info = await stat(full);
@@ -71,8 +74,6 @@ async function walk(dir: string, realDir: string, s: WalkState): Promise<void> {
         s.warn(`${full}: a symlink to ${real}, outside the input folder; skipped (--follow-symlinks reads it)`);
         continue;
       }
-    } else if (info.isFile() || info.isDirectory()) {
-      real = await realpath(full);
     }
     const kind = kindOf(info);
     if (kind === "dir") await walk(full, real, s);
