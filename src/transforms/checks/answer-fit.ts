@@ -22,7 +22,6 @@ const FRAME = new Set(
     "according text passage document section list example examples").split(" "),
 );
 
-const LIST_QUESTION = /\b(?:steps?|main points|what are the|which (?:\w+ )?(?:are|does|do)|list)\b/i;
 const HEADING_QUESTION = /\b(?:main points about|steps (?:to|for))\b/i;
 const LINK = /!?\[([^\]]*)\]\([^)]*\)/g;
 const SMOOTHING = 0.05;
@@ -156,6 +155,6 @@ export function answerFit(pair: { question: string; answer: string; evidence: st
     fit = Math.min(1, (f.cover(seen) + SMOOTHING) / (f.best + SMOOTHING));
   }
   fit *= definitionFit(pair.question, pair.answer, context);
-  if (LIST_QUESTION.test(pair.question) || /^(?:how|when|why)\b/i.test(pair.question.trim())) fit *= formFit(pair.question, pair.answer);
+  fit *= formFit(pair.question, pair.answer);
   return { fit: Math.round(fit * 1000) / 1000, truncated };
 }
