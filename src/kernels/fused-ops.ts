@@ -30,6 +30,8 @@ export interface FusedOps {
   swiglu?: (gate: T2, up: T2) => T2;
   rope?: (x: T2, spec: RotarySpec) => T2;
   crossEntropy?: (logits: T2, targets: Int32Array, weights: Float32Array) => tf.Scalar;
+  /** crossEntropy's gradient with respect to the logits for an upstream gradient dy, outside any tape. */
+  crossEntropyGrad?: (logits: T2, targets: Int32Array, weights: Float32Array, dy: number) => T2;
   /** [param', m', v'] after one AdamW update (not differentiable). */
   adamw?: (param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWStep) => [tf.Tensor, tf.Tensor, tf.Tensor];
   /** Σ x² as a scalar tensor (summed in double precision). */

@@ -5,15 +5,14 @@
 // them: one more [rows, dim] × [dim, vocab] product per block) and turns them into the rows' hidden-state
 // gradient, so memory stays at one block's logits whatever the rows or the vocabulary.
 import { tf } from "../kernels/backend.ts";
-import { embedding } from "./ops.ts";
+import { embedding, maskedCrossEntropy, maskedCrossEntropyGrad } from "./ops.ts";
 import { custom } from "../kernels/custom-grad.ts";
 
 type T2 = tf.Tensor2D;
 
 /**
  * Logits of at most this many bytes are made at once by the model's loss (a block of rows). Blocks cost speed
- * (the backward pass makes each block's logits again, and the cross-entropy runs on tfjs ops instead of the fused
- * kernel: a 2-layer Qwen-vocabulary step with 179 answer rows took 17.4 s blocked at 64 MB against 6.6 s for all 512
+ * (the backward pass makes each block's logits again: a 2-layer Qwen-vocabulary step with 179 answer rows took 17.4 s blocked at 64 MB against 6.6 s for all 512
  * rows whole, bench/train/real-size.ts), so they start only where whole logits would cost real memory.
  */
 export const HEAD_BUDGET_BYTES = 512 * 1024 * 1024;
@@ -41,26 +40,30 @@ export function headCrossEntropy(h: T2, w: HeadWeight, targets: Int32Array, weig
   const blocks: Array<[number, number]> = [];
   for (let s = 0; s < n; s += o.rowsPerBlock) blocks.push([s, Math.min(n, s + o.rowsPerBlock)]);
 
+  // Each block's loss and its logits' gradient come from maskedCrossEntropy and its gradient (the native fused
+  // kernel where it is loaded), weighted by the block's share of the total weight so the blocks add up to the
+  // whole-logits mean.
+  const shareOf = (s: number, e: number) => weights.subarray(s, e).reduce((a, b) => a + b, 0) / total;
+
   const forward = (hIn: T2, wIn: T2): tf.Scalar => {
     let sum = 0;
     for (const [s, e] of blocks) {
+      const share = shareOf(s, e);
+      if (share === 0) continue;
       sum += tf.tidy(() => {
         const z = capped(logitsOf(hIn.slice([s, 0], [e - s, -1]) as T2, wIn));
-        const lse = tf.logSumExp(z, 1);
-        const flat = Int32Array.from(targets.subarray(s, e), (t, i) => i * vocab + t);
-        const picked = tf.gather(tf.reshape(z, [-1]), tf.tensor1d(flat, "int32"));
-        return tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(weights.subarray(s, e)))).dataSync()[0]!;
+        return maskedCrossEntropy(z, targets.subarray(s, e), weights.subarray(s, e)).dataSync()[0]! * share;
       });
     }
-    return tf.scalar(sum / total);
+    return tf.scalar(sum);
   };
 
-  /** dLoss/dz for one block: (softmax − onehot) · weight / total · dy, through the soft-cap. */
+  /** dLoss/dz for one block (z before the soft-cap). */
   const blockGrad = (hIn: T2, wIn: T2, s: number, e: number, dy: number): T2 => tf.tidy(() => {
     const z = logitsOf(hIn.slice([s, 0], [e - s, -1]) as T2, wIn);
-    const c = capped(z);
-    const scale = tf.reshape(tf.mul(tf.tensor1d(weights.subarray(s, e)), dy / total), [-1, 1]);
-    let g = tf.mul(tf.sub(tf.softmax(c), tf.oneHot(tf.tensor1d(targets.subarray(s, e), "int32"), vocab)), scale) as T2;
+    const share = shareOf(s, e);
+    if (share === 0) return tf.zerosLike(z);
+    let g = maskedCrossEntropyGrad(capped(z), targets.subarray(s, e), weights.subarray(s, e), dy * share);
     if (o.softcap) g = tf.mul(g, tf.sub(1, tf.square(tf.tanh(tf.div(z, o.softcap))))) as T2;
     return g;
   });

@@ -503,13 +503,25 @@ export function maskedCrossEntropy(logits: T2, targets: Int32Array, weights: Flo
       const picked = tf.gather(tf.reshape(lIn, [-1]), tf.tensor1d(flat, "int32"));
       return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(weights))), total) as tf.Scalar;
     });
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
-        const w = tf.reshape(tf.div(tf.mul(tf.tensor1d(weights), dy), total), [-1, 1]);
-        return tf.mul(tf.sub(tf.softmax(saved[0]!), tf.oneHot(tf.tensor1d(targets, "int32"), vocab)), w);
-      }),
-    };
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => crossEntropyLogitsGrad(saved[0] as T2, targets, weights, dy) };
   });
   return f(logits) as tf.Scalar;
+}
+
+/** (softmax − onehot) · weight · dy / Σ weights: maskedCrossEntropy's gradient with respect to its logits. */
+function crossEntropyLogitsGrad(logits: T2, targets: Int32Array, weights: Float32Array, dy: tf.Tensor | number): T2 {
+  const total = Math.max(weights.reduce((a, b) => a + b, 0), 1e-9);
+  return tf.tidy(() => {
+    const w = tf.reshape(tf.div(tf.mul(tf.tensor1d(weights), dy), total), [-1, 1]);
+    return tf.mul(tf.sub(tf.softmax(logits), tf.oneHot(tf.tensor1d(targets, "int32"), logits.shape[1])), w) as T2;
+  });
+}
+
+/**
+ * maskedCrossEntropy's gradient with respect to the logits for an upstream gradient dy, computed directly
+ * (no tape): for callers that are themselves inside a backward pass, such as the blocked head (head-loss.ts),
+ * where tfjs cannot open a nested gradient tape.
+ */
+export function maskedCrossEntropyGrad(logits: T2, targets: Int32Array, weights: Float32Array, dy: number): T2 {
+  return fusedOps()?.crossEntropyGrad?.(logits, targets, weights, dy) ?? crossEntropyLogitsGrad(logits, targets, weights, dy);
 }

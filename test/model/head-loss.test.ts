@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tf, useBackend } from "../../src/kernels/backend.ts";
+import { fusedOps, useFusedOps } from "../../src/kernels/fused-ops.ts";
 import type { Batch } from "../../src/model/llama.ts";
 import { loadGgufModel } from "../../src/model/load.ts";
 import { Lora } from "../../src/train/lora.ts";
@@ -25,8 +26,15 @@ function maskedBatch(vocab: number): Batch {
   return { batch, seq, inputs, targets, weights };
 }
 
-async function compare(path: string, opts: { trainable?: boolean } = {}): Promise<void> {
+async function compare(path: string, opts: { trainable?: boolean; noFused?: boolean } = {}): Promise<void> {
   await useBackend("cpu");
+  // Where the native addon is built, useBackend installs its fused cross-entropy; noFused checks the tfjs path too.
+  const installed = fusedOps();
+  if (opts.noFused) useFusedOps(undefined);
+  try { await compareOn(path, opts); } finally { useFusedOps(installed); }
+}
+
+async function compareOn(path: string, opts: { trainable?: boolean }): Promise<void> {
   const { model, config } = await loadGgufModel(path, { trainable: opts.trainable ?? false });
   const lora = opts.trainable ? undefined : new Lora(config, { rank: 4, alpha: 8, dropout: 0, targets: ["q", "v", "down"], seed: 2 });
   if (lora) { let s = 3; for (const p of lora.pairs.values()) p.b.assign(tf.randomNormal(p.b.shape, 0, 0.2, "float32", s++)); }
@@ -57,3 +65,4 @@ test("blocked head loss = whole logits, LoRA gradients: tied head (qwen2)", asyn
 test("blocked head loss = whole logits, LoRA gradients: untied head (llama)", async () => compare((await writeTestModel("llama", { std: 0.2 })).path));
 test("blocked head loss = whole logits, LoRA gradients: gemma3 soft-capped logits", async () => compare((await writeArchModel("gemma3")).path));
 test("blocked head loss = whole logits, full training of an untied head (output.weight's gradient too)", async () => compare((await writeTestModel("llama", { std: 0.2 })).path, { trainable: true }));
+test("blocked head loss = whole logits on the tfjs cross-entropy (no fused kernel): gemma3 soft-capped logits", async () => compare((await writeArchModel("gemma3")).path, { noFused: true }));

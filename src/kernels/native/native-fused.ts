@@ -229,6 +229,15 @@ export function fusedCrossEntropy(logits: T2, targets: Int32Array, weights: Floa
   return f(logits) as tf.Scalar;
 }
 
+/** dLoss/dlogits of fusedCrossEntropy for an upstream gradient dy (ops.ts maskedCrossEntropyGrad() contract). */
+export function fusedCrossEntropyGrad(logits: T2, targets: Int32Array, weights: Float32Array, dy: number): T2 {
+  const attrs: CrossEntropyAttrs = { targets, weights, total: Math.max(weights.reduce((a, b) => a + b, 0), 1e-9) };
+  return tf.tidy(() => {
+    const [lse] = run(FUSED_KERNELS.crossEntropy, { logits }, attrs) as tf.Tensor[];
+    return run(FUSED_KERNELS.crossEntropyGrad, { logits, lse: lse!, dy: tf.scalar(dy) }, attrs) as T2;
+  });
+}
+
 /** One AdamW update: [param', m', v'] (optimizer.ts AdamW contract). */
 export function fusedAdamW(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, h: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return run(FUSED_KERNELS.adamw, { param, grad, m, v }, h) as [tf.Tensor, tf.Tensor, tf.Tensor];
@@ -256,5 +265,5 @@ export function registerFusedKernels(backendName = tf.getBackend()): FusedOps | 
     if (backendName === "cpu") registerNativeBinary();
     registered.add(backendName);
   }
-  return { attention: fusedAttention, rmsNorm: fusedRmsNorm, swiglu: fusedSwiglu, rope: fusedRope, crossEntropy: fusedCrossEntropy, adamw: fusedAdamW, sumOfSquares: fusedSumOfSquares };
+  return { attention: fusedAttention, rmsNorm: fusedRmsNorm, swiglu: fusedSwiglu, rope: fusedRope, crossEntropy: fusedCrossEntropy, crossEntropyGrad: fusedCrossEntropyGrad, adamw: fusedAdamW, sumOfSquares: fusedSumOfSquares };
 }
