@@ -126,6 +126,17 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
   for (const id of byId.keys()) if (id > maxId) maxId = id;
   const n = Math.max(maxId + 1, o.vocabSize ?? 0);
 
+  // SentencePiece-style BPE: llama.cpp merges the adjacent pair whose joined piece scores highest, tokenizer.json
+  // by its merges' order, so a piece's score is minus the rank of the merge that makes it (pieces no merge makes
+  // rank after every merge). Unigram carries its own log-probabilities.
+  const mergeRank = new Map<string, number>();
+  if (spm && model.type === "BPE") {
+    ((model.merges ?? []) as Array<string | [string, string]>).forEach((m, rank) => {
+      const [a, b] = typeof m === "string" ? m.split(" ") : m;
+      const joined = `${a}${b}`;
+      if (!mergeRank.has(joined)) mergeRank.set(joined, rank);
+    });
+  }
   const unkText = model.unk_token as string | undefined;
   const tokens: string[] = [];
   const types: number[] = [];
@@ -138,16 +149,19 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
       scores.push(-1000);
       continue;
     }
-    tokens.push(text);
     const a = addedById.get(id);
     let type: number = TokenType.NORMAL;
+    let piece = text;
     if (spm && text === unkText) type = TokenType.UNKNOWN;
-    else if (a) type = a.special || looksSpecial(text) ? TokenType.CONTROL : TokenType.USER_DEFINED;
-    else if (spm && /^<0x[0-9A-F]{2}>$/.test(text)) type = TokenType.BYTE;
+    else if (a && (a.special || looksSpecial(text))) type = TokenType.CONTROL;
+    else if (a) {
+      type = TokenType.USER_DEFINED;
+      // As the converter does: a user-defined SentencePiece token is matched on the raw text, so its ▁ are spaces.
+      if (spm) piece = text.replaceAll("▁", " ");
+    } else if (spm && /^<0x[0-9A-F]{2}>$/.test(text)) type = TokenType.BYTE;
+    tokens.push(piece);
     types.push(type);
-    // SentencePiece BPE pieces are ranked by their order (the piece a merge makes earlier scores higher): −id
-    // reproduces the order tokenizer.json's merges were made from. Unigram carries its own log-probabilities.
-    scores.push(scoreOf.get(id) ?? (a ? 0 : -id));
+    scores.push(a ? -1000 : scoreOf.get(id) ?? -(mergeRank.get(text) ?? mergeRank.size + id));
   }
 
   const idOf = (text: string | undefined): number | undefined => {

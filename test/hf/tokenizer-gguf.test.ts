@@ -11,7 +11,9 @@ import type { LlamaConfig } from "../../src/model/config.ts";
 import { architectureMetadata } from "../../src/model/gguf-meta.ts";
 import { randomTensors } from "../../src/model/llama.ts";
 import { llamaCppTokenizer } from "../../src/tokenizer/llama-cpp.ts";
-import { readHfTokenizer, referenceTokenizer, type HfTokenizerName } from "../fixtures/hf-tokenizers.ts";
+import type { HfTokenizerFiles } from "../../src/hf/tokenizer-gguf.ts";
+import { readHfTokenizer, referenceTokenizer } from "../fixtures/hf-tokenizers.ts";
+import { phi3Tokenizer, smollmTokenizer } from "../fixtures/real-bases.ts";
 
 /** Texts that take the pre-tokenizers' different paths: digits, contractions, whitespace runs, scripts, emoji. */
 export const TOKENIZER_PROBES = [
@@ -28,25 +30,29 @@ export const TOKENIZER_PROBES = [
   "CamelCaseIdentifier snake_case_name kebab-case-name",
 ];
 
-const FAMILY: Record<HfTokenizerName, { arch: LlamaConfig["arch"]; specials: string }> = {
-  llama3: { arch: "llama", specials: "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>" },
-  "qwen2.5": { arch: "qwen2", specials: "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n" },
-  qwen3: { arch: "qwen3", specials: "<|im_start|>assistant\n<think>\nok\n</think>\n\nYes<|im_end|>" },
-  gemma3: { arch: "gemma3", specials: "<bos><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\n" },
+const FAMILY: Record<string, { arch: LlamaConfig["arch"]; specials: string; files: () => HfTokenizerFiles }> = {
+  llama3: { arch: "llama", specials: "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>", files: () => readHfTokenizer("llama3") },
+  "qwen2.5": { arch: "qwen2", specials: "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n", files: () => readHfTokenizer("qwen2.5") },
+  qwen3: { arch: "qwen3", specials: "<|im_start|>assistant\n<think>\nok\n</think>\n\nYes<|im_end|>", files: () => readHfTokenizer("qwen3") },
+  gemma3: { arch: "gemma3", specials: "<bos><start_of_turn>user\nHi there<end_of_turn>\n<start_of_turn>model\n", files: () => readHfTokenizer("gemma3") },
+  "llama2 (TinyLlama)": { arch: "llama", specials: "<s><|user|>\nHi there</s>\n<|assistant|>", files: () => readHfTokenizer("llama2") },
+  "phi3 (Llama-2 + Phi-3 chat tokens)": { arch: "phi3", specials: "<|user|>\nHi there<|end|>\n<|assistant|>\n", files: phi3Tokenizer },
+  "SmolLM2-kind byte-level BPE": { arch: "llama", specials: "<|im_start|>user\nHi there 42<|im_end|>\n<|im_start|>assistant\n", files: smollmTokenizer },
 };
 
 /** A tiny model (8 wide, one layer) that carries the real tokenizer: llama.cpp loads only its vocabulary. */
-async function vocabModel(name: HfTokenizerName): Promise<string> {
-  const files = readHfTokenizer(name);
+async function vocabModel(name: string): Promise<string> {
+  const files = FAMILY[name]!.files();
   const tok = hfTokenizerMetadata(files);
   const vocab = (tok["tokenizer.ggml.tokens"]!.value as string[]).length;
   const c: LlamaConfig = {
-    arch: FAMILY[name].arch, vocab, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffn: 16, normEps: 1e-6, ropeBase: 1e6,
-    ropeStyle: "neox", qkvBias: FAMILY[name].arch === "qwen2", tiedOutput: true, contextLength: 256,
-    ...(FAMILY[name].arch === "qwen3" || FAMILY[name].arch === "gemma3" ? { qkNorm: true } : {}),
-    ...(FAMILY[name].arch === "gemma3" ? { gemma: true, slidingWindow: 16 } : {}),
+    arch: FAMILY[name]!.arch, vocab, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffn: 16, normEps: 1e-6, ropeBase: 1e6,
+    ropeStyle: "neox", qkvBias: FAMILY[name]!.arch === "qwen2", tiedOutput: true, contextLength: 256,
+    ...(FAMILY[name]!.arch === "qwen3" || FAMILY[name]!.arch === "gemma3" ? { qkNorm: true } : {}),
+    ...(FAMILY[name]!.arch === "gemma3" ? { gemma: true, slidingWindow: 16 } : {}),
+    ...(FAMILY[name]!.arch === "phi3" ? { fusedQkv: true, fusedGateUp: true, tiedOutput: false } : {}),
   };
-  const path = join(mkdtempSync(join(tmpdir(), "d2m-hftok-")), `${name}.gguf`);
+  const path = join(mkdtempSync(join(tmpdir(), "d2m-hftok-")), "vocab.gguf");
   await writeGguf(path, {
     metadata: { ...architectureMetadata(c, `tokenizer-${name}`), ...tok },
     tensors: randomTensors(c, 1).map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length >= 2 ? "F16" as const : "F32" as const, data: t.data })),
@@ -57,9 +63,9 @@ async function vocabModel(name: HfTokenizerName): Promise<string> {
 const disposers: Array<() => Promise<void>> = [];
 after(async () => { for (const d of disposers) await d(); });
 
-for (const name of ["llama3", "qwen2.5", "qwen3", "gemma3"] as const) {
+for (const name of Object.keys(FAMILY)) {
   test(`${name}: llama.cpp tokenizes as tokenizer.json does, plain text and the chat template's special tokens`, async () => {
-    const files = readHfTokenizer(name);
+    const files = FAMILY[name]!.files();
     const ref = referenceTokenizer(files);
     const cpp = await llamaCppTokenizer(await vocabModel(name));
     disposers.push(() => cpp.dispose());
@@ -72,11 +78,11 @@ for (const name of ["llama3", "qwen2.5", "qwen3", "gemma3"] as const) {
       const want = ref.encode(text);
       assert.deepEqual(cpp.encode(nfc ? text.normalize("NFC") : text, { special: true }), want, `${name}: ${JSON.stringify(text)}`);
       // Byte-level BPE round-trips exactly (Qwen normalises to NFC first).
-      if (name !== "gemma3") assert.equal(cpp.decode(want), name === "llama3" ? text : text.normalize("NFC"));
+      if (files.tokenizer.pre_tokenizer) assert.equal(cpp.decode(want), nfc ? text.normalize("NFC") : text);
       tokens += want.length;
     }
     assert.ok(tokens > 200, "the probes made tokens");
-    const chat = FAMILY[name].specials;
+    const chat = FAMILY[name]!.specials;
     const want = ref.encode(chat);
     assert.deepEqual(cpp.encode(chat, { special: true }), want, `${name} chat: ${JSON.stringify(chat)}`);
     assert.ok(want.length < chat.length / 2, "special tokens are single ids");
@@ -87,6 +93,7 @@ test("the pre-tokenizer names llama.cpp selects, and an unknown pre-tokenizer re
   assert.equal(bpePreName(readHfTokenizer("llama3")), "llama-bpe");
   assert.equal(bpePreName(readHfTokenizer("qwen2.5")), "qwen2");
   assert.equal(bpePreName(readHfTokenizer("qwen3")), "qwen2");
+  assert.equal(bpePreName(smollmTokenizer()), "smollm");
   const odd = structuredClone(readHfTokenizer("qwen3"));
   odd.tokenizer.pre_tokenizer.pretokenizers[0].pattern.Regex = "\\s+|\\w+";
   assert.throws(() => bpePreName(odd), /pre-tokenizer is not one llama.cpp has built in[\s\S]*tokenizer\.json/);
