@@ -74,7 +74,7 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
 
   const files = await listFiles([settings.inputDir], { followSymlinks: settings.followSymlinks });
   requireDocuments(files, [settings.inputDir]);
-  const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean });
+  const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean, pdfEngine: settings.pdfEngine });
   if (o.dryRun) {
     try { return await planPipeline(settings, files, ingest.stage); } finally { await ingest.close(); }
   }
@@ -100,7 +100,7 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
   const chunkStep = track("chunk", runStep<string | TextPart, ChunkRecord>({
     ...common, name: "chunk", input: await expandBigTextFiles(files, fileKind), stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
     output: { path: chunksPath, format: "ndjson" }, concurrency: 4,
-    settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, clean: [...settings.clean].sort().join(",") || "none", input: [resolve(settings.inputDir)] },
+    settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, clean: [...settings.clean].sort().join(",") || "none", pdfEngine: settings.pdfEngine, input: [resolve(settings.inputDir)] },
   }));
   const qaStep = track("qa", runStep<ChunkRecord, QaRecord>({
     ...common, name: "generate-qa",

@@ -1,0 +1,54 @@
+// PDF engine: PDFium compiled to WebAssembly (@hyzyla/pdfium 2.1.13, pinned: this file calls two of its internals).
+// Loaded only inside a PDF worker thread (pdf-worker.mjs). The wasm ships in the package and is read from disk
+// here and handed over as bytes, so nothing is ever fetched at run time.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PDFiumLibrary } from "@hyzyla/pdfium";
+
+const wasmBinary = readFileSync(fileURLToPath(import.meta.resolve("@hyzyla/pdfium/pdfium.wasm")));
+const library = await PDFiumLibrary.init({ wasmBinary: wasmBinary.buffer.slice(wasmBinary.byteOffset, wasmBinary.byteOffset + wasmBinary.byteLength) });
+// The library object keeps the emscripten module private; FPDF_ClosePage and the heap size need it.
+const wasm = /** @type {any} */ (library).module;
+
+/**
+ * PDFium's page text as pdf.js lays it out, so both engines feed the cleanups the same shapes: lines end in "\n"
+ * (PDFium writes "\r\n" and leaves the line's trailing space), and PDFium's end-of-line hyphen marker U+FFFE
+ * (it stands for a "-" that ended a line, the line break folded into it; Chromium's PDF viewer reads it the same
+ * way, pdf/pdfium/pdfium_page.cc FormatStringWithHyphens) becomes that hyphen and line break again, for the
+ * hyphenation cleanup to judge.
+ */
+export function layoutText(raw) {
+  return raw.replace(/\uFFFE/g, "-\n").replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/[ \t]+$/, "");
+}
+
+export async function open(data) {
+  const doc = await library.loadDocument(data);
+  return {
+    total: doc.getPageCount(),
+    async read(from, to) {
+      const out = [];
+      for (let i = from; i < to; i++) {
+        const page = doc.getPage(i);
+        try {
+          out.push(layoutText(page.getText()));
+        } finally {
+          // getText leaves the page loaded until the document closes: close it, or a 2,000-page PDF keeps every page.
+          wasm._FPDF_ClosePage(/** @type {any} */ (page).pageIdx);
+        }
+      }
+      return out;
+    },
+    close() { doc.destroy(); },
+  };
+}
+
+/** Bytes the engine holds outside the JS heap: the wasm memory (it only grows; the pool recycles on it). */
+export const heapBytes = () => wasm.HEAPU8.length;
+
+/** Engine-neutral kind of a failure: the library throws plain Errors with FPDF_GetLastError's fixed messages. */
+export function errorKind(error) {
+  const m = String(error?.message ?? error);
+  if (/^Password required|^Unsupported security scheme/.test(m)) return "encrypted";
+  if (/^File not in PDF format or corrupted|^Unknown error|^Page not found or content error|^Failed to load text page/.test(m)) return "corrupt";
+  return "error";
+}
