@@ -2,6 +2,8 @@
 // back in batches as they are extracted, with backpressure; callers consume them in their own order.
 // Workers are recycled (ended, then respawned on demand) after a number of documents or pages, when their engine's
 // heap has grown past a bound, and after any failure: a wasm heap only grows, and a failed parse may leave state.
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -50,6 +52,9 @@ export class PdfPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 0;
+  /** PDFium's wasm, compiled once here and shared by every worker (pdf-engine-pdfium.mjs). */
+  private wasmModule?: Promise<WasmModule>;
+  private compiled?: WasmModule;
   /** Workers started so far (recycling shows here; tests read it). */
   spawned = 0;
 
@@ -70,6 +75,7 @@ export class PdfPool {
    * Throws PdfParseError. Leaving the loop early stops the worker (it is replaced).
    */
   async *pages(data: Uint8Array): AsyncGenerator<string[], number> {
+    if (this.engine === "pdfium") this.compiled ??= await (this.wasmModule ??= compilePdfium());
     const job: Job = { id: this.nextId++, data, batches: [] };
     this.queue.push(job);
     this.pump();
@@ -119,7 +125,7 @@ export class PdfPool {
 
   private spawn(): Slot {
     const worker = new Worker(new URL("./pdf-worker.mjs", import.meta.url), {
-      execArgv: [], workerData: { engine: this.engine, batch: this.o.batchPages, credit: this.o.credit },
+      execArgv: [], workerData: { engine: this.engine, batch: this.o.batchPages, credit: this.o.credit, wasmModule: this.compiled },
     });
     this.spawned++;
     const slot: Slot = { worker, docs: 0, pages: 0, retiring: false };
@@ -183,4 +189,13 @@ export class PdfPool {
     job.error ??= error;
     job.wake?.();
   }
+}
+
+/** The lib setting (ES2023, no DOM) has no WebAssembly types; the pool only compiles a module and passes it on. */
+type WasmModule = object;
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
+
+/** The wasm file that ships in @hyzyla/pdfium, compiled (V8 compiles in the background; the module is shareable). */
+async function compilePdfium(): Promise<WasmModule> {
+  return WebAssembly.compile(await readFile(createRequire(import.meta.url).resolve("@hyzyla/pdfium/pdfium.wasm")));
 }
