@@ -22,8 +22,11 @@ function getGc(): (() => void) | null {
 
 export interface HeapGuard { stop(): void; readonly forced: number }
 
-/** Starts checking every `everyMs`; returns a handle to stop it. A no-op where gc() is unavailable. */
-export function startHeapGuard(floorMb = 64, everyMs = 50): HeapGuard {
+/**
+ * Starts checking every `everyMs`; returns a handle to stop it. A no-op where gc() is unavailable. `growth`: how far
+ * past what was live the heap may grow before the next GC (2: twice what was live).
+ */
+export function startHeapGuard(floorMb = 64, everyMs = 50, growth = 2): HeapGuard {
   const gc = getGc();
   const state = { forced: 0 };
   if (!gc) return { stop() {}, get forced() { return 0; } };
@@ -32,7 +35,7 @@ export function startHeapGuard(floorMb = 64, everyMs = 50): HeapGuard {
     if (getHeapStatistics().used_heap_size <= threshold) return;
     gc();
     state.forced++;
-    threshold = Math.max(floorMb * 1048576, 2 * getHeapStatistics().used_heap_size);
+    threshold = Math.max(floorMb * 1048576, growth * getHeapStatistics().used_heap_size);
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer), get forced() { return state.forced; } };

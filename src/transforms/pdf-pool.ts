@@ -37,6 +37,7 @@ type FromWorker =
 interface Job {
   id: number;
   data: Uint8Array;
+  transfer: boolean;
   batches: string[][];
   total?: number;
   error?: Error;
@@ -66,17 +67,18 @@ export class PdfPool {
       credit: opts.credit ?? 2,
       recycleDocs: opts.recycleDocs ?? 200,
       recyclePages: opts.recyclePages ?? 20_000,
-      recycleHeapBytes: opts.recycleHeapBytes ?? 256 * 2 ** 20,
+      recycleHeapBytes: opts.recycleHeapBytes ?? 64 * 2 ** 20,
     };
   }
 
   /**
    * The document's page texts, a batch at a time, in page order; the generator's return value is the page count.
-   * Throws PdfParseError. Leaving the loop early stops the worker (it is replaced).
+   * Throws PdfParseError. Leaving the loop early stops the worker (it is replaced). `transfer`: the caller is done
+   * with `data`, so its memory moves to the worker (no copy; `data` is emptied) when it owns a whole ArrayBuffer.
    */
-  async *pages(data: Uint8Array): AsyncGenerator<string[], number> {
+  async *pages(data: Uint8Array, opts: { transfer?: boolean } = {}): AsyncGenerator<string[], number> {
     if (this.engine === "pdfium") this.compiled ??= await (this.wasmModule ??= compilePdfium());
-    const job: Job = { id: this.nextId++, data, batches: [] };
+    const job: Job = { id: this.nextId++, data, batches: [], transfer: opts.transfer === true };
     this.queue.push(job);
     this.pump();
     let finished = false;
@@ -116,10 +118,11 @@ export class PdfPool {
       slot.job = job;
       job.slot = slot;
       slot.worker.ref();
-      // Copy, then transfer the copy: the caller's buffer stays usable and nothing is cloned twice.
-      const copy = new Uint8Array(job.data);
+      // Transfer, never clone: the caller's own buffer when it gave it up, else a copy (its buffer stays usable).
+      const whole = job.data.byteOffset === 0 && job.data.byteLength === job.data.buffer.byteLength && job.data.buffer instanceof ArrayBuffer;
+      const data = job.transfer && whole ? job.data : new Uint8Array(job.data);
       job.data = new Uint8Array(0);
-      slot.worker.postMessage({ type: "open", id: job.id, data: copy }, [copy.buffer]);
+      slot.worker.postMessage({ type: "open", id: job.id, data }, [data.buffer as ArrayBuffer]);
     }
   }
 
