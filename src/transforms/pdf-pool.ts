@@ -23,7 +23,7 @@ export interface PdfPoolOptions {
   batchPages?: number;
   /** Batches a worker may extract ahead of the reader. */
   credit?: number;
-  /** A worker is replaced after this many documents, or pages, or bytes of engine heap, whichever comes first. */
+  /** A worker is replaced after this many documents, or pages, or bytes of engine heap (checked after each document). */
   recycleDocs?: number;
   recyclePages?: number;
   recycleHeapBytes?: number;
@@ -64,10 +64,14 @@ export class PdfPool {
     this.o = {
       size: Math.max(1, opts.size ?? Math.min(2, availableParallelism())),
       batchPages: opts.batchPages ?? 16,
-      credit: opts.credit ?? 2,
+      // 256 pages (about 1 MB of text) ahead: enough to keep a worker busy while the main thread chunks a big
+      // document in one go, small next to the document's own text, which the reader gathers anyway.
+      credit: opts.credit ?? 16,
       recycleDocs: opts.recycleDocs ?? 200,
       recyclePages: opts.recyclePages ?? 20_000,
-      recycleHeapBytes: opts.recycleHeapBytes ?? 64 * 2 ** 20,
+      // PDFium's wasm memory starts at 18 MB and never shrinks (31 MB after a 2,000-page manual): past 32 MB the
+      // worker is replaced. pdf.js's JS heap is collected, so only a heap that stays big replaces a pdf-parse worker.
+      recycleHeapBytes: opts.recycleHeapBytes ?? (this.engine === "pdfium" ? 32 : 128) * 2 ** 20,
     };
   }
 
