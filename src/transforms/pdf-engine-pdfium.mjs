@@ -20,13 +20,13 @@ const wasm = /** @type {any} */ (library).module;
 
 /**
  * PDFium's page text as pdf.js lays it out, so both engines feed the cleanups the same shapes: lines end in "\n"
- * (PDFium writes "\r\n" and leaves the line's trailing space), and PDFium's end-of-line hyphen marker U+FFFE
- * (it stands for a "-" that ended a line, the line break folded into it; Chromium's PDF viewer reads it the same
- * way, pdf/pdfium/pdfium_page.cc FormatStringWithHyphens) becomes that hyphen and line break again, for the
+ * with no space at either end (PDFium writes "\r\n" and keeps spaces pdf.js drops there), and PDFium's end-of-line
+ * hyphen marker U+FFFE (a "-" that ended a line, the line break folded into it; Chromium's PDF viewer reads it the
+ * same way, pdf/pdfium/pdfium_page.cc FormatStringWithHyphens) becomes that hyphen and line break again, for the
  * hyphenation cleanup to judge.
  */
 export function layoutText(raw) {
-  return raw.replace(/\uFFFE/g, "-\n").replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/[ \t]+$/, "");
+  return raw.replace(/\uFFFE/g, "-\n").replace(/\r\n?/g, "\n").replace(/[ \t]*\n[ \t]*/g, "\n").trim();
 }
 
 export async function open(data) {
