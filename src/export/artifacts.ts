@@ -53,7 +53,7 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
 
   let recordedBase: string | undefined;
   for (const g of ggufs) {
-    if (/\.partial$|checkpoint/i.test(g)) continue;
+    if (/\.partial$|checkpoint/i.test(basename(g))) continue; // the file's name, not its folders': a base folder may be called "checkpoint"
     const f = await openGguf(g);
     try {
       const isAdapter = f.meta("general.type") === "adapter";
