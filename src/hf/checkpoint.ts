@@ -214,6 +214,8 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
     if (vocabSize !== undefined) md[`${arch}.vocab_size`] = u32(vocabSize);
     md[`${arch}.rope.dimension_count`] = u32(headDim);
   }
+  // Where the weights came from, for the PEFT adapter's base_model_name_or_path (a path PEFT can load).
+  if (!o.repo) md["docs2model.checkpoint_dir"] = { type: "string", value: dir };
   if (o.repo) {
     md["general.source.url"] = { type: "string", value: `https://huggingface.co/${o.repo}` };
     md["general.source.huggingface.repository"] = { type: "string", value: o.repo };

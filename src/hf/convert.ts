@@ -12,7 +12,7 @@ import { openSafetensors, type SafetensorsFile } from "../safetensors/format.ts"
 import { planCheckpoint, type CheckpointPlan, type PlannedTensor } from "./checkpoint.ts";
 
 /** Bumped when the GGUF we write for the same files changes, so old cache entries are not reused. */
-const CONVERTER_VERSION = 1;
+const CONVERTER_VERSION = 2;
 
 /** Rows of a row-major matrix moved from HF's per-head [half, j] order to llama.cpp's [j, half] (LlamaModel.permute), as bytes. */
 export function permuteRowBytes(src: Buffer, rows: number, heads: number): Buffer {

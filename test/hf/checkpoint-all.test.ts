@@ -113,6 +113,7 @@ for (const c of CASES) {
     // PEFT: the checkpoint's own weights (HF layout) + scale · B·A = our merged weights (f16-rounded, GGUF layout).
     const ft = join(dir, "fine_tuned_models", readdirSync(join(dir, "fine_tuned_models"))[0]!);
     const cfg = JSON.parse(readFileSync(join(ft, "adapter_config.json"), "utf8"));
+    assert.equal(cfg.base_model_name_or_path, ckpt.dir, "PEFT loads the base from the checkpoint folder");
     const lora = readSafetensorsByHand(join(ft, "adapter_model.safetensors"));
     const hf = checkpointWeights(ckpt.dir);
     const merged = await openGguf(join(out, "model.gguf"));
