@@ -30,6 +30,8 @@ interface PreTokenizer { type?: string; pretokenizers?: PreTokenizer[]; pattern?
 const PRE_BY_SPLIT_REGEX: Record<string, string> = {
   // Llama 3 (meta-llama/Meta-Llama-3-8B and every Llama-3.x): digits in runs of up to three.
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "llama-bpe",
+  // Mistral Nemo's "tekken" (llama-vocab.cpp quotes this original; no packaged tokenizer here to test it against).
+  "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "tekken",
   // Qwen 1.5 / 2 / 2.5 / 3: single digits.
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "qwen2",
 };
@@ -47,9 +49,9 @@ export function preTokenizerName(pre: PreTokenizer | null | undefined): { name: 
   if (before.length === 1 && split?.type === "Split" && split.pattern?.Regex && byteLevel.use_regex === false && !split.invert && split.behavior === "Isolated") {
     const name = PRE_BY_SPLIT_REGEX[split.pattern.Regex];
     if (name) return { name };
-    return { reason: `its pre-tokenizer regex ${JSON.stringify(split.pattern.Regex).slice(0, 100)}… is not one this converter maps to llama.cpp's (Llama-3, Qwen2/3, GPT-2, SmolLM)` };
+    return { reason: `its pre-tokenizer regex ${JSON.stringify(split.pattern.Regex).slice(0, 100)}… is not one this converter maps to llama.cpp's (Llama-3, Qwen2/3, Mistral Nemo, GPT-2, SmolLM)` };
   }
-  return { reason: `its pre-tokenizer (${parts.map((p) => p.type).join(" + ")}) is not one this converter maps to llama.cpp's (Llama-3, Qwen2/3, GPT-2, SmolLM)` };
+  return { reason: `its pre-tokenizer (${parts.map((p) => p.type).join(" + ")}) is not one this converter maps to llama.cpp's (Llama-3, Qwen2/3, Mistral Nemo, GPT-2, SmolLM)` };
 }
 
 /** convert_hf_to_gguf.py does_token_look_special: added tokens that act as control tokens though not marked special. */

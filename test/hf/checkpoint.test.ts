@@ -176,3 +176,14 @@ test("model info DIR: architecture, parameters, dtype, tokenizer, chat template,
   assert.equal(no.status, 0, no.stderr);
   assert.match(no.stdout, /trainable: no — GPT2LMHeadModel: GPT-2-family models .* not trained here/);
 });
+
+test("pre-tokenizer shapes: GPT-2's own regex, SmolLM's digits, a Split regex llama.cpp knows, and an unknown one refused", async () => {
+  const { preTokenizerName } = await import("../../src/hf/vocab.ts");
+  assert.deepEqual(preTokenizerName({ type: "ByteLevel", add_prefix_space: false, use_regex: true }), { name: "gpt-2" });
+  assert.deepEqual(preTokenizerName({ type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, { type: "ByteLevel", use_regex: true }] }), { name: "smollm" });
+  const split = (Regex: string) => ({ type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex }, behavior: "Isolated", invert: false }, { type: "ByteLevel", use_regex: false }] });
+  assert.deepEqual(preTokenizerName(split("[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")), { name: "tekken" });
+  const unknown = preTokenizerName(split("\\p{N}{1,2}| ?\\p{L}+"));
+  assert.ok("reason" in unknown && /is not one this converter maps to llama\.cpp's/.test(unknown.reason));
+  assert.ok("reason" in preTokenizerName({ type: "Metaspace", replacement: "▁" } as never));
+});
