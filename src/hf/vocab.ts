@@ -2,7 +2,7 @@
 // metadata llama.cpp's convert_hf_to_gguf.py writes for a byte-level BPE ("gpt2") vocabulary: the token list
 // padded to config.json's vocab_size, token types (control / user-defined / unused), merges, the pre-tokenizer
 // name, special token ids, add_bos/add_eos and the chat template (get_vocab_base, _set_vocab_gpt2 and gguf-py's
-// SpecialVocab). llama.cpp then tokenizes from that metadata, so the tokens a checkpoint base trains on are the
+// SpecialVocab), or a Llama-2-style SentencePiece BPE as the "llama" tokenizer (spmVocab). llama.cpp then tokenizes from that metadata, so the tokens a checkpoint base trains on are the
 // ones llama.cpp (and Ollama) will feed the exported model.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -84,9 +84,13 @@ export function hfVocab(dir: string, vocabSize: number | undefined, opts: { arch
   }
   const tok = readJson(file) as TokenizerJson;
   const model = tok.model ?? {};
+  if (model.type === "BPE" && model.byte_fallback && opts.arch === "llama") {
+    const spm = spmVocab(dir, tok, vocabSize, opts.config);
+    if (spm) return spm;
+  }
   if (model.type !== "BPE" || model.byte_fallback) {
-    const kind = model.type === "BPE" ? "a SentencePiece-style BPE with byte fallback (Llama-2, Mistral v0.1–0.3, Gemma, Phi-3)" : `a ${model.type ?? "unknown"} model`;
-    throw new PipelineError("E_MODEL", `tokenizer.json holds ${kind}; only byte-level BPE tokenizers (Llama-3, Qwen2/2.5/3, SmolLM) are converted here. ` +
+    const kind = model.type === "BPE" ? "a SentencePiece-style BPE with byte fallback" : `a ${model.type ?? "unknown"} model`;
+    throw new PipelineError("E_MODEL", `tokenizer.json holds ${kind} in a form not converted here (converted: byte-level BPE — Llama-3, Qwen2/2.5/3, SmolLM — and Llama-2-style SentencePiece BPE for llama/mistral). ` +
       "Convert this model with llama.cpp's convert_hf_to_gguf.py and set FINETUNE_MODEL_NAME to the .gguf, or use its Ollama name", { file, field: "model.type" });
   }
   const pre = preTokenizerName(tok.pre_tokenizer);
@@ -141,6 +145,68 @@ export function hfVocab(dir: string, vocabSize: number | undefined, opts: { arch
 
 /** gguf-py's key names (Keys.Tokenizer), "seperator" spelled as llama.cpp reads it. */
 const ID_KEY: Record<string, string> = { unk: "unknown", pad: "padding", sep: "seperator" };
+
+/**
+ * A Llama-2-style SentencePiece BPE (byte fallback, "▁" for spaces: Llama-2, Mistral v0.1–v0.3, TinyLlama) as
+ * llama.cpp's "llama" tokenizer: tokens, types (byte <0xXX>, unknown, control, user-defined) and scores. llama.cpp
+ * merges the adjacent pair whose joined token scores highest; HF applies merges by rank. Scoring each token by minus
+ * the rank of the first merge that makes it gives the same order, so the same tokens — what a tokenizer.model's
+ * scores do for the converter (which, without one, writes -1000 for all, losing that order). Undefined for a shape
+ * not handled (the caller refuses it).
+ */
+function spmVocab(dir: string, tok: TokenizerJson, vocabSize: number | undefined, config: Record<string, unknown>): HfVocab | undefined {
+  const norms = (tok.normalizer?.type === "Sequence" ? (tok.normalizer.normalizers as Array<Record<string, unknown>>) : tok.normalizer ? [tok.normalizer] : []);
+  const replaces = norms.some((n) => n.type === "Replace" && (n.pattern as { String?: string } | undefined)?.String === " " && n.content === "\u2581");
+  const prepends = norms.some((n) => n.type === "Prepend" && n.prepend === "\u2581");
+  const meta = tok.pre_tokenizer as (PreTokenizer & { replacement?: string; prepend_scheme?: string; split?: boolean }) | null | undefined;
+  let addSpacePrefix: boolean;
+  if (replaces && !meta && norms.every((n) => n.type === "Replace" || n.type === "Prepend")) addSpacePrefix = prepends;
+  else if (!norms.length && meta?.type === "Metaspace" && meta.replacement === "\u2581" && meta.split === false) addSpacePrefix = meta.prepend_scheme !== "never";
+  else return undefined;
+  const model = tok.model!;
+  const byId = new Map<number, string>();
+  for (const [text, id] of Object.entries(model.vocab ?? {})) byId.set(id, text);
+  const addedById = new Map<number, AddedToken>();
+  for (const a of tok.added_tokens ?? []) { byId.set(a.id, a.content); addedById.set(a.id, a); }
+  let maxId = -1;
+  for (const id of byId.keys()) if (id > maxId) maxId = id;
+  const n = vocabSize ?? maxId + 1;
+  if (maxId >= n) throw new PipelineError("E_MODEL", `tokenizer.json has token id ${maxId} but config.json's vocab_size is ${n}`, { file: join(dir, "tokenizer.json"), field: "vocab_size" });
+  const vocab = model.vocab ?? {};
+  const rank = new Map<number, number>();
+  (model.merges ?? []).forEach((m, r) => {
+    const [a, b] = typeof m === "string" ? m.split(" ") as [string, string] : m;
+    const id = vocab[a + b];
+    if (id !== undefined && !rank.has(id)) rank.set(id, r);
+  });
+  const unk = (model as { unk_token?: string }).unk_token;
+  const tokens: string[] = new Array(n), types: number[] = new Array(n), scores: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const text = byId.get(i), a = addedById.get(i);
+    scores[i] = rank.has(i) ? -rank.get(i)! : text !== undefined && [...text].length > 1 && !a ? -1e9 : 0;
+    if (text === undefined) { tokens[i] = `[PAD${i}]`; types[i] = TOKEN_TYPE.unused; continue; }
+    tokens[i] = text;
+    types[i] = /^<0x[0-9A-Fa-f]{2}>$/.test(text) ? TOKEN_TYPE.byte : text === unk ? TOKEN_TYPE.unknown
+      : a ? (a.special || looksSpecial(text) ? TOKEN_TYPE.control : TOKEN_TYPE.userDefined) : TOKEN_TYPE.normal;
+  }
+  const md: Record<string, GgufValue> = {
+    "tokenizer.ggml.model": { type: "string", value: "llama" },
+    "tokenizer.ggml.pre": { type: "string", value: "default" },
+    "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: tokens },
+    "tokenizer.ggml.scores": { type: "array", itemType: "f32", value: scores },
+    "tokenizer.ggml.token_type": { type: "array", itemType: "i32", value: types },
+    "tokenizer.ggml.add_space_prefix": { type: "bool", value: addSpacePrefix },
+  };
+  const special = specialTokens(dir, tok, n, config);
+  for (const [typ, id] of Object.entries(special.ids)) md[`tokenizer.ggml.${ID_KEY[typ] ?? typ}_token_id`] = { type: "u32", value: id };
+  for (const [typ, on] of Object.entries(special.add)) md[`tokenizer.ggml.add_${typ}_token`] = { type: "bool", value: on };
+  if (special.chatTemplate !== undefined) md["tokenizer.chat_template"] = { type: "string", value: special.chatTemplate };
+  return {
+    metadata: md,
+    summary: `SentencePiece BPE (tokenizer.ggml.model llama, byte fallback${addSpacePrefix ? ", space prefix" : ""}), ${n} tokens`,
+    ...(special.chatTemplate !== undefined ? { chatTemplate: special.chatTemplate } : {}),
+  };
+}
 
 interface Special { ids: Record<string, number>; add: Record<string, boolean>; chatTemplate?: string; addSpacePrefix?: boolean }
 
