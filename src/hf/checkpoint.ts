@@ -90,7 +90,7 @@ export function archOf(config: Record<string, unknown>, file: string): { hfArch:
   return { hfArch, arch };
 }
 
-/** The safetensors files of a folder: the index's shards, else every *.safetensors but PEFT adapters. */
+/** The safetensors files of a folder: the index's shards, else model*.safetensors. */
 function weightFiles(dir: string): string[] {
   const index = join(dir, "model.safetensors.index.json");
   if (existsSync(index)) {
@@ -106,7 +106,9 @@ function weightFiles(dir: string): string[] {
     if (missing.length) throw new PipelineError("E_MODEL", `shard${missing.length > 1 ? "s" : ""} ${missing.join(", ")} named by the index ${missing.length > 1 ? "are" : "is"} missing (incomplete download?)`, { file: index });
     return files;
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith(".safetensors") && !f.startsWith("adapter_")).sort();
+  // As the converter (get_model_part_names "model*.safetensors"): Mistral's repos also hold consolidated.safetensors,
+  // the same weights under other names, and adapters may sit beside.
+  const files = readdirSync(dir).filter((f) => f.startsWith("model") && f.endsWith(".safetensors")).sort();
   if (!files.length) {
     const bin = readdirSync(dir).some((f) => f.endsWith(".bin") || f.endsWith(".pt") || f.endsWith(".pth"));
     throw new PipelineError("E_MODEL", bin

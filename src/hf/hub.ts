@@ -44,15 +44,21 @@ export function cachedSnapshot(cache: string, name: HubName): string | undefined
 /** What a repository (or a cached snapshot) holds, for choosing how to use it. */
 export type HubContent = { kind: "checkpoint"; dir: string } | { kind: "gguf"; files: string[]; /** The cached snapshot holding them. */ dir?: string };
 
-/** The files a checkpoint base needs: config, tokenizer, chat template, safetensors weights and their index. */
-export function neededFile(path: string): boolean {
-  if (path.includes("/")) return false; // sub-folders hold other formats (onnx/, original/ consolidated weights …)
-  return ["config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json", "model.safetensors.index.json", "generation_config.json"].includes(path) ||
-    (path.endsWith(".safetensors") && !path.startsWith("adapter_"));
+const CHECKPOINT_JSON = ["config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json", "model.safetensors.index.json", "generation_config.json"];
+
+/**
+ * The files a checkpoint base needs from a repository's file list: config, tokenizer and chat template, and the
+ * weights the converter reads — the index's shards (known once the index is fetched: `index`), else model*.safetensors
+ * (never consolidated.safetensors, Mistral's second copy of the same weights, nor sub-folders' other formats).
+ */
+export function neededFiles(files: string[], index?: { weight_map?: Record<string, string> }): string[] {
+  const json = files.filter((f) => CHECKPOINT_JSON.includes(f));
+  const shards = index?.weight_map ? [...new Set(Object.values(index.weight_map))] : files.filter((f) => !f.includes("/") && f.startsWith("model") && f.endsWith(".safetensors"));
+  return [...json, ...shards.filter((f) => files.includes(f)).sort()];
 }
 
 function contentOf(files: string[], dir: string): HubContent | undefined {
-  if (files.includes("config.json") && files.some((f) => f.endsWith(".safetensors"))) return { kind: "checkpoint", dir };
+  if (files.includes("config.json") && files.some((f) => f.startsWith("model") && f.endsWith(".safetensors"))) return { kind: "checkpoint", dir };
   const gguf = files.filter((f) => f.endsWith(".gguf"));
   if (gguf.length) return { kind: "gguf", files: gguf, ...(dir ? { dir } : {}) };
   return undefined;
@@ -101,15 +107,23 @@ export async function resolveHubName(name: HubName, o: HubOptions = {}): Promise
   const want = contentOf(files, "");
   if (!want) throw new PipelineError("E_MODEL", `"${spec}" holds neither a safetensors checkpoint (config.json + *.safetensors) nor GGUF files (${files.slice(0, 6).join(", ")}${files.length > 6 ? " …" : ""})`, { field: FIELD });
   if (want.kind === "gguf") return want;
-  const needed = files.filter(neededFile);
-  log.info(`downloading ${needed.length} files of ${spec} into ${cache}`);
   // The library announces each file with console.debug, which goes to stdout: keep stdout for data.
   const debug = console.debug;
   console.debug = () => {};
   try {
-    for (const path of needed) await hub.downloadFileToCacheDir({ repo: name.repo, path, revision: commit, cacheDir: cache, ...creds });
+    const get = (path: string) => hub.downloadFileToCacheDir({ repo: name.repo, path, revision: commit, cacheDir: cache, ...creds });
+    // The small files first: the index says which shards the weights are.
+    const json = neededFiles(files).filter((f) => f.endsWith(".json") || f.endsWith(".jinja"));
+    log.info(`downloading ${spec} into ${cache}`);
+    for (const path of json) await get(path);
+    let index: { weight_map?: Record<string, string> } | undefined;
+    if (json.includes("model.safetensors.index.json")) {
+      const snap = join(cache, `models--${name.repo.replace("/", "--")}`, "snapshots", commit);
+      index = JSON.parse(readFileSync(join(snap, "model.safetensors.index.json"), "utf8")) as { weight_map?: Record<string, string> };
+    }
+    for (const path of neededFiles(files, index).filter((f) => !json.includes(f))) await get(path);
   } catch (e) {
-    throw explain(e);
+    throw e instanceof PipelineError ? e : explain(e);
   } finally {
     console.debug = debug;
   }

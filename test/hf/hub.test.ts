@@ -122,7 +122,10 @@ async function startLoopbackHub(repo: string, dir: string): Promise<{ url: strin
 }
 
 test("online: the checkpoint's files are downloaded into the HF cache with HF_TOKEN (never logged); the next run needs no network; gated → what to do", async () => {
-  const hub = await startLoopbackHub("someorg/Online-Qwen", source.dir);
+  // Sharded, with a second copy of the weights as Mistral's repos hold one (consolidated.safetensors): not fetched.
+  const sharded = await writeCheckpoint("qwen2.5", { dir: join(root, "online-src"), dim: 16, layers: 1, shards: 2 });
+  copyFileSync(join(sharded.dir, "model-00001-of-00002.safetensors"), join(sharded.dir, "consolidated.safetensors"));
+  const hub = await startLoopbackHub("someorg/Online-Qwen", sharded.dir);
   const cache = join(root, "hf-online");
   const token = "hf_secretTOKEN123";
   const env = { HF_HUB_CACHE: cache, HF_TOKEN: token, OLLAMA_MODELS: noOllama, HF_ENDPOINT: hub.url };
@@ -130,7 +133,7 @@ test("online: the checkpoint's files are downloaded into the HF cache with HF_TO
     const r = await resolveBaseModel("someorg/Online-Qwen", { env, checkpointCache: join(root, "converted-online") });
     assert.equal(r.kind, "checkpoint");
     const snap = join(cache, "models--someorg--Online-Qwen", "snapshots", COMMIT);
-    assert.deepEqual(readdirSync(snap).sort(), files);
+    assert.deepEqual(readdirSync(snap).sort(), readdirSync(sharded.dir).filter((f) => f !== "consolidated.safetensors").sort());
     assert.equal(readFileSync(join(cache, "models--someorg--Online-Qwen", "refs", "main"), "utf8"), COMMIT);
     assert.ok(hub.seen.length > 0 && hub.seen.every((s) => s.auth === `Bearer ${token}`), "every request carries HF_TOKEN");
     const downloads = hub.seen.filter((s) => s.method === "GET" && s.url.includes("/resolve/")).length;
