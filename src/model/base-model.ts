@@ -7,8 +7,6 @@
 //       ollama: { template?, system?, params?, license[] } } through $OLLAMA_MODELS or ~/.ollama/models
 //       (manifests/<host>/<ns>/<model>/<tag> → layers by media type → blobs/sha256-<hex>); a manifest with an
 //       adapter layer is refused (E_MODEL): training on the bare base would silently drop the adapter
-//   a name shaped like a Hugging Face repo ("org/repo", no tag) that the store does not hold → E_MODEL with the
-//       Hugging Face advice (and the `ollama pull` one, in case it is an Ollama user's model)
 //   "hf:user/repo:Q8_0" (or hf.co/… URLs) → { kind: "hf", path } via node-llama-cpp's resolveModelFile
 //       (downloads into opts.cacheDir; offline → E_MODEL saying how to get the file)
 //   a Hugging Face checkpoint folder (config.json + *.safetensors + tokenizer.json) → { kind: "checkpoint", path }:
@@ -16,7 +14,8 @@
 //       checkpoint cache (src/hf/convert.ts) — `path` is that GGUF, so training and export treat it as any GGUF base
 //   "org/repo[@revision]" not in the Ollama store → the Hugging Face cache (HF_HUB_CACHE / HF_HOME), else a download
 //       unless HF_HUB_OFFLINE=1 (src/hf/hub.ts): a safetensors checkpoint → as a folder above; a GGUF-only repo → its
-//       GGUF (cached) or the hf: path; not reachable → E_MODEL saying how to fetch it
+//       GGUF (cached) or the hf: path; not reachable → E_MODEL saying how to fetch it (and the `ollama pull` advice,
+//       in case it is an Ollama user's model)
 import { existsSync, statSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -150,11 +149,6 @@ async function resolveHub(spec: string, name: HubName, opts: ResolveOptions): Pr
     return resolveFile(join(cached, pick));
   }
   return resolveHf(`hf:${name.repo}`, opts);
-}
-
-/** Exactly two path segments and no tag, like "openai-community/gpt2" or "Qwen/Qwen2.5-0.5B-Instruct". */
-export function looksLikeHfRepo(name: string): boolean {
-  return /^[\w.-]+\/[\w.-]+$/.test(name) && !name.includes(":");
 }
 
 /** OLLAMA_MODELS, else the per-user store, else the Linux service's store. */
