@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { flag, parseFlag } from "../config.ts";
-import { REPORT_FILE, REVIEW_DECISIONS_FILE } from "../layout.ts";
+import { CHUNKS_FILE, REPORT_FILE, REVIEW_DECISIONS_FILE } from "../layout.ts";
 import { runReview } from "../steps/review.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
@@ -23,6 +23,7 @@ export default defineCommand({
   },
   args: {
     report: { type: "positional", required: false, description: "validation_report.json or scored NDJSON (default <PIPELINE_QA_DIR>/validation_report.json)", valueHint: "REPORT" },
+    chunks: { type: "string", description: "chunks.ndjson, for the source chunk of each pair (default <PIPELINE_CHUNKS_DIR>/chunks.ndjson)", valueHint: "FILE" },
     port: { type: "string", description: "Port to listen on (default 0: any free port)", valueHint: "N" },
     host: { type: "string", description: "Address to listen on (default 127.0.0.1; anything else is reachable from other machines: a warning)", valueHint: "ADDR" },
     open: { type: "boolean", description: "Open the page in the default browser" },
@@ -33,6 +34,7 @@ export default defineCommand({
     const settings = settingsFromArgs(args, { filterThreshold: flag("--threshold", args.threshold) });
     await runReview({
       report: (args.report as string | undefined) ?? join(settings.qaDir, REPORT_FILE),
+      chunks: args.chunks ?? join(settings.chunksDir, CHUNKS_FILE),
       port: parseFlag("port", args.port), host: args.host, open: !!args.open, threshold: settings.filterThreshold,
     });
   },

@@ -186,3 +186,36 @@ export class ReportIndex {
     this.fh = undefined;
   }
 }
+
+/** chunkId → where that chunk's line is in chunks.ndjson: the source text the page shows (the report holds none). */
+export class ChunkIndex {
+  private fh?: FileHandle;
+  private constructor(readonly path: string, private at: Map<string, [number, number]>) {}
+
+  get count(): number { return this.at.size; }
+
+  static async build(path: string): Promise<ChunkIndex> {
+    const at = new Map<string, [number, number]>();
+    await scanPairs(path, (offset, bytes) => {
+      // Only the id is needed: it comes first in the records chunk writes, but parse to be sure of it.
+      const r = JSON.parse(bytes.toString("utf8")) as { type?: string; id?: string };
+      if (r.type === "chunk" && typeof r.id === "string") at.set(r.id, [offset, bytes.length]);
+    });
+    return new ChunkIndex(path, at);
+  }
+
+  /** The chunk's text, or undefined when the file has no such chunk. */
+  async text(chunkId: string): Promise<string | undefined> {
+    const where = this.at.get(chunkId);
+    if (!where) return undefined;
+    this.fh ??= await open(this.path, "r");
+    const buf = Buffer.alloc(where[1]);
+    await this.fh.read(buf, 0, buf.length, where[0]);
+    return (JSON.parse(buf.toString("utf8")) as { text?: string }).text;
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+}

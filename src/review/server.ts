@@ -11,7 +11,7 @@ import type { ScoredRecord } from "../records.ts";
 import type { DecisionLog } from "../sinks/review-decisions.ts";
 import { checkGrounding, locateEvidence } from "../transforms/checks/grounding.ts";
 import { ReviewAction, ReviewDecision, ReviewEdits, withEdits, type ReviewStates } from "../transforms/review-decisions.ts";
-import { CHECK_NAMES, CHECKS, VERDICTS, type ReportIndex } from "./report-index.ts";
+import { CHECK_NAMES, CHECKS, VERDICTS, type ChunkIndex, type ReportIndex } from "./report-index.ts";
 import { FilterError, parseFilter, Query } from "./query.ts";
 
 const PAGE_DIR = join(import.meta.dirname, "page");
@@ -27,6 +27,8 @@ const MAX_PAGE = 200;
 
 export interface ReviewServerOptions {
   index: ReportIndex;
+  /** chunks.ndjson, for the source chunk of records that do not carry their `context`. */
+  chunks?: ChunkIndex;
   states: ReviewStates;
   decisions: DecisionLog;
   host?: string;
@@ -48,8 +50,7 @@ class HttpError extends Error { constructor(readonly status: number, message: st
 const flagNames = (bits: number): string[] => CHECK_NAMES.filter((c) => bits & CHECKS[c]);
 
 /** Where each turn's evidence sits in the chunk ([start, end) or null: "not found") and the grounding check. */
-function evidenceOf(r: ScoredRecord) {
-  const context = r.context ?? "";
+function evidenceOf(r: ScoredRecord, context: string) {
   const turns = r.turns && r.turns.length > 1 ? r.turns : [{ question: r.question, answer: r.answer, evidence: r.evidence }];
   return turns.map((t) => ({ ...checkGrounding(t.evidence ?? "", t.answer, context), at: context ? locateEvidence(t.evidence ?? "", context) ?? null : null }));
 }
@@ -59,6 +60,7 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
   const tokenBytes = Buffer.from(token);
   const files = Object.fromEntries(Object.entries(STATIC).map(([k, v]) => [k, { ...v, body: readFileSync(join(PAGE_DIR, v.file)) }]));
   const query = new Query(o.index, o.states);
+  const contextOf = async (r: ScoredRecord): Promise<string | undefined> => r.context ?? (await o.chunks?.text(r.chunkId));
   const host = o.host ?? "127.0.0.1";
   let cookieName = "review_token";
 
@@ -146,13 +148,15 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
         const r = await o.index.read(i);
         const s = o.states.get(r.qaId);
         const shown = s?.edits ? withEdits(r, s.edits) : r;
-        return json(res, 200, { i, record: r, shown, state: stateJson(r.qaId), checks: flagNames(o.index.flags[i]!), evidence: evidenceOf(shown), hasContext: typeof r.context === "string" });
+        const context = await contextOf(r);
+        return json(res, 200, { i, record: r, shown, state: stateJson(r.qaId), checks: flagNames(o.index.flags[i]!), evidence: evidenceOf(shown, context ?? ""), context: context ?? null });
       }
       case "POST /api/check": {
         // The evidence of an edit re-checked as validate checks it (checks/grounding.ts), before it is saved.
         const b = parse(CheckBody, await body(req));
         if (b.i >= o.index.count) throw new HttpError(404, "no such pair");
-        return json(res, 200, { evidence: evidenceOf(withEdits(await o.index.read(b.i), b.edits)) });
+        const r = await o.index.read(b.i);
+        return json(res, 200, { evidence: evidenceOf(withEdits(r, b.edits), (await contextOf(r)) ?? "") });
       }
       case "POST /api/decide": {
         const b = parse(DecideBody, await body(req));

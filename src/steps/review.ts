@@ -3,13 +3,16 @@
 import { spawn } from "node:child_process";
 import { decisionsPathFor } from "../layout.ts";
 import { log } from "../log.ts";
-import { ReportIndex } from "../review/report-index.ts";
+import { existsSync } from "node:fs";
+import { ChunkIndex, ReportIndex } from "../review/report-index.ts";
 import { startReviewServer, type ReviewServer } from "../review/server.ts";
 import { DecisionLog, readReviewStates } from "../sinks/review-decisions.ts";
 import { onInterrupt } from "../streams/interrupt.ts";
 
 export interface ReviewRun {
   report: string;
+  /** chunks.ndjson, for the source chunks (the report holds none); skipped with a warning when missing. */
+  chunks?: string;
   host?: string;
   port?: number;
   threshold: number;
@@ -23,13 +26,16 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export async function startReview(run: ReviewRun): Promise<ReviewServer & { decisionsPath: string; stop: () => Promise<void> }> {
   const started = Date.now();
   const index = await ReportIndex.build(run.report);
+  let chunks: ChunkIndex | undefined;
+  if (run.chunks && existsSync(run.chunks)) chunks = await ChunkIndex.build(run.chunks);
+  else log.warn(`review: no chunks file${run.chunks ? ` at ${run.chunks}` : ""}; the page shows source chunks only for pairs that carry them (--chunks FILE)`);
   const decisionsPath = decisionsPathFor(run.report);
   const states = readReviewStates(decisionsPath);
   const decisions = await DecisionLog.open(decisionsPath);
-  log.info(`review: ${index.count} pair(s) from ${index.docs.length} document(s) indexed in ${Date.now() - started} ms; ${states.size} pair(s) with decisions in ${decisionsPath}`);
+  log.info(`review: ${index.count} pair(s) from ${index.docs.length} document(s) indexed in ${Date.now() - started} ms${chunks ? ` (${chunks.count} chunk(s) from ${run.chunks})` : ""}; ${states.size} pair(s) with decisions in ${decisionsPath}`);
   if (run.host && !LOOPBACK.has(run.host)) log.warn(`review: listening on ${run.host}, not loopback: anyone who can reach it and has the token can change your decisions`);
-  const server = await startReviewServer({ index, states, decisions, host: run.host, port: run.port, threshold: run.threshold, token: run.token });
-  const stop = async () => { await server.close(); await decisions.close(); await index.close(); };
+  const server = await startReviewServer({ index, chunks, states, decisions, host: run.host, port: run.port, threshold: run.threshold, token: run.token });
+  const stop = async () => { await server.close(); await decisions.close(); await index.close(); await chunks?.close(); };
   return { ...server, decisionsPath, stop };
 }
 

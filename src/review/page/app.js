@@ -188,10 +188,10 @@
     const c = p.record.checks || {};
     d.append(el("div", "check", `checks: grounded ${c.grounded}, supported ${c.supported}, length ${c.length}, language ${c.language || "?"}${c.answerFit !== undefined ? `, answer fit ${c.answerFit.toFixed(2)}` : ""}${c.duplicateOf ? `, duplicate of ${c.duplicateOf}` : ""}`));
     d.append(el("div", "label", "source chunk"));
-    if (p.hasContext) {
-      d.append(chunkView(p.record.context, evidence));
+    if (p.context !== null) {
+      d.append(chunkView(p.context, evidence));
       if (!evidence.some((e) => e.at)) d.append(el("div", "notfound", "evidence quote not found in the chunk"));
-    } else d.append(el("div", "empty", "the report holds no chunk text for this pair"));
+    } else d.append(el("div", "empty", "source chunk not available: give pipeline review --chunks FILE (chunks.ndjson)"));
   }
 
   function editsFromForm() {
@@ -209,7 +209,7 @@
       const boxes = $("detail").querySelectorAll(".turn");
       r.evidence.forEach((ev, n) => { const box = boxes[n]; if (!box) return; const old = box.querySelector(".check"); const line = checkLine(ev, n); if (old) old.replaceWith(line); else box.append(line); });
       const chunk = $("chunk");
-      if (chunk && st.pair.hasContext) chunk.replaceWith(chunkView(st.pair.record.context, r.evidence));
+      if (chunk && st.pair.context !== null) chunk.replaceWith(chunkView(st.pair.context, r.evidence));
     }, 200);
   }
   async function saveEdit() {
@@ -259,6 +259,8 @@
     $("bulk-accept").addEventListener("click", () => bulk("accept"));
     $("bulk-reject").addEventListener("click", () => bulk("reject"));
     document.addEventListener("keydown", onKey);
+    // A link or an edited address with another filter: show it (replaceState above fires no hashchange).
+    window.addEventListener("hashchange", () => { readHash(); loadList(false).catch(() => {}); });
   }
   function page(dir) {
     const o = st.offset + dir * PAGE;
