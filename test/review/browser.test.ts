@@ -125,8 +125,9 @@ test("browser: filter, edit, reject, reload shows the same state, format applies
   assert.match(formatted.stderr, /applied 2 review decision\(s\) .*: 0 accepted, 1 rejected, 1 edited/);
   const train = readFileSync(join(work, "qa", "final.jsonl"), "utf8");
   assert.ok(train.includes(JSON.stringify(editedAnswer).slice(1, -1)), "the edited answer is the training text");
-  assert.ok(!train.includes(JSON.stringify(rejectedQuestion).slice(1, -1)), "the rejected pair is gone");
   const prov = readFileSync(join(work, "qa", "final.provenance.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(!prov.some((p) => p.qaId === rejectedId), `the rejected pair (${rejectedQuestion}) is gone`);
+  assert.ok(prov.some((p) => p.qaId === editedId));
   assert.deepEqual(prov.find((p) => p.qaId === editedId)?.review, { edited: true });
 });
 
@@ -149,6 +150,13 @@ test("browser: a pair holding <script> and an onerror image renders as text; eve
     assert.ok(labels.includes("turn 1 of 2") && labels.includes("turn 2 of 2"), labels.join(", "));
     const marks = await texts(page, "#chunk mark");
     assert.ok(marks.length >= 1, "the evidence is highlighted in the chunk");
+    // Bulk: Shift+R rejects the whole filtered set (after the confirmation), here the one near-duplicate.
+    page.on("dialog", (d) => { void d.accept(); });
+    await page.goto(`${s.url}#check=duplicate`);
+    await page.waitForFunction(() => document.getElementById("total")?.textContent === "1 pair(s) match" && document.querySelector("#list li.sel"));
+    await page.keyboard.down("Shift"); await page.keyboard.press("R"); await page.keyboard.up("Shift");
+    await page.waitForSelector("#list li.rejected");
+    assert.equal(readFileSync(s.decisionsPath, "utf8").trim().split("\n").length, 1);
   } finally {
     await browser.close();
     await s.stop();

@@ -55,6 +55,18 @@ test("binds loopback by default: the address is 127.0.0.1 and another interface'
   } finally { await s.stop(); }
 });
 
+test("--host other than loopback listens there and warns", async () => {
+  const write = process.stderr.write;
+  let err = "";
+  process.stderr.write = ((chunk: string | Uint8Array) => { err += String(chunk); return true; }) as typeof process.stderr.write;
+  let s;
+  try { s = await startReview({ report: await writeReport(dir(), 3), threshold: 7, host: "0.0.0.0" }); } finally { process.stderr.write = write; }
+  try {
+    assert.equal((s.server.address() as { address: string }).address, "0.0.0.0");
+    assert.match(err, /warn: review: listening on 0\.0\.0\.0, not loopback/);
+  } finally { await s.stop(); }
+});
+
 test("no path from the client reaches the disk; bad input is refused with 4xx and nothing is written", async () => {
   const s = await startReview({ report: await writeReport(dir(), 30), threshold: 7 });
   try {

@@ -277,7 +277,7 @@
     }
     if (typing) { if (e.key === "Escape") e.target.blur(); return; }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const keys = { j: () => select(st.sel + 1), k: () => select(st.sel - 1), a: () => decide("accept"), r: () => decide("reject"), e: startEdit, u: () => decide("undo"), n: () => page(1), p: () => page(-1), "/": () => $("q").focus() };
+    const keys = { A: () => bulk("accept"), R: () => bulk("reject"), j: () => select(st.sel + 1), k: () => select(st.sel - 1), a: () => decide("accept"), r: () => decide("reject"), e: startEdit, u: () => decide("undo"), n: () => page(1), p: () => page(-1), "/": () => $("q").focus() };
     const fn = keys[e.key];
     if (fn) { e.preventDefault(); Promise.resolve(fn()).catch(() => {}); }
   }
