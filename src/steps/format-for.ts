@@ -40,6 +40,8 @@ export interface FormatForRun {
   skipBadLines?: boolean;
   /** The base's Hugging Face id (--base-model); else found from FINETUNE_MODEL_NAME's GGUF metadata when possible. */
   baseModel?: string;
+  /** Review decisions to apply (see FormatRun.decisions). */
+  decisions?: string | false;
 }
 
 /** The base's Hugging Face id and chat family, from what is on this machine (no network). */
@@ -125,7 +127,7 @@ export async function runFormatFor(settings: Settings, run: FormatForRun) {
   // Every trainer here evaluates on a held-out split when it has one: 10% of the documents unless asked otherwise.
   const validFraction = run.options.validFraction && run.options.validFraction > 0 ? run.options.validFraction : 0.1;
   const options: FormatOptions = { ...run.options, template: data.template, validFraction };
-  const result = await runFormat({ input: run.input, output: join(outDir, data.train), validOutput: join(outDir, data.valid), toStdout: false, options, skipBadLines: run.skipBadLines });
+  const result = await runFormat({ input: run.input, output: join(outDir, data.train), validOutput: join(outDir, data.valid), toStdout: false, options, skipBadLines: run.skipBadLines, decisions: run.decisions });
   const counts = { train: result.stats.kept.train, valid: result.stats.kept.valid };
   let validPath = result.validPath;
   if (!counts.valid && validPath) {
