@@ -125,7 +125,7 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
     }
 
     if (o.basePath && o.adapterPath && probes.length) {
-      const baseIsFloat = (await fileWeightClass(o.basePath)).cls === "float";
+      const exactMerge = !o.quantized && (await fileWeightClass(o.basePath)).cls === "float" && (await matrixTypes(o.modelPath)).every((t) => t === "F32");
       const withAdapter = await openLlamaRunner(o.basePath, { lora: o.adapterPath });
       try {
         let same = 0;
@@ -138,10 +138,10 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
         checks.push({
           name: "merged model = base + adapter (greedy)",
           ok: same === probes.length,
-          // q8_0 rounding of W + BA can flip a near tie, and so can a quantized base: llama.cpp runs base + adapter
-          // through its quantized dot products (activations rounded to 8 bits) while the merge holds dequantized
-          // weights. Only an exact export of a float base must match token for token.
-          required: !o.quantized && baseIsFloat,
+          // Rounding W + BA to the export's type (q8_0, and f16 too) can flip a near tie, and so can a quantized
+          // base: llama.cpp runs base + adapter through its quantized dot products (activations rounded to 8 bits)
+          // while the merge holds dequantized weights. Only an f32 merge of a float base must match token for token.
+          required: exactMerge,
           detail: same === probes.length ? `${same}/${probes.length} greedy answers identical` : `${same}/${probes.length} identical; ${diffs.join("; ")}`,
         });
       } finally {
@@ -200,6 +200,15 @@ export async function measureLlamaParity(reference: LlamaRunner, candidate: Llam
     b.dispose();
   }
   return tally.stats();
+}
+
+async function matrixTypes(path: string): Promise<string[]> {
+  const file = await openGguf(path);
+  try {
+    return file.tensors.filter((t) => t.dims.length >= 2).map((t) => t.type);
+  } finally {
+    await file.close();
+  }
 }
 
 async function fileWeightClass(path: string): Promise<{ cls: WeightClass; params?: number; error?: string }> {

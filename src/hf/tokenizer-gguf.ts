@@ -25,9 +25,19 @@ export interface HfTokenizerFiles {
   source: string;
 }
 
-/** The three pre-tokenizer regexes llama.cpp has built in for byte-level BPE models we can tell apart by their split. */
-const LLAMA3_SPLIT = String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
-const QWEN2_SPLIT = String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+/**
+ * The pre-tokenizer splits llama.cpp implements, by the regex tokenizer.json's Split carries (llama-vocab.cpp writes
+ * each out beside its name).
+ */
+const PRE_BY_SPLIT_REGEX: Record<string, string> = {
+  // Llama 3 (and every Llama-3.x): digits in runs of up to three.
+  [String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`]: "llama-bpe",
+  // Mistral Nemo's "tekken" (as llama-vocab.cpp quotes it; no packaged tokenizer here to test it against).
+  [String.raw`[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`]: "tekken",
+  // Qwen 1.5 / 2 / 2.5 / 3: single digits.
+  [String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`]: "qwen2",
+};
+const KNOWN = "Llama-3, Qwen2/2.5/3, Mistral Nemo, GPT-2, SmolLM";
 
 /** Every pre-tokenizer step of a tokenizer.json, flattened out of Sequence. */
 function preSteps(t: Json): Json[] {
@@ -37,21 +47,30 @@ function preSteps(t: Json): Json[] {
 }
 
 /**
- * llama.cpp's name for a byte-level BPE tokenizer's pre-tokenizer: "llama-bpe" (Llama-3's split, digits in
- * threes), "qwen2" (the same split, digits one by one), "smollm" (GPT-2's split after single digits), "gpt-2".
+ * llama.cpp's name (tokenizer.ggml.pre) for a byte-level BPE pre-tokenizer — "llama-bpe", "qwen2", "tekken",
+ * "smollm" (single digits, then GPT-2's split), "gpt-2" — or why it is not one llama.cpp implements.
  */
-export function bpePreName(f: HfTokenizerFiles): string {
-  const steps = preSteps(f.tokenizer);
-  const split = steps.find((s) => s.type === "Split")?.pattern?.Regex as string | undefined;
-  const byteLevel = steps.find((s) => s.type === "ByteLevel");
-  const digits = steps.find((s) => s.type === "Digits");
-  if (split === LLAMA3_SPLIT) return "llama-bpe";
-  if (split === QWEN2_SPLIT) return "qwen2";
-  if (!split && byteLevel && byteLevel.use_regex !== false) {
-    if (digits?.individual_digits) return "smollm";
-    if (!digits) return "gpt-2";
+export function preTokenizerName(pre: Json | null | undefined): { name: string } | { reason: string } {
+  const parts: Json[] = pre?.type === "Sequence" ? pre.pretokenizers ?? [] : pre ? [pre] : [];
+  const byteLevel = parts.at(-1);
+  if (byteLevel?.type !== "ByteLevel") return { reason: `pre_tokenizer ${JSON.stringify(pre)?.slice(0, 120)} is not byte-level BPE` };
+  const before = parts.slice(0, -1);
+  if (before.length === 0 && byteLevel.use_regex !== false) return { name: "gpt-2" };
+  if (before.length === 1 && before[0]!.type === "Digits" && before[0]!.individual_digits && byteLevel.use_regex !== false) return { name: "smollm" };
+  const split = before[0];
+  if (before.length === 1 && split?.type === "Split" && split.pattern?.Regex && byteLevel.use_regex === false && !split.invert && split.behavior === "Isolated") {
+    const name = PRE_BY_SPLIT_REGEX[split.pattern.Regex as string];
+    if (name) return { name };
+    return { reason: `its pre-tokenizer regex ${JSON.stringify(split.pattern.Regex).slice(0, 100)}… is not one this converter maps to llama.cpp's (${KNOWN})` };
   }
-  throw new PipelineError("E_MODEL", `this tokenizer's pre-tokenizer is not one llama.cpp has built in (${JSON.stringify(f.tokenizer.pre_tokenizer).slice(0, 200)}); a GGUF written with a guessed one would tokenize differently from tokenizer.json. Supported: Llama-3 (llama-bpe), Qwen2/2.5/3 (qwen2), SmolLM (smollm), GPT-2 byte-level BPE, and SentencePiece-style tokenizers`, { file: f.source, field: "pre_tokenizer" });
+  return { reason: `its pre-tokenizer (${parts.map((x) => x.type).join(" + ")}) is not one this converter maps to llama.cpp's (${KNOWN})` };
+}
+
+/** preTokenizerName for a whole tokenizer, refused with the reason: a guessed `pre` would tokenize differently with no error anywhere. */
+export function bpePreName(f: HfTokenizerFiles): string {
+  const r = preTokenizerName(f.tokenizer.pre_tokenizer);
+  if ("name" in r) return r.name;
+  throw new PipelineError("E_MODEL", `llama.cpp would not tokenize this model as tokenizer.json does: ${r.reason}. Convert it with llama.cpp's convert_hf_to_gguf.py (which knows more tokenizers) and use the .gguf`, { file: f.source, field: "pre_tokenizer" });
 }
 
 /** convert_hf_to_gguf's does_token_look_special: added tokens it marks CONTROL even when tokenizer.json does not say special. */
@@ -59,7 +78,7 @@ function looksSpecial(text: string): boolean {
   return ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(text)
     || (text.startsWith("<|") && text.endsWith("|>"))
     || (text.startsWith("<｜") && text.endsWith("｜>"))
-    || text.startsWith("<start_of_") || text.startsWith("<end_of_");
+    || (text.startsWith("<unused") && text.endsWith(">"));
 }
 
 /** A SentencePiece-style tokenizer.json: BPE with byte fallback on ▁-marked text, or Unigram. */
@@ -85,6 +104,16 @@ function tokenContent(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The special tokens gguf-py's SpecialVocab reads, with the key llama.cpp reads each under ("seperator" as it spells it). */
+const SPECIAL_KEYS: Array<[string, string]> = [["bos", "bos"], ["eos", "eos"], ["unk", "unknown"], ["sep", "seperator"], ["pad", "padding"], ["cls", "cls"], ["mask", "mask"]];
+
+/** The first special token of a TemplateProcessing post-processor's single-sequence template, when text follows it. */
+function templateFirst(t: Json): string | undefined {
+  const posts: Json[] = t.post_processor ? (t.post_processor.type === "Sequence" ? t.post_processor.processors : [t.post_processor]) : [];
+  const single = posts.find((p) => p.type === "TemplateProcessing")?.single as Json[] | undefined;
+  return single && single.length > 1 ? single[0]?.SpecialToken?.id : undefined;
+}
+
 /** Whether a TemplateProcessing post-processor puts `token` before a single sequence (HF's way of adding BOS). */
 function templateAdds(t: Json, token: string, where: "first" | "last"): boolean | undefined {
   const posts: Json[] = t.post_processor ? (t.post_processor.type === "Sequence" ? t.post_processor.processors : [t.post_processor]) : [];
@@ -98,6 +127,8 @@ function templateAdds(t: Json, token: string, where: "first" | "last"): boolean 
 export interface HfTokenizerOptions {
   /** config.json's vocab_size: the embedding's rows, which can exceed the tokenizer's tokens (Qwen: 151,936). */
   vocabSize?: number;
+  /** config.json: its `<type>_token_id` fill special ids tokenizer_config.json does not name (gguf-py SpecialVocab). */
+  modelConfig?: Json;
 }
 
 /**
@@ -124,7 +155,10 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
   const addedById = new Map(added.map((a) => [a.id, a]));
   let maxId = -1;
   for (const id of byId.keys()) if (id > maxId) maxId = id;
-  const n = Math.max(maxId + 1, o.vocabSize ?? 0);
+  if (o.vocabSize !== undefined && maxId >= o.vocabSize) {
+    throw new PipelineError("E_MODEL", `tokenizer.json has token id ${maxId} but config.json's vocab_size is ${o.vocabSize}; the tokenizer does not belong to these weights`, { file: f.source, field: "vocab_size" });
+  }
+  const n = o.vocabSize ?? maxId + 1;
 
   // SentencePiece-style BPE: llama.cpp merges the adjacent pair whose joined piece scores highest, tokenizer.json
   // by its merges' order, so a piece's score is minus the rank of the merge that makes it (pieces no merge makes
@@ -170,34 +204,38 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
     const v = model.type === "Unigram" ? (model.vocab as Array<[string, number]>).findIndex(([p]) => p === text) : (model.vocab as Record<string, number>)[text];
     return v === undefined || v < 0 ? undefined : v;
   };
-  const special = (key: string, field: string): Record<string, GgufValue> => {
-    const text = tokenContent(f.config[field]);
-    const id = idOf(text);
-    if (text !== undefined && id === undefined) {
-      throw new PipelineError("E_MODEL", `${field} "${text}" is not a token of tokenizer.json`, { file: f.source, field });
+  // gguf-py SpecialVocab: the tokens tokenizer_config.json names (BOS, when it names none, the first special token a
+  // TemplateProcessing post-processor puts before the text), then config.json's <type>_token_id for those unset.
+  const bosText = tokenContent(f.config.bos_token) ?? tokenContent(f.config.cls_token) ?? templateFirst(t);
+  const specialIds: Record<string, GgufValue> = {};
+  for (const [typ, key] of SPECIAL_KEYS) {
+    const text = typ === "bos" ? bosText : tokenContent(f.config[`${typ}_token`]);
+    let id = idOf(text);
+    if (text !== undefined && id === undefined && typ !== "bos") {
+      throw new PipelineError("E_MODEL", `${typ}_token "${text}" is not a token of tokenizer.json`, { file: f.source, field: `${typ}_token` });
     }
-    return id === undefined ? {} : { [`tokenizer.ggml.${key}_token_id`]: { type: "u32", value: id } };
-  };
+    const fromConfig = o.modelConfig?.[`${typ}_token_id`];
+    if (id === undefined && typeof fromConfig === "number" && Number.isInteger(fromConfig) && fromConfig >= 0 && fromConfig < n) id = fromConfig;
+    if (id !== undefined) specialIds[`tokenizer.ggml.${key}_token_id`] = { type: "u32", value: id };
+  }
 
   const md: Record<string, GgufValue> = {
     "tokenizer.ggml.model": { type: "string", value: spm ? "llama" : "gpt2" },
     "tokenizer.ggml.pre": { type: "string", value: spm ? "default" : bpePreName(f) },
     "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: tokens },
     "tokenizer.ggml.token_type": { type: "array", itemType: "i32", value: types },
-    ...special("bos", "bos_token"),
-    ...special("eos", "eos_token"),
-    ...special("unknown", "unk_token"),
-    ...special("padding", "pad_token"),
+    ...specialIds,
   };
   if (spm) {
     md["tokenizer.ggml.scores"] = { type: "array", itemType: "f32", value: scores };
-    md["tokenizer.ggml.add_space_prefix"] = { type: "bool", value: addsSpacePrefix(t) };
+    md["tokenizer.ggml.add_space_prefix"] = { type: "bool", value: typeof f.config.add_prefix_space === "boolean" ? f.config.add_prefix_space : addsSpacePrefix(t) };
   } else {
     const merges = (model.merges ?? []) as Array<string | [string, string]>;
-    md["tokenizer.ggml.merges"] = { type: "array", itemType: "string", value: merges.map((m) => (typeof m === "string" ? m : m.join(" "))) };
+    if (!merges.length) throw new PipelineError("E_MODEL", "tokenizer.json has no merges; a BPE vocabulary needs them", { file: f.source, field: "model.merges" });
+    // "a b"; the list-of-pairs form (transformers ≥ 4.45) may hold spaces, written as U+0120 as the converter does.
+    md["tokenizer.ggml.merges"] = { type: "array", itemType: "string", value: merges.map((m) => (typeof m === "string" ? m : m.map((x) => x.replaceAll(" ", "\u0120")).join(" "))) };
   }
   // add_bos/add_eos: tokenizer_config's flags when it has them, else what the post-processor's template adds.
-  const bosText = tokenContent(f.config.bos_token);
   const addBos = typeof f.config.add_bos_token === "boolean" ? f.config.add_bos_token : bosText ? templateAdds(t, bosText, "first") : undefined;
   if (addBos !== undefined) md["tokenizer.ggml.add_bos_token"] = { type: "bool", value: addBos };
   const eosText = tokenContent(f.config.eos_token);
