@@ -56,6 +56,9 @@ export const SETTINGS = {
   chunkOverlap: { key: "PIPELINE_CHUNK_OVERLAP", schema: int.min(0), default: 200 },
   followSymlinks: { key: "PIPELINE_FOLLOW_SYMLINKS", schema: bool, default: false },
   clean: { key: "PIPELINE_CLEAN", schema: cleanups, default: new Set(CLEANUP_NAMES) as ReadonlySet<CleanupName> },
+  // PDF text extractor (transforms/pdf-pool.ts): PDFium (wasm) by default — faster than pdf.js at text as faithful
+  // (bench/pdf-engines.ts, test/transforms/pdf-engines.test.ts); pdf-parse (pdf.js) stays available.
+  pdfEngine: { key: "PIPELINE_PDF_ENGINE", schema: z.enum(["pdfium", "pdf-parse"]), default: "pdfium" as const },
   commitIntervalMs: { key: "PIPELINE_COMMIT_INTERVAL_MS", schema: int.min(0), default: 1000 },
   provider: { key: "PIPELINE_LLM_PROVIDER", schema: str.optional(), default: undefined },
   model: { key: "PIPELINE_LLM_MODEL", schema: str.optional(), default: undefined },

@@ -23,6 +23,7 @@ export default defineCommand({
     "input-dir": { type: "string", alias: "i", description: "Documents folder (PIPELINE_INPUT_DIR; default data/documents)", valueHint: "DIR" },
     "follow-symlinks": { type: "boolean", description: "Also read symlinks that point outside the input folder (PIPELINE_FOLLOW_SYMLINKS)" },
     "clean": { type: "string", description: "Text cleanups: ligatures,hyphens,headers (default all) or none (PIPELINE_CLEAN)", valueHint: "LIST" },
+    "pdf-engine": { type: "string", description: "PDF text extractor: pdfium (default) or pdf-parse (PIPELINE_PDF_ENGINE)", valueHint: "NAME" },
     provider: { type: "string", description: "LLM provider for generate-qa and validate (default: PIPELINE_LLM_PROVIDER when set, else extractive)", valueHint: "NAME" },
     model: { type: "string", description: "LLM model for generate-qa and validate (PIPELINE_LLM_MODEL; default: the provider's)", valueHint: "NAME" },
     base: { type: "string", description: "Base model to fine-tune: tiny | a .gguf path | an Ollama name | hf:user/repo:QUANT (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME" },
@@ -39,7 +40,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const settings = settingsFromArgs(args, {
-      inputDir: flag("--input-dir", args["input-dir"]), followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base),
+      inputDir: flag("--input-dir", args["input-dir"]), followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean), pdfEngine: flag("--pdf-engine", args["pdf-engine"]), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base),
       exportModelName: flag("--name", args.name), exportQuant: flag("--quant", args.quant),
       qaStyle: flag("--style", args.style), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
     });

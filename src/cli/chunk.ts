@@ -29,6 +29,7 @@ export default defineCommand({
     "chunk-overlap": { type: "string", description: "Characters shared by neighbouring chunks (default 200, PIPELINE_CHUNK_OVERLAP)", valueHint: "N" },
     "follow-symlinks": { type: "boolean", description: "Also read symlinks that point outside the input folder (PIPELINE_FOLLOW_SYMLINKS; default: skipped with a warning)" },
     "clean": { type: "string", description: "Text cleanups: ligatures,hyphens,headers (default all) or none (PIPELINE_CLEAN)", valueHint: "LIST" },
+    "pdf-engine": { type: "string", description: "PDF text extractor: pdfium (default) or pdf-parse (PIPELINE_PDF_ENGINE)", valueHint: "NAME" },
     resume: { type: "boolean", description: "Continue an interrupted run: keeps committed output, skips inputs already done" },
     ...commonArgs,
   },
@@ -38,7 +39,7 @@ export default defineCommand({
       chunksDir: flag("--output-dir", args["output-dir"]),
       chunkSize: flag("--chunk-size", args["chunk-size"]),
       chunkOverlap: flag("--chunk-overlap", args["chunk-overlap"]),
-      followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean),
+      followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean), pdfEngine: flag("--pdf-engine", args["pdf-engine"]),
     });
     const positional = (args._ ?? []).map(String);
     // `-` (as the one file or as --input-dir) is stdin, as everywhere.

@@ -47,8 +47,9 @@ const layerOf = (name: string): number => {
 export function mixTensorTypes(tensors: readonly TensorShapeInfo[], mix: QuantMix, layers: number): Map<string, WritableTensorType | undefined> {
   const base = BASE_TYPE[mix];
   const sorted = [...tensors].sort((a, b) => layerOf(a.name) - layerOf(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const isAttnV = (n: string) => n.includes("attn_v.weight") || n.includes("attn_qkv.weight") || n.includes("attn_kv_b.weight");
-  const nAttnV = tensors.filter((t) => isAttnV(t.name)).length;
+  const isAttnV = (n: string) => n.includes("attn_v.weight") || n.includes("attn_kv_b.weight");
+  // llama-quant counts fused qkv among the attention-v tensors (n_attention_wv) but types it on its own.
+  const nAttnV = tensors.filter((t) => isAttnV(t.name) || t.name.includes("attn_qkv.weight")).length;
   const tied = !tensors.some((t) => t.name === "output.weight");
   let iAttnV = 0, iFfnDown = 0;
   const out = new Map<string, WritableTensorType | undefined>();
@@ -60,6 +61,10 @@ export function mixTensorTypes(tensors: readonly TensorShapeInfo[], mix: QuantMi
       type = t.dims[0]! % 256 !== 0 ? "Q8_0" : "Q6_K";
     } else if (name === "token_embd.weight") {
       // untied embeddings keep the base type
+    } else if (name.includes("attn_qkv.weight")) {
+      // Phi-3's fused q/k/v: one step above the mix's base type.
+      if (mix === "Q4_K_M") type = "Q5_K";
+      else if (mix === "Q5_K_M") type = "Q6_K";
     } else if (isAttnV(name)) {
       if (mix !== "Q6_K" && useMoreBits(iAttnV, nAttnV)) type = "Q6_K";
       iAttnV++;

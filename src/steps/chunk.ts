@@ -5,7 +5,7 @@ import { log, summary } from "../log.ts";
 import type { DocRecord } from "../records.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
-import { chunker } from "../transforms/chunk.ts";
+import { chunker, CHUNK_HEAP_GROWTH } from "../transforms/chunk.ts";
 import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
 import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
 import { docsFromStream } from "../transforms/ingest-stdin.ts";
@@ -41,13 +41,13 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
   requireDocuments(files, inputs);
   // Big text files are read in parts, so memory stays bounded whatever their size.
   const parts = await expandBigTextFiles(files, fileKind);
-  const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean });
+  const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean, pdfEngine: settings.pdfEngine });
   const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
   try {
     const r = await runStep<string | TextPart, unknown>({
-      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress,
+      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress, heapGuardGrowth: CHUNK_HEAP_GROWTH,
       // The cleanups shape the documents' text, so a resume must make the same ones.
-      settings: { ...chunkSettings, clean: [...settings.clean].sort().join(",") || "none", input: inputs.map((p) => resolve(p)) },
+      settings: { ...chunkSettings, clean: [...settings.clean].sort().join(",") || "none", pdfEngine: settings.pdfEngine, input: inputs.map((p) => resolve(p)) },
     });
     const s = ingest.stats;
     const problems = s.skipped + s.failed ? `; ${s.skipped} skipped, ${s.failed} unreadable (see warnings above)` : "";

@@ -71,11 +71,19 @@ export interface TrainingReport {
   seconds: number;
   tokensPerSecond: number;
   finalTrainLoss?: number;
+  /**
+   * The trained model's mean loss over every training row after the last step (no dropout): what llama.cpp must
+   * reproduce on the exported model for it to be the model that was trained. Left out past TRAIN_LOSS_AT_END_ROWS.
+   */
+  trainLossAtEnd?: number;
   finalEvalLoss?: number;
   evals: Array<{ step: number; loss: number }>;
   memory: { limitGiB: number; budgetGiB: number };
   files: Record<string, string>;
 }
+
+/** One forward pass over this many rows costs about a third of an epoch's steps; past it the figure is skipped. */
+export const TRAIN_LOSS_AT_END_ROWS = 2000;
 
 export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
   const meta = await readTokensMeta(o.tokensDir);
@@ -145,6 +153,7 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
       await writeTrainedModel(join(o.outDir, files.model), meta.basePath, model.rawTensors());
     }
   }
+  const trainLossAtEnd = !stopped && train.rows <= TRAIN_LOSS_AT_END_ROWS ? trainer.evaluate(train) : undefined;
   const stepsRun = trainer.step - startStep;
   const tokensRun = trainer.history.slice(startStep).reduce((a, h) => a + h.tokens, 0);
   const report: TrainingReport = {
@@ -159,6 +168,7 @@ export async function finetune(o: FinetuneOptions): Promise<TrainingReport> {
     seconds,
     tokensPerSecond: stepsRun ? tokensRun / seconds : 0,
     finalTrainLoss: trainer.history.at(-1)?.loss,
+    ...(trainLossAtEnd !== undefined ? { trainLossAtEnd } : {}),
     finalEvalLoss: trainer.evals.at(-1)?.loss,
     evals: trainer.evals,
     memory: { limitGiB: memoryLimitBytes(backend.name) / 2 ** 30, budgetGiB: MEMORY_BUDGET_BYTES / 2 ** 30 },

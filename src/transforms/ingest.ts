@@ -8,11 +8,13 @@ import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { DocInput, docId, type DocRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
+import { heapCheckpoint } from "../streams/heap-guard.ts";
 import { parseNdjson } from "../streams/ndjson.ts";
 import { isTextPart, readTextPart, type TextPart } from "./big-text.ts";
+import { BIG_DOC_CHARS } from "./chunk.ts";
 import { cleanDocument, CLEANUPS, emptyCleanCounts, type CleanCounts, type Cleanup } from "./clean-text.ts";
 import { decodeText, looksBinary } from "./decode-text.ts";
-import type { PdfPool } from "./pdf-pool.ts";
+import type { PdfEngine, PdfPool } from "./pdf-pool.ts";
 
 const KINDS: Record<string, "text" | "markdown" | "html" | "pdf" | "docx" | "ndjson"> = {
   ".txt": "text", ".text": "text", ".rst": "text", ".org": "text", ".adoc": "text", ".csv": "text", ".tsv": "text",
@@ -31,6 +33,8 @@ export interface IngestStats { files: number; docs: number; skipped: number; fai
 export interface IngestOptions {
   /** PDF worker threads (default: 2, or fewer cores). */
   pdfWorkers?: number;
+  /** Which PDF text extractor the workers run (default: pdfium; pdf-pool.ts). */
+  pdfEngine?: PdfEngine;
   /** Skip malformed lines in NDJSON doc files instead of stopping. */
   skipBadLines?: boolean;
   /** Where warnings go (default: the logger). */
@@ -91,11 +95,15 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string | Text
     if (kind === "pdf") {
       if (bytes.subarray(0, 1024).indexOf("%PDF-") < 0) return skip(file, "is not a PDF (no %PDF- header); re-export it as PDF", true);
       // Format readers load on first use: a folder of markdown never pays for pdf.js or mammoth.
-      pool ??= new (await import("./pdf-pool.ts")).PdfPool(opts.pdfWorkers);
-      const r = await (await import("./ingest-pdf.ts")).pdfToPlainText(pool, bytes);
+      pool ??= new (await import("./pdf-pool.ts")).PdfPool({ engine: opts.pdfEngine, size: opts.pdfWorkers });
+      const r = await (await import("./ingest-pdf.ts")).pdfToPages(pool, bytes);
       if (!r.ok) return skip(file, r.reason, true);
-      if (!r.text) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
-      return done([makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages })]);
+      if (!r.hasText) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
+      const doc = makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages });
+      // A big PDF's pages and the cleanups' copies are garbage now (see heapCheckpoint).
+      r.pageTexts.length = 0;
+      if (doc.text.length > BIG_DOC_CHARS) heapCheckpoint();
+      return done([doc]);
     }
     if (kind === "docx") {
       try {

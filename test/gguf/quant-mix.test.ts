@@ -57,3 +57,17 @@ test("an untied llama: output Q6_K, token_embd the base type, attn_v and ffn_dow
   const q6 = mixTensorTypes(tensorLayout(llama), "Q6_K", 8);
   assert.deepEqual(count(q6), { Q6_K: 8 * 7 + 2, kept: 8 * 2 + 1 });
 });
+
+// phi3-mini: fused attn_qkv and gate-up, untied output, 3072 wide (a multiple of 256).
+test("phi3-mini at Q4_K_M: attn_qkv Q5_K in every layer (its own rule, not attn_v's), output Q6_K", () => {
+  const phi3: LlamaConfig = {
+    arch: "phi3", vocab: 32064, dim: 3072, layers: 32, heads: 32, kvHeads: 32, headDim: 96, ffn: 8192,
+    normEps: 1e-5, ropeBase: 1e4, ropeStyle: "neox", qkvBias: false, tiedOutput: false, contextLength: 4096, fusedQkv: true, fusedGateUp: true,
+  };
+  const types = mixTensorTypes(tensorLayout(phi3), "Q4_K_M", 32);
+  for (let l = 0; l < 32; l++) assert.equal(types.get(`blk.${l}.attn_qkv.weight`), "Q5_K", `layer ${l}`);
+  assert.equal(types.get("output.weight"), "Q6_K");
+  assert.equal(types.get("blk.0.ffn_down.weight"), "Q6_K");
+  assert.equal(types.get("blk.4.ffn_down.weight"), "Q4_K");
+  assert.equal(mixTensorTypes(tensorLayout(phi3), "Q5_K_M", 32).get("blk.9.attn_qkv.weight"), "Q6_K");
+});

@@ -1,0 +1,215 @@
+// A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) as the tokenizer.* GGUF metadata llama.cpp's
+// converter (convert_hf_to_gguf.py: set_vocab_gpt2 / _set_vocab_sentencepiece, gguf-py SpecialVocab) writes, so
+// that llama.cpp tokenizes a model we write exactly as tokenizer.json does. Two families:
+//   byte-level BPE (Llama-3, Qwen2/2.5/3, SmolLM…): tokenizer.ggml.model "gpt2", tokens + merges, and a
+//     pre-tokenizer name (tokenizer.ggml.pre) that selects llama.cpp's built-in split regex;
+//   SentencePiece-style (Gemma, Llama-2, TinyLlama, Phi-3): model "llama", tokens + scores, byte tokens <0xNN>.
+// llama.cpp picks `pre` by hashing a test string's tokens; here it is read from the pre-tokenizer itself (its split
+// regex and digit rule), which is what that hash stands for, and an unknown one is refused rather than guessed:
+// a wrong `pre` tokenizes differently with no error anywhere.
+import { PipelineError } from "../errors.ts";
+import type { GgufValue } from "../gguf/types.ts";
+
+/** llama.cpp's token types (gguf-py TokenType). */
+export const TokenType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
+
+interface AddedToken { id: number; content: string; special?: boolean }
+type Json = Record<string, any>;
+
+export interface HfTokenizerFiles {
+  /** Parsed tokenizer.json. */
+  tokenizer: Json;
+  /** Parsed tokenizer_config.json ({} when there is none). */
+  config: Json;
+  /** Where they came from, for error messages. */
+  source: string;
+}
+
+/** The three pre-tokenizer regexes llama.cpp has built in for byte-level BPE models we can tell apart by their split. */
+const LLAMA3_SPLIT = String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+const QWEN2_SPLIT = String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
+
+/** Every pre-tokenizer step of a tokenizer.json, flattened out of Sequence. */
+function preSteps(t: Json): Json[] {
+  const p = t.pre_tokenizer;
+  if (!p) return [];
+  return p.type === "Sequence" ? (p.pretokenizers as Json[]) : [p];
+}
+
+/**
+ * llama.cpp's name for a byte-level BPE tokenizer's pre-tokenizer: "llama-bpe" (Llama-3's split, digits in
+ * threes), "qwen2" (the same split, digits one by one), "smollm" (GPT-2's split after single digits), "gpt-2".
+ */
+export function bpePreName(f: HfTokenizerFiles): string {
+  const steps = preSteps(f.tokenizer);
+  const split = steps.find((s) => s.type === "Split")?.pattern?.Regex as string | undefined;
+  const byteLevel = steps.find((s) => s.type === "ByteLevel");
+  const digits = steps.find((s) => s.type === "Digits");
+  if (split === LLAMA3_SPLIT) return "llama-bpe";
+  if (split === QWEN2_SPLIT) return "qwen2";
+  if (!split && byteLevel && byteLevel.use_regex !== false) {
+    if (digits?.individual_digits) return "smollm";
+    if (!digits) return "gpt-2";
+  }
+  throw new PipelineError("E_MODEL", `this tokenizer's pre-tokenizer is not one llama.cpp has built in (${JSON.stringify(f.tokenizer.pre_tokenizer).slice(0, 200)}); a GGUF written with a guessed one would tokenize differently from tokenizer.json. Supported: Llama-3 (llama-bpe), Qwen2/2.5/3 (qwen2), SmolLM (smollm), GPT-2 byte-level BPE, and SentencePiece-style tokenizers`, { file: f.source, field: "pre_tokenizer" });
+}
+
+/** convert_hf_to_gguf's does_token_look_special: added tokens it marks CONTROL even when tokenizer.json does not say special. */
+function looksSpecial(text: string): boolean {
+  return ["<pad>", "<mask>", "<2mass>", "[@BOS@]"].includes(text)
+    || (text.startsWith("<|") && text.endsWith("|>"))
+    || (text.startsWith("<｜") && text.endsWith("｜>"))
+    || text.startsWith("<start_of_") || text.startsWith("<end_of_");
+}
+
+/** A SentencePiece-style tokenizer.json: BPE with byte fallback on ▁-marked text, or Unigram. */
+function isSentencePiece(t: Json): boolean {
+  const m = t.model ?? {};
+  if (m.type === "Unigram") return true;
+  if (m.type !== "BPE") return false;
+  return m.byte_fallback === true && !preSteps(t).some((s) => s.type === "ByteLevel");
+}
+
+/** Whether text gets a leading ▁ (llama.cpp's add_space_prefix): a Prepend("▁") normalizer or a Metaspace that prepends. */
+function addsSpacePrefix(t: Json): boolean {
+  const norms: Json[] = t.normalizer ? (t.normalizer.type === "Sequence" ? t.normalizer.normalizers : [t.normalizer]) : [];
+  if (norms.some((n) => n.type === "Prepend" && n.prepend === "▁")) return true;
+  const meta = preSteps(t).find((s) => s.type === "Metaspace");
+  return meta ? (meta.prepend_scheme ?? (meta.add_prefix_space ? "always" : "never")) !== "never" : false;
+}
+
+/** The content of a tokenizer_config special-token entry, which may be a string or an AddedToken object. */
+function tokenContent(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as Json).content === "string") return (v as Json).content;
+  return undefined;
+}
+
+/** Whether a TemplateProcessing post-processor puts `token` before a single sequence (HF's way of adding BOS). */
+function templateAdds(t: Json, token: string, where: "first" | "last"): boolean | undefined {
+  const posts: Json[] = t.post_processor ? (t.post_processor.type === "Sequence" ? t.post_processor.processors : [t.post_processor]) : [];
+  const tp = posts.find((p) => p.type === "TemplateProcessing");
+  if (!tp) return undefined;
+  const single = tp.single as Json[];
+  const item = where === "first" ? single[0] : single[single.length - 1];
+  return item?.SpecialToken?.id === token;
+}
+
+export interface HfTokenizerOptions {
+  /** config.json's vocab_size: the embedding's rows, which can exceed the tokenizer's tokens (Qwen: 151,936). */
+  vocabSize?: number;
+}
+
+/**
+ * The tokenizer.* GGUF metadata for a Hugging Face tokenizer, as llama.cpp's converter writes it: tokens (padded to
+ * the embedding's rows with [PADn]), token types, merges or scores, pre-tokenizer, special token ids, add_bos/add_eos,
+ * and the chat template.
+ */
+export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions = {}): Record<string, GgufValue> {
+  const t = f.tokenizer;
+  const model = t.model as Json | undefined;
+  if (!model || (model.type !== "BPE" && model.type !== "Unigram")) {
+    throw new PipelineError("E_MODEL", `tokenizer model "${model?.type ?? "none"}" is not supported (BPE and Unigram are)`, { file: f.source, field: "model.type" });
+  }
+  const spm = isSentencePiece(t);
+  const added = (t.added_tokens ?? []) as AddedToken[];
+  const byId = new Map<number, string>();
+  const scoreOf = new Map<number, number>();
+  if (model.type === "Unigram") {
+    (model.vocab as Array<[string, number]>).forEach(([piece, score], id) => { byId.set(id, piece); scoreOf.set(id, score); });
+  } else {
+    for (const [piece, id] of Object.entries(model.vocab as Record<string, number>)) byId.set(id, piece);
+  }
+  for (const a of added) byId.set(a.id, a.content);
+  const addedById = new Map(added.map((a) => [a.id, a]));
+  let maxId = -1;
+  for (const id of byId.keys()) if (id > maxId) maxId = id;
+  const n = Math.max(maxId + 1, o.vocabSize ?? 0);
+
+  // SentencePiece-style BPE: llama.cpp merges the adjacent pair whose joined piece scores highest, tokenizer.json
+  // by its merges' order, so a piece's score is minus the rank of the merge that makes it (pieces no merge makes
+  // rank after every merge). Unigram carries its own log-probabilities.
+  const mergeRank = new Map<string, number>();
+  if (spm && model.type === "BPE") {
+    ((model.merges ?? []) as Array<string | [string, string]>).forEach((m, rank) => {
+      const [a, b] = typeof m === "string" ? m.split(" ") : m;
+      const joined = `${a}${b}`;
+      if (!mergeRank.has(joined)) mergeRank.set(joined, rank);
+    });
+  }
+  const unkText = model.unk_token as string | undefined;
+  const tokens: string[] = [];
+  const types: number[] = [];
+  const scores: number[] = [];
+  for (let id = 0; id < n; id++) {
+    const text = byId.get(id);
+    if (text === undefined) {
+      tokens.push(`[PAD${id}]`);
+      types.push(TokenType.UNUSED);
+      scores.push(-1000);
+      continue;
+    }
+    const a = addedById.get(id);
+    let type: number = TokenType.NORMAL;
+    let piece = text;
+    if (spm && text === unkText) type = TokenType.UNKNOWN;
+    else if (a && (a.special || looksSpecial(text))) type = TokenType.CONTROL;
+    else if (a) {
+      type = TokenType.USER_DEFINED;
+      // As the converter does: a user-defined SentencePiece token is matched on the raw text, so its ▁ are spaces.
+      if (spm) piece = text.replaceAll("▁", " ");
+    } else if (spm && /^<0x[0-9A-F]{2}>$/.test(text)) type = TokenType.BYTE;
+    tokens.push(piece);
+    types.push(type);
+    scores.push(a ? -1000 : scoreOf.get(id) ?? -(mergeRank.get(text) ?? mergeRank.size + id));
+  }
+
+  const idOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    for (const a of added) if (a.content === text) return a.id;
+    const v = model.type === "Unigram" ? (model.vocab as Array<[string, number]>).findIndex(([p]) => p === text) : (model.vocab as Record<string, number>)[text];
+    return v === undefined || v < 0 ? undefined : v;
+  };
+  const special = (key: string, field: string): Record<string, GgufValue> => {
+    const text = tokenContent(f.config[field]);
+    const id = idOf(text);
+    if (text !== undefined && id === undefined) {
+      throw new PipelineError("E_MODEL", `${field} "${text}" is not a token of tokenizer.json`, { file: f.source, field });
+    }
+    return id === undefined ? {} : { [`tokenizer.ggml.${key}_token_id`]: { type: "u32", value: id } };
+  };
+
+  const md: Record<string, GgufValue> = {
+    "tokenizer.ggml.model": { type: "string", value: spm ? "llama" : "gpt2" },
+    "tokenizer.ggml.pre": { type: "string", value: spm ? "default" : bpePreName(f) },
+    "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: tokens },
+    "tokenizer.ggml.token_type": { type: "array", itemType: "i32", value: types },
+    ...special("bos", "bos_token"),
+    ...special("eos", "eos_token"),
+    ...special("unknown", "unk_token"),
+    ...special("padding", "pad_token"),
+  };
+  if (spm) {
+    md["tokenizer.ggml.scores"] = { type: "array", itemType: "f32", value: scores };
+    md["tokenizer.ggml.add_space_prefix"] = { type: "bool", value: addsSpacePrefix(t) };
+  } else {
+    const merges = (model.merges ?? []) as Array<string | [string, string]>;
+    md["tokenizer.ggml.merges"] = { type: "array", itemType: "string", value: merges.map((m) => (typeof m === "string" ? m : m.join(" "))) };
+  }
+  // add_bos/add_eos: tokenizer_config's flags when it has them, else what the post-processor's template adds.
+  const bosText = tokenContent(f.config.bos_token);
+  const addBos = typeof f.config.add_bos_token === "boolean" ? f.config.add_bos_token : bosText ? templateAdds(t, bosText, "first") : undefined;
+  if (addBos !== undefined) md["tokenizer.ggml.add_bos_token"] = { type: "bool", value: addBos };
+  const eosText = tokenContent(f.config.eos_token);
+  const addEos = typeof f.config.add_eos_token === "boolean" ? f.config.add_eos_token : eosText ? templateAdds(t, eosText, "last") : undefined;
+  if (addEos !== undefined) md["tokenizer.ggml.add_eos_token"] = { type: "bool", value: addEos };
+
+  const tpl = f.config.chat_template as string | Array<{ name: string; template: string }> | undefined;
+  if (typeof tpl === "string") md["tokenizer.chat_template"] = { type: "string", value: tpl };
+  else if (Array.isArray(tpl)) {
+    for (const { name, template } of tpl) {
+      md[name === "default" ? "tokenizer.chat_template" : `tokenizer.chat_template.${name}`] = { type: "string", value: template };
+    }
+  }
+  return md;
+}
