@@ -14,7 +14,7 @@ import { openGguf } from "../../src/gguf/reader.ts";
 import { floatToHalf, halfToFloat } from "../../src/gguf/quant.ts";
 import { checkpointGguf } from "../../src/hf/convert.ts";
 import { llama3RopeFreqs, planCheckpoint } from "../../src/hf/checkpoint.ts";
-import { TOKEN_TYPE } from "../../src/hf/vocab.ts";
+import { TokenType } from "../../src/hf/tokenizer-gguf.ts";
 import { resolveBaseModel } from "../../src/model/base-model.ts";
 import { writeCheckpoint } from "../fixtures/hf-checkpoint.ts";
 
@@ -48,12 +48,12 @@ test("token list, types and special ids as the converter writes them (qwen3: pad
   const tokens = md["tokenizer.ggml.tokens"]!.value as string[], types = md["tokenizer.ggml.token_type"]!.value as number[];
   assert.equal(tokens.length, 151936, "config.json's vocab_size, not the tokenizer's 151669");
   assert.equal(tokens[151700], "[PAD151700]");
-  assert.equal(types[151700], TOKEN_TYPE.unused);
+  assert.equal(types[151700], TokenType.UNUSED);
   const id = (t: string) => tokens.indexOf(t);
-  assert.equal(types[id("<|im_start|>")], TOKEN_TYPE.control);
-  assert.equal(types[id("<|fim_prefix|>")], TOKEN_TYPE.control, "not marked special, but looks special (<|…|>)");
-  assert.equal(types[id("<think>")], TOKEN_TYPE.userDefined);
-  assert.equal(types[id("Ġthe")], TOKEN_TYPE.normal);
+  assert.equal(types[id("<|im_start|>")], TokenType.CONTROL);
+  assert.equal(types[id("<|fim_prefix|>")], TokenType.CONTROL, "not marked special, but looks special (<|…|>)");
+  assert.equal(types[id("<think>")], TokenType.USER_DEFINED);
+  assert.equal(types[id("Ġthe")], TokenType.NORMAL);
   assert.equal(md["tokenizer.ggml.model"]!.value, "gpt2");
   assert.equal(md["tokenizer.ggml.eos_token_id"]!.value, id("<|im_end|>"), "tokenizer_config eos_token");
   assert.equal(md["tokenizer.ggml.bos_token_id"]!.value, 151643, "tokenizer_config has bos_token null: config.json's bos_token_id");
@@ -175,17 +175,6 @@ test("model info DIR: architecture, parameters, dtype, tokenizer, chat template,
   const no = spawnSync(process.execPath, [bin, "model", "info", gpt2], { encoding: "utf8" });
   assert.equal(no.status, 0, no.stderr);
   assert.match(no.stdout, /trainable: no — GPT2LMHeadModel: GPT-2-family models .* not trained here/);
-});
-
-test("pre-tokenizer shapes: GPT-2's own regex, SmolLM's digits, a Split regex llama.cpp knows, and an unknown one refused", async () => {
-  const { preTokenizerName } = await import("../../src/hf/vocab.ts");
-  assert.deepEqual(preTokenizerName({ type: "ByteLevel", add_prefix_space: false, use_regex: true }), { name: "gpt-2" });
-  assert.deepEqual(preTokenizerName({ type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, { type: "ByteLevel", use_regex: true }] }), { name: "smollm" });
-  const split = (Regex: string) => ({ type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex }, behavior: "Isolated", invert: false }, { type: "ByteLevel", use_regex: false }] });
-  assert.deepEqual(preTokenizerName(split("[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")), { name: "tekken" });
-  const unknown = preTokenizerName(split("\\p{N}{1,2}| ?\\p{L}+"));
-  assert.ok("reason" in unknown && /is not one this converter maps to llama\.cpp's/.test(unknown.reason));
-  assert.ok("reason" in preTokenizerName({ type: "Metaspace", replacement: "▁" } as never));
 });
 
 test("a Mistral checkpoint with Llama-2's SentencePiece tokenizer.json: llama.cpp runs the converted GGUF and tokenizes as tokenizer.json does", async () => {
