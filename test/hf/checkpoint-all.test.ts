@@ -83,7 +83,8 @@ for (const c of CASES) {
     const out = join(dir, "merged_models", `docs-${c.kind}`);
     const verify = JSON.parse(readFileSync(join(out, "verify.json"), "utf8"));
     assert.equal(verify.ok, true);
-    assert.ok(verify.parity.top1 >= 0.995, `next-token agreement with our forward on the f16 merge: ${verify.parity.top1}`);
+    // ≥ 99.5% with near ties (picks within 0.06 nats, which f16 rounding decides either way) counted, as the README states for every architecture.
+    assert.ok(verify.parity.top1Ties >= 0.995 && verify.parity.top1 >= 0.99, `next-token agreement with our forward on the f16 merge: ${verify.parity.top1} (${verify.parity.top1Ties} counting near ties)`);
 
     // Tokenization: llama.cpp on the merged GGUF against tokenizer.json's own rules.
     const reference = c.kind === "llama3" ? llama3Tokenizer() : qwen3Tokenizer();
