@@ -3,7 +3,8 @@
 //   P.batches.json           { step, provider, model, settingsHash, batches: [{ label, id, customIds, state, collected }] }
 //   P.batch-results.ndjson   one line per request answered (or failed) by a batch, appended as results are read
 import { createHash } from "node:crypto";
-import { appendFile, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { PipelineError } from "../../errors.ts";
 import type { GenerateResult, ProviderName } from "../types.ts";
 
@@ -62,6 +63,7 @@ export async function readBatchLedger(target: string): Promise<BatchLedger | und
 /** Atomic replace, so a kill never leaves a torn ledger. */
 export async function writeBatchLedger(target: string, ledger: BatchLedger): Promise<void> {
   const file = batchLedgerPath(target);
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, JSON.stringify(ledger, null, 1) + "\n");
   await rename(`${file}.tmp`, file);
 }
