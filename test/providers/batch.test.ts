@@ -13,7 +13,7 @@ import { batchVendorFor } from "../../src/providers/batch/vendor.ts";
 import { runGenerateQa } from "../../src/steps/generate-qa.ts";
 import { runValidate } from "../../src/steps/validate.ts";
 import type { BatchServerOptions } from "../fixtures/servers/batch-book.ts";
-import type { RecordedRequest } from "../fixtures/servers/loopback.ts";
+import { replyFor } from "../fixtures/batch-replies.ts";
 import { startAnthropicServer } from "../fixtures/servers/anthropic.ts";
 import { startGeminiServer } from "../fixtures/servers/gemini.ts";
 import { startOpenAiServer } from "../fixtures/servers/openai.ts";
@@ -21,21 +21,6 @@ import { chunksOf, guideText } from "../transforms/qa-fixtures.ts";
 
 setLogLevel("quiet");
 const KEY = "sk-test-batch-SECRET-0123456789";
-
-/** Replies that depend only on the request: a batch run and a synchronous one get the same answers. */
-export function replyFor(req: RecordedRequest): string {
-  const prompt = req.messages.map((m) => m.content).join("\n");
-  if (prompt.includes("Score the question-answer pair")) {
-    const n = prompt.length % 5;
-    return JSON.stringify({ accuracy: 6 + n, relevance: 7, clarity: 8, completeness: 7, overall: 5 + n, reason: "ok" });
-  }
-  const section = /Section (\d+)/.exec(prompt)?.[1] ?? "x";
-  const quote = /(To change [^,]+,)/.exec(prompt)?.[1] ?? "pass the matching flag";
-  return JSON.stringify({ pairs: [
-    { question: `How do you change the setting of section ${section}?`, answer: "Pass the matching flag or set its key in config.env.", evidence: quote },
-    { question: `Where is the setting of section ${section} stored?`, answer: "In the report of the step that uses it.", evidence: "in the report of the step that uses it" },
-  ] });
-}
 
 const VENDORS = [
   { name: "openai", start: startOpenAiServer, model: "gpt-4o-mini", keyVar: "OPENAI_API_KEY" },
