@@ -12,6 +12,7 @@ import { splitBatches } from "../../src/providers/batch/plan.ts";
 import { batchVendorFor } from "../../src/providers/batch/vendor.ts";
 import { runGenerateQa } from "../../src/steps/generate-qa.ts";
 import { runValidate } from "../../src/steps/validate.ts";
+import { runPipeline } from "../../src/steps/pipeline.ts";
 import type { BatchServerOptions } from "../fixtures/servers/batch-book.ts";
 import { replyFor } from "../fixtures/batch-replies.ts";
 import { startAnthropicServer } from "../fixtures/servers/anthropic.ts";
@@ -178,5 +179,25 @@ test("--batch with a backend that has no batch service is refused by name", asyn
       runGenerateQa(loadSettings({ env: {}, cwd: tmpdir(), flags: { provider, batch: true } }), { input: chunks, output: join(dir, "qa", "training_data.json"), resume: false }),
       (e: unknown) => e instanceof PipelineError && e.code === "E_USAGE" && /--batch uses a vendor's batch service, and (extractive|ollama|llama-cpp) has none/.test(e.message),
     );
+  }
+});
+
+test("openai: `pipeline --batch` (steps in turn) writes the files the streaming pipeline writes", async () => {
+  const v = VENDORS[0];
+  const s = await both(v, {});
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "batch-pipeline-"));
+    mkdirSync(join(dir, "docs"));
+    writeFileSync(join(dir, "docs", "guide.md"), guideText(6));
+    const folders = (d: string) => ({ inputDir: join(dir, "docs"), chunksDir: join(dir, d, "chunks"), qaDir: join(dir, d, "qa"), chunkSize: 400, chunkOverlap: 0 });
+    await runPipeline(settingsFor(v, s.sync, folders("sync")), { formatThreshold: 0, resume: false });
+    await runPipeline(settingsFor(v, s.bat, { ...folders("batch"), batch: true }), { formatThreshold: 0, resume: false });
+    for (const f of ["training_data.json", "validation_report.scored.ndjson", "training_data_final.jsonl"]) {
+      assert.equal(readFileSync(join(dir, "batch", "qa", f), "utf8"), readFileSync(join(dir, "sync", "qa", f), "utf8"), f);
+    }
+    assert.equal(s.bat.batches.creates, 2, "one batch for generate-qa, one for validate");
+    assert.equal(syncCalls(s.bat), 0);
+  } finally {
+    await s.close();
   }
 });
