@@ -5,9 +5,12 @@
 //   const replay = await runBatches({ step, target, vendor, backend, collect, … });
 //   // then run the step as usual with createClient(replay, config): answered requests are replayed,
 //   // the few left (below syncBelow, or out of rounds) go out synchronously.
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { PipelineError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readLedger } from "../../streams/ledger.ts";
+import { lockOutput } from "../../streams/output-lock.ts";
 import { ResponseCache, cacheKey } from "../cache.ts";
 import { ProviderError } from "../errors.ts";
 import { batchPriceFor, costOf, type PriceTable } from "../prices.ts";
@@ -63,7 +66,20 @@ export interface BatchRunResult {
 export const ignoreDeferred = (e: unknown): void => { if (!(e instanceof BatchDeferred)) throw e; };
 
 export async function runBatches(o: BatchRunOptions): Promise<BatchRunResult> {
-  const write = o.write ?? ((t: string) => process.stderr.write(t));
+  // One batch run per output at a time: two would both submit. Taken on the ledger, so the step's own lock
+  // on its output (taken later, by runStep) is not in the way.
+  await mkdir(dirname(o.target), { recursive: true });
+  const lock = lockOutput(batchLedgerPath(o.target), { step: o.step });
+  try {
+    return await batchRounds(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function batchRounds(o: BatchRunOptions): Promise<BatchRunResult> {
+  // Progress goes to stderr as log lines (so --quiet silences it), unless the caller takes it.
+  const write = o.write ?? ((t: string) => log.info(t.trimEnd()));
   const pollMs = o.pollMs ?? 30_000;
   const syncBelow = o.syncBelow ?? 20;
   const skip = await committedInputs(o.target, o.resume);
