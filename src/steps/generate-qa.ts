@@ -42,6 +42,7 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
   if (o.retryFailed && !o.output) throw new PipelineError("E_USAGE", "--retry-failed rewrites an output file: name its folder with -o", { field: "--retry-failed" });
   if (settings.batch) {
     if (!o.output) throw new PipelineError("E_USAGE", "--batch keeps its batch ledger beside the output file: name its folder with -o", { field: "--batch" });
+    if (!o.input) throw new PipelineError("E_USAGE", "--batch reads the chunks more than once (to collect the requests, then to write the records): name their folder with -i instead of piping them", { field: "--batch" });
     if (o.retryFailed) throw new PipelineError("E_USAGE", "--retry-failed is not available with --batch yet: run it without --batch (it asks only the failed chunks again)", { field: "--batch" });
   }
   const opened = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));

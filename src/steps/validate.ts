@@ -54,6 +54,7 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
   if (o.retryFailed && toStdout) throw new PipelineError("E_USAGE", "--retry-failed rewrites a report: name it with -o", { field: "--retry-failed" });
   if (settings.batch) {
     if (toStdout) throw new PipelineError("E_USAGE", "--batch keeps its batch ledger beside the report: name it with -o", { field: "--batch" });
+    if (!inputPath) throw new PipelineError("E_USAGE", "--batch reads the pairs more than once (to collect the requests, then to score): name the file with -i instead of piping it", { field: "--batch" });
     if (o.retryFailed) throw new PipelineError("E_USAGE", "--retry-failed is not available with --batch yet: run it without --batch (it scores only the failed pairs again)", { field: "--batch" });
   }
   const opened = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));

@@ -201,3 +201,17 @@ test("openai: `pipeline --batch` (steps in turn) writes the files the streaming 
     await s.close();
   }
 });
+
+test("--batch needs files on both ends: stdin input or stdout output is refused by name", async () => {
+  const { dir, chunks } = project(2);
+  const server = await startOpenAiServer({ apiKey: KEY, batch: {} });
+  try {
+    const s = settingsFor(VENDORS[0], server, { batch: true });
+    await assert.rejects(runGenerateQa(s, { input: chunks, output: undefined, resume: false }), /--batch keeps its batch ledger beside the output file/);
+    await assert.rejects(runGenerateQa(s, { input: undefined, output: join(dir, "qa", "training_data.json"), resume: false }), /--batch reads the chunks more than once/);
+    await assert.rejects(runValidate(s, { input: undefined, output: join(dir, "qa", "validation_report.json"), resume: false }), /--batch reads the pairs more than once/);
+    assert.equal(server.requests.length, 0);
+  } finally {
+    await server.close();
+  }
+});
