@@ -26,7 +26,8 @@ import type { TemplateName } from "../transforms/format-templates.ts";
 import { runFormat } from "./format.ts";
 import { projectFiles } from "../layout.ts";
 import { requireBatchProvider } from "../providers/batch/vendor.ts";
-import { normalizeProviderName } from "../providers/select.ts";
+import { normalizeProviderName, resolveSelection } from "../providers/select.ts";
+import { batchPriceFor, costOf, loadPrices } from "../providers/prices.ts";
 
 export interface PipelineRun {
   /** Keep examples with overall >= this in training_data_final.jsonl. */
@@ -62,7 +63,18 @@ async function planPipeline(settings: Settings, files: string[], ingest: Stage<s
     judgeTokens += n * (estimatePromptTokens(judge, JUDGE_REPLY_SCHEMA.schema) + 60);
     return promptFor(c, n, settings.qaStyle);
   }, 20 + 60 * n, QA_REPLY_SCHEMA.schema);
-  await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
+  if (!settings.batch) {
+    await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
+    return;
+  }
+  // The pairs do not exist yet, so validate's batches cannot be laid out: its size and cost at batch prices.
+  const sel = await resolveSelection(settings);
+  const price = batchPriceFor(sel.provider, sel.model, loadPrices(settings.prices));
+  process.stderr.write(
+    `dry run of validate --batch: ${sel.provider} / ${sel.model}\n  requests: ~${judgeCalls.toLocaleString("en")} (one per pair asked for)\n` +
+      `  tokens:   ~${judgeTokens.toLocaleString("en")} in + ~${(judgeCalls * 60).toLocaleString("en")} out\n` +
+      `  cost:     ${price ? `$${costOf(price, judgeTokens, judgeCalls * 60).toFixed(4)}` : "unknown (model not in the price table; set PIPELINE_PRICES)"} at batch prices\n`,
+  );
 }
 
 export async function runPipeline(settings: Settings, o: PipelineRun): Promise<void> {
