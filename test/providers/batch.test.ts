@@ -1,7 +1,7 @@
 // --batch through the real SDKs against loopback servers that speak each vendor's batch routes: the same records
 // as a synchronous run whatever the result order, failed and expired lines retried, limits, budget, the plan.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -214,4 +214,12 @@ test("--batch needs files on both ends: stdin input or stdout output is refused 
   } finally {
     await server.close();
   }
+});
+
+test("`pipeline all --batch` with the offline default is refused before any step runs", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "batch-all-"));
+  const { runAll } = await import("../../src/steps/all.ts");
+  const settings = loadSettings({ env: {}, cwd: dir, flags: { batch: true, inputDir: join(dir, "docs"), qaDir: join(dir, "qa"), chunksDir: join(dir, "chunks") } });
+  await assert.rejects(runAll(settings, { validFraction: 0.2, ollama: false, resume: false }), /--batch uses a vendor's batch service, and extractive has none/);
+  assert.deepEqual(readdirSync(dir), [], "nothing written");
 });
