@@ -8,8 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { openLlamaRunner } from "../src/llama-cpp/runner.ts";
-import { readTokenRows } from "../src/train/qa-train-files.ts";
+import { llamaCppLoss } from "../src/export/answer-loss.ts";
 import { REAL_BASES, writeRealBase } from "../test/fixtures/real-bases.ts";
 
 // Random weights (std 0.02) know nothing, so the adapter must carry every answer: a higher learning rate than a
@@ -25,36 +24,6 @@ const DOCS: Record<string, string> = {
   "lamp.txt": "LUMO_BULB is the lamp bulb of nine watts with a warm white light.\nLUMO_CABLE is the power cable of two metres with a switch.\n",
   "desk.md": "# Oaken desk\n\nOAK_TOP is the desk top of solid oak, oiled twice.\nOAK_LEGS is the set of four steel legs with felt pads.\n",
 };
-
-/** llama.cpp's mean −log p(target) over the loss positions of the token rows, each packed example on its own. */
-async function llamaCppLoss(modelPath: string, tokensFile: string): Promise<{ loss: number; tokens: number }> {
-  const rows = await readTokenRows(tokensFile);
-  const runner = await openLlamaRunner(modelPath);
-  let sum = 0, n = 0;
-  try {
-    for (let r = 0; r < rows.rows; r++) {
-      const inputs = rows.inputs(r), targets = rows.targets(r), positions = rows.positions(r);
-      for (let s = 0; s < rows.seqLen;) {
-        let e = s + 1;
-        while (e < rows.seqLen && positions[e] !== 0) e++;
-        const seg = Array.from(inputs.subarray(s, e));
-        const tg = targets.subarray(s, e);
-        if (tg.some((t) => t >= 0)) {
-          await runner.nextTokenDistributions(seg, (i, probs) => {
-            const t = tg[i]!;
-            if (t < 0) return;
-            sum += -Math.log(Math.max(probs.get(t) ?? 0, 1e-30));
-            n++;
-          });
-        }
-        s = e;
-      }
-    }
-  } finally {
-    await runner.dispose();
-  }
-  return { loss: sum / n, tokens: n };
-}
 
 async function main(): Promise<void> {
   console.log(`# real bases: ${bases.map((b) => b.name).join(", ")}; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}, FINETUNE_EPOCHS ${a.epochs}, FINETUNE_LEARNING_RATE ${a.lr}`);

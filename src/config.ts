@@ -127,6 +127,7 @@ export const FLAGS = {
   seed: { schema: int.min(0), expects: "a whole number ≥ 0" },
   "num-ctx": { schema: int.min(1), expects: "a positive whole number" },
   "max-tokens": { schema: int.min(1), expects: "a positive whole number" },
+  port: { schema: int.min(0).max(65535), expects: "a port number from 0 to 65535 (0: any free port)" },
 } as const;
 export type FlagName = keyof typeof FLAGS;
 

@@ -1,6 +1,6 @@
 // Every on-disk file name and path rule, in one place: the steps write these files and the next steps read them,
 // and the rules that keep a user-chosen name inside the folder it names a child of.
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { PipelineError } from "./errors.ts";
 
 /** chunk's output, in PIPELINE_CHUNKS_DIR. */
@@ -12,6 +12,8 @@ export const FINAL_FILE = "training_data_final.jsonl";
 export const TOKENS_DIR = "tokens";
 /** `pipeline all`'s own state (steps done, timings, settings hash), for --resume. */
 export const ALL_STATE_FILE = "pipeline_all.json";
+/** `pipeline review`'s decisions (accept, reject, edit, undo), one per line, beside the report it reviews; format applies them. */
+export const REVIEW_DECISIONS_FILE = "review_decisions.ndjson";
 /** qa-train's output directory. */
 export const TOKENS_META_FILE = "tokens.json";
 export const QA_TRAIN_REPORT_FILE = "qa_train_report.json";
@@ -83,6 +85,11 @@ export function exportFolder(outputDir: string, name: string, what = "--name"): 
 /** Where the scored records live beside a validation report: the resumable part of a validate run. */
 export function scoredPathFor(reportPath: string): string {
   return reportPath.replace(/\.json$/i, "") + ".scored.ndjson";
+}
+
+/** Where the review decisions for a report (or scored NDJSON) live: beside it. */
+export function decisionsPathFor(reportPath: string): string {
+  return join(dirname(resolve(reportPath)), REVIEW_DECISIONS_FILE);
 }
 
 /** The fine-tune directory name for a base model name (a path or an Ollama name). */

@@ -159,6 +159,8 @@ export const ExampleRecord = z.object({
    * (transforms/format-templates.ts): records written by hand may hold anything here.
    */
   data: z.record(z.string(), z.unknown()),
+  /** Set when a person reviewed the pair (pipeline review): accepted whatever its score, and/or its text edited. */
+  review: z.object({ accepted: z.boolean().optional(), edited: z.boolean().optional() }).optional(),
 });
 export type ExampleRecord = z.infer<typeof ExampleRecord>;
 

@@ -84,7 +84,21 @@ export function splitPromptAnswer(info: ChatTemplateInfo, messages: ChatMessage[
     // Templates that rewrite earlier turns (e.g. strip reasoning) break the prefix property.
     throw new PipelineError("E_MODEL", `chat template (${info.source}) does not render the prompt as a prefix of the full conversation; set FINETUNE_MODEL_TYPE to use a preset template`);
   }
-  return { prompt, answer: full.slice(prompt.length) };
+  return { prompt, answer: endAtTurnEnd(full.slice(prompt.length), info.eogTokens) };
+}
+
+/**
+ * The answer up to and including its end-of-turn token. What a template renders after it is the scaffolding of a
+ * turn the model never generates (Ollama stops at that token): Llama-3-Instruct's original template even appends
+ * the next assistant header to every conversation, which would otherwise be trained as part of the answer.
+ */
+function endAtTurnEnd(answer: string, eogTokens: readonly string[]): string {
+  let cut = -1;
+  for (const t of eogTokens) {
+    const i = answer.indexOf(t);
+    if (i >= 0 && (cut < 0 || i + t.length < cut)) cut = i + t.length;
+  }
+  return cut < 0 ? answer : answer.slice(0, cut);
 }
 
 /** Ollama TEMPLATE and stops for this model's chat template. */

@@ -13,6 +13,9 @@ import { TRAINER_TARGETS } from "../sinks/trainers/targets.ts";
 import { PipelineError } from "../errors.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
+/** --decisions FILE, --no-decisions (citty: false), or the default (undefined). */
+const decisionsFlag = (v: unknown): string | false | undefined => (v === false ? false : typeof v === "string" && v ? v : undefined);
+
 export default defineCommand({
   meta: {
     name: "format",
@@ -26,6 +29,7 @@ export default defineCommand({
       "  is not in the chunk (--keep-duplicates keeps the last two). --valid-split F sends a share F of the documents\n" +
       "  (whole documents, so none leaks across) to <output>.valid.jsonl. Writes <output>.provenance.jsonl (doc,\n" +
       "  chunk, offsets per example) and a dataset card README.md beside the data.\n" +
+      "  Applies the review decisions (pipeline review) in review_decisions.ndjson beside the input.\n" +
       "  Examples:\n" +
       "    pipeline format --template openai --threshold 8\n" +
       "    pipeline format -i data/document_training_data/validation_report.json --valid-split 0.1\n" +
@@ -43,6 +47,7 @@ export default defineCommand({
   "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     records: { type: "boolean", description: "On stdout, write example records (template data + provenance) instead of bare template lines" },
     for: { type: "string", description: `Write for a trainer: ${TRAINER_TARGETS.join(" | ")} — its data layout and file names plus a ready-to-run config (with a multi-GPU preset for llama-factory and axolotl) in the folder -o names (default <PIPELINE_QA_DIR>/for-<trainer>)`, valueHint: "TRAINER" },
+    decisions: { type: "string", description: "Review decisions to apply (pipeline review): accepted kept whatever the threshold, rejected dropped, edits applied (default: review_decisions.ndjson beside the input, when present; --no-decisions: none)", valueHint: "FILE" },
     "base-model": { type: "string", description: "With --for: the base model's Hugging Face id for the config (default: read from FINETUNE_MODEL_NAME's GGUF when it records one)", valueHint: "ORG/NAME" },
     ...commonArgs,
   },
@@ -58,7 +63,7 @@ export default defineCommand({
       await runFormatFor(settings, {
         target, input: fromStdinFor ? undefined : (args.input ?? join(settings.qaDir, REPORT_FILE)), outDir: args.output ?? join(settings.qaDir, `for-${target}`),
         options: { threshold: settings.filterThreshold, keepDuplicates: !!args["keep-duplicates"], validFraction, system: args.system, reasoningFormat: settings.reasoningFormat },
-        skipBadLines: settings.skipBadLines, ...(args["base-model"] ? { baseModel: args["base-model"] } : {}),
+        skipBadLines: settings.skipBadLines, decisions: decisionsFlag(args.decisions), ...(args["base-model"] ? { baseModel: args["base-model"] } : {}),
       });
       return;
     }
@@ -75,7 +80,7 @@ export default defineCommand({
     const result = await runFormat({
       input: fromStdin ? undefined : (args.input ?? join(settings.qaDir, REPORT_FILE)),
       output: toStdout ? undefined : (args.output ?? join(settings.qaDir, FINAL_FILE)),
-      toStdout, records: !!args.records, options, skipBadLines: settings.skipBadLines,
+      toStdout, records: !!args.records, options, skipBadLines: settings.skipBadLines, decisions: decisionsFlag(args.decisions),
     });
     log.info(formatSummary(result, options));
   },

@@ -19,6 +19,7 @@ const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Laz
   { name: "generate-qa", alias: "qa", summary: "2. ask an LLM (or the offline extractive mode) for Q&A pairs per chunk", load: lazy(() => import("./generate-qa.ts")) },
   { name: "validate", summary: "3. score every pair and print the VALIDATION SUMMARY (drops nothing)", load: lazy(() => import("./validate.ts")) },
   { name: "format", summary: "4. keep pairs ≥ --threshold and write training files (alpaca, chatml, sharegpt, openai)", load: lazy(() => import("./format.ts")) },
+  { name: "review", summary: "review, edit and approve pairs in a local web page before format", load: lazy(() => import("./review.ts")) },
   { name: "qa-train", summary: "5. render pairs with the base model's chat template into packed training tokens", load: lazy(() => import("./qa-train.ts")) },
   { name: "finetune", summary: "6. LoRA fine-tuning (or `tiny` from scratch) with TensorFlow.js", load: lazy(() => import("./finetune.ts")) },
   { name: "export", summary: "7. merged GGUF + adapter GGUF + Ollama Modelfile, verified and evaluated", load: lazy(() => import("./export.ts")) },

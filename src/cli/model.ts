@@ -1,4 +1,4 @@
-// `pipeline model`: look inside a GGUF model file, or convert its tensors to another type.
+// `pipeline model`: look inside a GGUF model file or a Hugging Face checkpoint, or convert a GGUF's tensors to another type.
 import { defineCommand } from "citty";
 import { log, summary } from "../log.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
@@ -8,17 +8,26 @@ const info = defineCommand({
     name: "info",
     description:
       "Show a GGUF model: architecture, sizes, hyperparameters, whether it can be fine-tuned here (and why not),\n" +
-      "  metadata, tensor table and chat template.\n" +
-      "  Examples:\n    pipeline model info merged_models/my-model/model.gguf\n    pipeline model info model.gguf --json | jq .hyperparameters",
+      "  metadata, tensor table and chat template. A Hugging Face checkpoint folder or hub name (org/repo[@revision],\n" +
+      "  from the HF cache, downloaded unless HF_HUB_OFFLINE=1) shows its architecture, parameters, dtype, tokenizer,\n" +
+      "  chat template and whether it can be fine-tuned.\n" +
+      "  Examples:\n    pipeline model info merged_models/my-model/model.gguf\n    pipeline model info model.gguf --json | jq .hyperparameters\n" +
+      "    pipeline model info ./Qwen2.5-0.5B-Instruct\n    pipeline model info Qwen/Qwen2.5-0.5B-Instruct",
   },
   args: {
     ...commonArgs,
-    file: { type: "positional", required: true, description: "A .gguf file", valueHint: "FILE" },
+    file: { type: "positional", required: true, description: "A .gguf file, a checkpoint folder or a Hugging Face name", valueHint: "FILE|DIR|ORG/REPO" },
     json: { type: "boolean", description: "Print JSON instead of text" },
     "all-tensors": { type: "boolean", description: "List every tensor, not the first and last ones" },
   },
   async run({ args }) {
     settingsFromArgs(args);
+    const hf = await import("../hf/info.ts");
+    if (hf.isCheckpointSpec(args.file)) {
+      const s = await hf.checkpointSummary(args.file);
+      process.stdout.write(args.json ? JSON.stringify(s, null, 2) + "\n" : hf.formatCheckpointSummary(s));
+      return;
+    }
     const { ggufInfo, formatGgufInfo } = await import("../gguf/info.ts");
     const { checkGgufFile } = await import("../model/preflight.ts");
     const i = await ggufInfo(args.file);

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PipelineError } from "../errors.ts";
+import { resolveBaseModel } from "../model/base-model.ts";
 import { openGguf } from "../gguf/reader.ts";
 import { TRAINING_REPORT_FILE } from "../layout.ts";
 import type { TrainingReport } from "../train/trainer-run.ts";
@@ -53,7 +54,7 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
 
   let recordedBase: string | undefined;
   for (const g of ggufs) {
-    if (/\.partial$|checkpoint/i.test(g)) continue;
+    if (/\.partial$|checkpoint/i.test(basename(g))) continue; // the file's name, not its folders': a base folder may be called "checkpoint"
     const f = await openGguf(g);
     try {
       const isAdapter = f.meta("general.type") === "adapter";
@@ -77,7 +78,18 @@ export async function findFinetuneArtifacts(path: string, o: { base?: string } =
     if (!cand) continue;
     const abs = resolve(dir, cand);
     if (existsSync(abs) && statSync(abs).isFile()) { out.basePath = abs; out.baseSource = source; break; }
+    if (existsSync(abs) && statSync(abs).isDirectory()) {
+      // A Hugging Face checkpoint folder: its converted GGUF (from the cache, or converted again).
+      const r = await resolveBaseModel(abs);
+      if (r.kind !== "tiny") { out.basePath = r.path; out.baseSource = source; break; }
+    }
     if (source === "--base") throw new PipelineError("E_CONFIG", `base model ${abs} does not exist`, { field: "--base" });
+  }
+  const trainedOn = out.report?.model?.name;
+  if (out.adapterPath && !out.basePath && trainedOn && trainedOn !== "tiny") {
+    // The adapter's base was a converted checkpoint whose cached GGUF is gone: the same files convert to the same GGUF.
+    const r = await resolveBaseModel(trainedOn).catch(() => undefined);
+    if (r?.kind === "checkpoint") { out.basePath = r.path; out.baseSource = "training report (checkpoint converted again)"; }
   }
   if (!out.modelPath && !out.adapterPath) {
     throw new PipelineError("E_INPUT", `no model or LoRA adapter GGUF in ${dir}; run \`pipeline finetune\` first`, { file: dir });

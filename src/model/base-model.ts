@@ -7,23 +7,40 @@
 //       ollama: { template?, system?, params?, license[] } } through $OLLAMA_MODELS or ~/.ollama/models
 //       (manifests/<host>/<ns>/<model>/<tag> → layers by media type → blobs/sha256-<hex>); a manifest with an
 //       adapter layer is refused (E_MODEL): training on the bare base would silently drop the adapter
-//   a name shaped like a Hugging Face repo ("org/repo", no tag) that the store does not hold → E_MODEL with the
-//       Hugging Face advice (and the `ollama pull` one, in case it is an Ollama user's model)
 //   "hf:user/repo:Q8_0" (or hf.co/… URLs) → { kind: "hf", path } via node-llama-cpp's resolveModelFile
 //       (downloads into opts.cacheDir; offline → E_MODEL saying how to get the file)
-//   a bare Hugging Face repo "org/Repo-Name" → E_MODEL explaining how to get a GGUF of it
+//   a Hugging Face checkpoint folder (config.json + *.safetensors + tokenizer.json) → { kind: "checkpoint", path }:
+//       judged by preflight from its headers (refused before any conversion), then converted once to a GGUF in the
+//       checkpoint cache (src/hf/convert.ts) — `path` is that GGUF, so training and export treat it as any GGUF base
+//   "org/repo[@revision]" not in the Ollama store → the Hugging Face cache (HF_HUB_CACHE / HF_HOME), else a download
+//       unless HF_HUB_OFFLINE=1 (src/hf/hub.ts): a safetensors checkpoint → as a folder above; a GGUF-only repo → its
+//       GGUF (cached) or the hf: path; not reachable → E_MODEL saying how to fetch it (and the `ollama pull` advice,
+//       in case it is an Ollama user's model)
 import { existsSync, statSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
-import { openGguf } from "../gguf/reader.ts";
+import { openGguf, plainValue } from "../gguf/reader.ts";
+import { parseHubName, type HubName } from "../hf/hub.ts";
+import { checkSupported } from "./supported.ts";
 
 export type ResolvedBaseModel =
   | { kind: "tiny"; spec: string }
   | { kind: "gguf" | "hf"; spec: string; path: string }
+  | { kind: "checkpoint"; spec: string; path: string; checkpoint: CheckpointInfo }
   | { kind: "ollama"; spec: string; path: string; ollama: OllamaModelInfo };
+
+export interface CheckpointInfo {
+  /** The checkpoint folder (a snapshot folder of the HF cache for a hub name). */
+  dir: string;
+  /** The Hugging Face id, for a hub name. */
+  repo?: string;
+  hfArch: string;
+  /** Converted in this call (else taken from the cache). */
+  converted: boolean;
+}
 
 export interface OllamaModelInfo {
   manifest: string;
@@ -53,8 +70,10 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** Where hf: downloads go (default: node-llama-cpp's models directory). */
   cacheDir?: string;
-  /** Test hook: a Hugging Face endpoint other than huggingface.co. */
+  /** Test hook: a Hugging Face endpoint other than huggingface.co (else HF_ENDPOINT). */
   hfEndpoint?: string;
+  /** Where converted checkpoints go (default: checkpointCacheDir()). */
+  checkpointCache?: string;
 }
 
 const FIELD = "FINETUNE_MODEL_NAME";
@@ -63,12 +82,16 @@ export async function resolveBaseModel(spec: string | undefined, opts: ResolveOp
   const s = (spec ?? "").trim();
   if (s === "" || s === "tiny") return { kind: "tiny", spec: "tiny" };
   if (/^(hf:|huggingface:|https?:\/\/(huggingface\.co|hf\.co)\/)/.test(s)) return resolveHf(s, opts);
+  const local = s.startsWith("~/") ? join(homedir(), s.slice(2)) : s;
+  if (existsSync(local) && statSync(local).isDirectory()) return resolveCheckpoint(local, s, opts);
   if (s.endsWith(".gguf") || s.startsWith(".") || s.startsWith("/") || s.startsWith("~") || existsSync(s)) return resolveFile(s);
-  const ollama = await resolveOllama(s, opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const hub = parseHubName(s);
+  const ollama = hub && s.includes("@") ? undefined : await resolveOllama(s, env);
   if (ollama) return ollama;
   // The store did not have it. "org/repo" with no tag is how Hugging Face names repositories (gpt2's is
   // openai-community/gpt2, all lowercase); an Ollama user's model is usually named with its tag.
-  if (looksLikeHfRepo(s)) throw hfRepoAdvice(s, ollamaDirs(opts.env ?? process.env));
+  if (hub) return resolveHub(s, hub, opts);
   const dirs = ollamaDirs(opts.env ?? process.env);
   throw new PipelineError("E_MODEL",
     `no Ollama model "${s}" in ${dirs.join(" or ")}; run \`ollama pull ${s}\` (or set OLLAMA_MODELS to your Ollama models directory), ` +
@@ -84,18 +107,48 @@ async function resolveFile(s: string): Promise<ResolvedBaseModel> {
   return { kind: "gguf", spec: s, path };
 }
 
-/** Exactly two path segments and no tag, like "openai-community/gpt2" or "Qwen/Qwen2.5-0.5B-Instruct". */
-export function looksLikeHfRepo(name: string): boolean {
-  return /^[\w.-]+\/[\w.-]+$/.test(name) && !name.includes(":");
+/**
+ * A checkpoint folder: planned from its headers, refused before any conversion when preflight says no (so a
+ * 7 GB folder is not converted to be rejected), then converted once into the checkpoint cache.
+ */
+async function resolveCheckpoint(dir: string, spec: string, opts: ResolveOptions, repo?: string): Promise<ResolvedBaseModel> {
+  const { planCheckpoint } = await import("../hf/checkpoint.ts");
+  const { checkpointGguf } = await import("../hf/convert.ts");
+  const abs = resolve(dir);
+  const plan = await planCheckpoint(abs, repo ? { repo } : {});
+  const meta = Object.fromEntries(Object.entries(plan.metadata).map(([k, v]) => [k, plainValue(v)]));
+  const verdict = checkSupported(meta, plan.tensors.map((t) => ({ name: t.name, type: t.type, dims: t.dims })), { file: abs });
+  if (!verdict.trainable) throw new PipelineError("E_MODEL", `checkpoint ${spec} (${plan.hfArch}) cannot be fine-tuned here: ${verdict.reason}`, { file: abs, field: FIELD });
+  const r = await checkpointGguf(abs, { plan, ...(repo ? { repo } : {}), ...(opts.checkpointCache ? { cacheDir: opts.checkpointCache } : {}), env: opts.env ?? process.env });
+  return { kind: "checkpoint", spec, path: r.path, checkpoint: { dir: abs, ...(repo ? { repo } : {}), hfArch: plan.hfArch, converted: r.converted } };
 }
 
-function hfRepoAdvice(repo: string, dirs: string[]): PipelineError {
-  return new PipelineError("E_MODEL",
-    `"${repo}" looks like a Hugging Face repository of PyTorch/safetensors weights; this tool fine-tunes GGUF files. ` +
-    `Get a GGUF of it: use a GGUF repository through an hf: URI (e.g. ${FIELD}=hf:<user>/${repo.split("/")[1]}-GGUF:Q8_0), ` +
-    `or convert it with llama.cpp's convert_hf_to_gguf.py and set ${FIELD}=/path/to/model.gguf, ` +
-    `or use the Ollama name of the same model after \`ollama pull\`, or "tiny" to train the built-in small model. ` +
-    `If "${repo}" is an Ollama user's model, run \`ollama pull ${repo}\` first (it is not in ${dirs.join(" or ")})`, { field: FIELD });
+/** An error's message without its "file, field …: " prefix (the where is kept separately). */
+function reasonText(e: PipelineError): string {
+  const prefix = new PipelineError(e.code, "", e.where).message;
+  return prefix && e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+}
+
+/** Preferred GGUF of a GGUF-only repository's cached snapshot: the least lossy common type first. */
+const GGUF_PREFERENCE = ["Q8_0", "F16", "BF16", "Q6_K", "Q5_K_M", "Q4_K_M"];
+
+async function resolveHub(spec: string, name: HubName, opts: ResolveOptions): Promise<ResolvedBaseModel> {
+  const { resolveHubName } = await import("../hf/hub.ts");
+  const env = opts.env ?? process.env;
+  const content = await resolveHubName(name, { env, ...(opts.hfEndpoint ? { endpoint: opts.hfEndpoint } : {}) }).catch((e: unknown) => {
+    // "org/repo" is also how an Ollama user's model is named; the store did not have it either.
+    if (e instanceof PipelineError && !spec.includes("@")) {
+      throw new PipelineError(e.code, `${reasonText(e)}. If "${spec}" is an Ollama user's model, run \`ollama pull ${spec}\` first (it is not in ${ollamaDirs(env).join(" or ")})`, e.where, { cause: e });
+    }
+    throw e;
+  });
+  if (content.kind === "checkpoint") return resolveCheckpoint(content.dir, spec, opts, name.repo);
+  const cached = content.dir;
+  if (cached) {
+    const pick = GGUF_PREFERENCE.map((q) => content.files.find((f) => f.toUpperCase().includes(q))).find(Boolean) ?? content.files[0]!;
+    return resolveFile(join(cached, pick));
+  }
+  return resolveHf(`hf:${name.repo}`, opts);
 }
 
 /** OLLAMA_MODELS, else the per-user store, else the Linux service's store. */

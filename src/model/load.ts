@@ -5,7 +5,7 @@ import { openGguf } from "../gguf/reader.ts";
 import { configFromGguf, type LlamaConfig } from "./config.ts";
 import { LlamaModel, tensorLayout, type ModelOptions, type RawTensor } from "./llama.ts";
 import { checkFits } from "./memory.ts";
-import { checkTensors } from "./preflight.ts";
+import { checkTensors } from "./supported.ts";
 
 export { checkFits, estimateTrainingBytes, MEMORY_BUDGET_BYTES, memoryLimitBytes, WASM_HEAP_BYTES } from "./memory.ts";
 

@@ -4,7 +4,7 @@
 // are read when asked for, so a sharded 2 GB checkpoint is never held whole) and written from f32 data.
 import { open, writeFile } from "node:fs/promises";
 import { PipelineError } from "../errors.ts";
-import { bf16ToFloat, halfToFloat } from "../gguf/quant.ts";
+import { bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from "../gguf/quant.ts";
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16";
 export interface SafetensorsEntry { name: string; dtype: string; shape: number[]; begin: number; end: number }
@@ -19,6 +19,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
   /** A tensor's values as f32 (F16 and BF16 widened exactly). */
   read(name: string): Promise<Float32Array>;
+  /** A tensor's bytes as stored (little-endian values of its dtype), for copying without re-encoding. */
+  readRaw(name: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -47,17 +49,28 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
       entries.set(name, { name, dtype: e.dtype, shape: e.shape, begin: dataStart + begin, end: dataStart + end });
     }
     const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+    const readRaw = async (name: string): Promise<Buffer> => {
+      const e = entries.get(name);
+      if (!e) throw new PipelineError("E_MODEL", `tensor ${name} is not in this safetensors file`, { file: path });
+      const count = e.shape.reduce((a, b) => a * b, 1);
+      const width = BYTES[e.dtype as SafetensorsDtype];
+      if (!width) throw new PipelineError("E_MODEL", `tensor ${name} is ${e.dtype}; F32, F16 and BF16 are read`, { file: path });
+      if (e.end - e.begin !== count * width) throw new PipelineError("E_MODEL", `tensor ${name}: ${e.end - e.begin} bytes for ${count} ${e.dtype} values`, { file: path });
+      const buf = Buffer.alloc(e.end - e.begin);
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await fh.read(buf, done, buf.length - done, e.begin + done);
+        if (bytesRead === 0) throw new PipelineError("E_MODEL", `tensor ${name}: file ends early (truncated download?)`, { file: path });
+        done += bytesRead;
+      }
+      return buf;
+    };
     return {
-      path, entries, metadata,
+      path, entries, metadata, readRaw,
       async read(name) {
-        const e = entries.get(name);
-        if (!e) throw new PipelineError("E_MODEL", `tensor ${name} is not in this safetensors file`, { file: path });
-        const count = e.shape.reduce((a, b) => a * b, 1);
-        const width = BYTES[e.dtype as SafetensorsDtype];
-        if (!width) throw new PipelineError("E_MODEL", `tensor ${name} is ${e.dtype}; F32, F16 and BF16 are read`, { file: path });
-        if (e.end - e.begin !== count * width) throw new PipelineError("E_MODEL", `tensor ${name}: ${e.end - e.begin} bytes for ${count} ${e.dtype} values`, { file: path });
-        const buf = Buffer.alloc(e.end - e.begin);
-        await fh.read(buf, 0, buf.length, e.begin);
+        const e = entries.get(name)!;
+        const buf = await readRaw(name);
+        const count = buf.length / BYTES[e.dtype as SafetensorsDtype];
         const out = new Float32Array(count);
         if (e.dtype === "F32") for (let i = 0; i < count; i++) out[i] = buf.readFloatLE(i * 4);
         else if (e.dtype === "F16") for (let i = 0; i < count; i++) out[i] = halfToFloat(buf.readUInt16LE(i * 2));
@@ -72,9 +85,9 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   }
 }
 
-export interface SafetensorsTensor { name: string; shape: number[]; data: Float32Array }
+export interface SafetensorsTensor { name: string; shape: number[]; data: Float32Array; /** Stored type (default F32). */ dtype?: SafetensorsDtype }
 
-/** Writes f32 tensors in name order (as the reference writer does), each 8-byte aligned by construction (4-byte values). */
+/** Writes tensors in name order (as the reference writer does), from f32 values narrowed to each tensor's dtype. */
 export async function writeSafetensors(path: string, tensors: SafetensorsTensor[], metadata: Record<string, string> = {}): Promise<void> {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -82,8 +95,9 @@ export async function writeSafetensors(path: string, tensors: SafetensorsTensor[
   for (const t of sorted) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new PipelineError("E_EXPORT", `tensor ${t.name}: shape [${t.shape}] holds ${count} values, got ${t.data.length}`);
-    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
+    const dtype = t.dtype ?? "F32";
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + BYTES[dtype] * count] };
+    offset += BYTES[dtype] * count;
   }
   // The header is padded with spaces to a multiple of 8 so the data that follows stays aligned.
   let json = Buffer.from(JSON.stringify(header), "utf8");
@@ -94,8 +108,10 @@ export async function writeSafetensors(path: string, tensors: SafetensorsTensor[
   const data = Buffer.alloc(offset);
   let at = 0;
   for (const t of sorted) {
-    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(data, at);
-    at += t.data.byteLength;
+    const dtype = t.dtype ?? "F32";
+    if (dtype === "F32") Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(data, at);
+    else for (let i = 0; i < t.data.length; i++) data.writeUInt16LE(dtype === "F16" ? floatToHalf(t.data[i]!) : floatToBf16(t.data[i]!), at + 2 * i);
+    at += BYTES[dtype] * t.data.length;
   }
   await writeFile(path, Buffer.concat([len, json, data]));
 }

@@ -5,7 +5,7 @@ import { log, summary } from "../log.ts";
 import type { DocRecord } from "../records.ts";
 import { createProgress } from "../streams/progress.ts";
 import { runStep, type StepOutput } from "../streams/run-step.ts";
-import { chunker } from "../transforms/chunk.ts";
+import { chunker, CHUNK_HEAP_GROWTH } from "../transforms/chunk.ts";
 import { expandBigTextFiles, type TextPart } from "../transforms/big-text.ts";
 import { fileKind, ingester, listFiles } from "../transforms/ingest.ts";
 import { docsFromStream } from "../transforms/ingest-stdin.ts";
@@ -45,7 +45,7 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
   const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
   try {
     const r = await runStep<string | TextPart, unknown>({
-      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress,
+      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress, heapGuardGrowth: CHUNK_HEAP_GROWTH,
       // The cleanups shape the documents' text, so a resume must make the same ones.
       settings: { ...chunkSettings, clean: [...settings.clean].sort().join(",") || "none", pdfEngine: settings.pdfEngine, input: inputs.map((p) => resolve(p)) },
     });

@@ -1,7 +1,7 @@
 // `format --for <trainer>`: the training data in the layout and file names that trainer loads, plus a
 // ready-to-run config carrying our LoRA rank/alpha/targets, sequence length, epochs and learning rate, and a
 // multi-GPU preset where the trainer has one (LLaMA-Factory: DeepSpeed ZeRO-3, axolotl: ZeRO-2).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Settings } from "../config.ts";
@@ -9,6 +9,7 @@ import { PipelineError } from "../errors.ts";
 import { log, summary } from "../log.ts";
 import { detectFamily, normalizeFamily } from "../chat/ollama-template.ts";
 import { openGguf } from "../gguf/reader.ts";
+import { cachedSnapshot, hubCacheDir, parseHubName } from "../hf/hub.ts";
 import { hfIdOfGguf } from "../hf/names.ts";
 import { resolveBaseModel } from "../model/base-model.ts";
 import { DEFAULT_TARGETS } from "../train/lora.ts";
@@ -39,6 +40,8 @@ export interface FormatForRun {
   skipBadLines?: boolean;
   /** The base's Hugging Face id (--base-model); else found from FINETUNE_MODEL_NAME's GGUF metadata when possible. */
   baseModel?: string;
+  /** Review decisions to apply (see FormatRun.decisions). */
+  decisions?: string | false;
 }
 
 /** The base's Hugging Face id and chat family, from what is on this machine (no network). */
@@ -52,6 +55,16 @@ async function baseOf(settings: Settings, explicit?: string): Promise<{ id?: str
     // hf:org/Repo-GGUF:Q4_K_M names a GGUF repository; trainers want the weights repository it was made from.
     const id = name.slice(3).split(":")[0]!.replace(/-GGUF$/i, "");
     return { id, family: configured ?? familyOfId(id) };
+  }
+  // A checkpoint folder, or a hub name already in the HF cache: its id (a path is a valid base_model for every
+  // trainer) and chat template, without converting the weights.
+  const hub = parseHubName(name);
+  const local = existsSync(name) && statSync(name).isDirectory() ? resolve(name) : hub && !name.includes(":") ? cachedSnapshot(hubCacheDir(settings.env), hub) : undefined;
+  if (local && existsSync(join(local, "config.json"))) {
+    let chat: unknown;
+    try { chat = JSON.parse(readFileSync(join(local, "tokenizer_config.json"), "utf8")).chat_template; } catch { /* no template: the family preset */ }
+    const id = local === resolve(name) ? local : hub!.repo;
+    return { id, family: configured ?? (typeof chat === "string" ? detectFamily(chat) : undefined) ?? familyOfId(id) };
   }
   try {
     const base = await resolveBaseModel(name);
@@ -114,7 +127,7 @@ export async function runFormatFor(settings: Settings, run: FormatForRun) {
   // Every trainer here evaluates on a held-out split when it has one: 10% of the documents unless asked otherwise.
   const validFraction = run.options.validFraction && run.options.validFraction > 0 ? run.options.validFraction : 0.1;
   const options: FormatOptions = { ...run.options, template: data.template, validFraction };
-  const result = await runFormat({ input: run.input, output: join(outDir, data.train), validOutput: join(outDir, data.valid), toStdout: false, options, skipBadLines: run.skipBadLines });
+  const result = await runFormat({ input: run.input, output: join(outDir, data.train), validOutput: join(outDir, data.valid), toStdout: false, options, skipBadLines: run.skipBadLines, decisions: run.decisions });
   const counts = { train: result.stats.kept.train, valid: result.stats.kept.valid };
   let validPath = result.validPath;
   if (!counts.valid && validPath) {

@@ -8,7 +8,9 @@ import { datasetCard } from "../sinks/dataset-card.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { fileWriter, streamWriter, type TextWriter } from "../sinks/write-text.ts";
 import { emptyFormatStats, exampleFormatter, type FormatOptions, type FormatStats } from "../transforms/format.ts";
-import { siblingPath } from "../layout.ts";
+import { decisionsPathFor, siblingPath } from "../layout.ts";
+import { existsSync } from "node:fs";
+import { readReviewStates } from "../sinks/review-decisions.ts";
 import { checkOutputFile } from "../streams/path-checks.ts";
 import { cardPathIn, looksLikeProvenance, siblingPathIn } from "../sinks/own-files.ts";
 
@@ -16,11 +18,33 @@ export interface FormatRun {
   input?: string; output?: string; toStdout: boolean; records?: boolean; options: FormatOptions; skipBadLines?: boolean;
   /** The validation file's name when a trainer wants its own (mlx: valid.jsonl); default <output>.valid.jsonl. */
   validOutput?: string;
+  /**
+   * The review decisions to apply (pipeline review): a file, or false for none. Default: review_decisions.ndjson
+   * beside the input file, when there is one.
+   */
+  decisions?: string | false;
+}
+
+/** The decisions file a format run applies, if any (see FormatRun.decisions). */
+export function decisionsFileFor(run: Pick<FormatRun, "input" | "decisions">): string | undefined {
+  if (run.decisions === false) return undefined;
+  if (run.decisions !== undefined) {
+    if (!existsSync(run.decisions)) throw new PipelineError("E_INPUT", "review decisions file not found; check --decisions", { file: run.decisions });
+    return run.decisions;
+  }
+  if (!run.input || run.input === "-") return undefined;
+  const beside = decisionsPathFor(run.input);
+  return existsSync(beside) ? beside : undefined;
 }
 
 /** Runs format from input to files (or stdout); returns the stats. Used by `format` and `pipeline`. */
 export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRecord>) {
   const stats = emptyFormatStats();
+  const decisionsFile = run.options.decisions ? undefined : decisionsFileFor(run);
+  if (decisionsFile) {
+    run = { ...run, options: { ...run.options, decisions: readReviewStates(decisionsFile) } };
+    log.info(`format: applying the review decisions for ${run.options.decisions!.size} pair(s) in ${decisionsFile}`);
+  }
   const stage = exampleFormatter(run.options, stats);
   const input = source ?? readRecords({ path: run.input, schema: ScoredRecord, skipBadLines: run.skipBadLines, onBadLine: (l, why) => log.warn(`scored input record ${l} skipped: ${why}`) });
   const writers: TextWriter[] = [];
@@ -33,7 +57,7 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
         if (ex) await out.write(JSON.stringify(run.records ? ex : ex.data) + "\n");
       }
       summary("format", formatJson(stats, {}));
-      return { stats };
+      return { stats, decisionsFile };
     }
     const trainPath = resolve(run.output!);
     // Siblings we name ourselves never replace a file we did not write: a foreign one keeps its place and ours
@@ -58,12 +82,12 @@ export async function runFormat(run: FormatRun, source?: AsyncIterable<ScoredRec
       if (!ex) continue;
       await (ex.split === "valid" ? valid! : train).write(JSON.stringify(ex.data) + "\n");
       const line = ++lines[ex.split];
-      await provenance.write(JSON.stringify({ split: ex.split, line, id: ex.id, qaId: ex.qaId, docId: ex.docId, chunkId: ex.chunkId, source: ex.source, start: ex.start, end: ex.end }) + "\n");
+      await provenance.write(JSON.stringify({ split: ex.split, line, id: ex.id, qaId: ex.qaId, docId: ex.docId, chunkId: ex.chunkId, source: ex.source, start: ex.start, end: ex.end, ...(ex.review ? { review: ex.review } : {}) }) + "\n");
     }
     for (const w of writers) await w.close();
     await writeFile(cardPath, datasetCard({ trainFile: trainPath, validFile: validPath, provenanceFile: provenancePath, input: run.input ?? "<stdin>", options: run.options, stats }));
     summary("format", formatJson(stats, { train: trainPath, valid: validPath ?? null, provenance: provenancePath, card: cardPath }));
-    return { stats, trainPath, validPath, provenancePath, cardPath };
+    return { stats, trainPath, validPath, provenancePath, cardPath, decisionsFile };
   } catch (e) {
     for (const w of writers) await w.abort().catch(() => {});
     throw e;
@@ -76,10 +100,11 @@ export function formatSummary(result: Awaited<ReturnType<typeof runFormat>>, opt
   const d = s.dropped;
   return `format: ${s.seen} pair(s) → ${s.kept.train} train${options.validFraction ? ` + ${s.kept.valid} valid` : ""} example(s) (${options.template})` +
     `${"trainPath" in result && result.trainPath ? ` in ${result.trainPath}` : ""}; dropped ${d.below_threshold} below ${options.threshold}, ` +
-    `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation`;
+    `${d.duplicate} near-duplicate, ${d.ungrounded} ungrounded, ${d.generation_failed} failed generation` +
+    (result.decisionsFile ? `; applied ${s.review.applied} review decision(s) from ${result.decisionsFile}: ${s.review.accepted} accepted, ${d.rejected} rejected, ${s.review.edited} edited` : "");
 }
 
 /** The --json form of a format run's stats (sources as an object). */
 function formatJson(s: FormatStats, files: Record<string, string | null>): Record<string, unknown> {
-  return { seen: s.seen, kept: s.kept, dropped: s.dropped, histogram: s.histogram, sources: Object.fromEntries(s.sources), files };
+  return { seen: s.seen, kept: s.kept, dropped: s.dropped, histogram: s.histogram, sources: Object.fromEntries(s.sources), review: s.review, files };
 }

@@ -9,7 +9,7 @@ import { runStep } from "../streams/run-step.ts";
 import { readRecords } from "../sinks/read-records.ts";
 import { tailOutput } from "../sinks/tail-output.ts";
 import { writeValidationReport } from "../sinks/validation-report.ts";
-import { chunker } from "../transforms/chunk.ts";
+import { chunker, CHUNK_HEAP_GROWTH } from "../transforms/chunk.ts";
 import { emptyGenerateQaStats, promptFor, qaGenerator, QA_REPLY_SCHEMA } from "../transforms/generate-qa.ts";
 import { styleSettings } from "../transforms/qa-styles.ts";
 import { openStepClient, planFromInput, recordsInFlight } from "../transforms/generate-qa-client.ts";
@@ -117,7 +117,7 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
 
   const chunkStep = track("chunk", runStep<string | TextPart, ChunkRecord>({
     ...common, name: "chunk", input: await expandBigTextFiles(files, fileKind), stage: [ingest.stage, chunker({ size: settings.chunkSize, overlap: settings.chunkOverlap })],
-    output: { path: chunksPath, format: "ndjson" }, concurrency: 4,
+    output: { path: chunksPath, format: "ndjson" }, concurrency: 4, heapGuardGrowth: CHUNK_HEAP_GROWTH,
     settings: { chunkSize: settings.chunkSize, chunkOverlap: settings.chunkOverlap, clean: [...settings.clean].sort().join(",") || "none", pdfEngine: settings.pdfEngine, input: [resolve(settings.inputDir)] },
   }));
   const qaStep = track("qa", runStep<ChunkRecord, QaRecord>({

@@ -76,6 +76,8 @@ export interface RunStepOptions<I, O> {
   handleSigint?: boolean;
   /** Keep garbage below max(this many MB, 2 × live heap) with timely full GCs (default 64; false = off). */
   heapGuardMb?: number | false;
+  /** The heap guard's growth past the live heap before a GC (default 2; heap-guard.ts). */
+  heapGuardGrowth?: number;
 }
 
 export interface StepResult {
@@ -165,7 +167,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
   const offSigint = path && opts.handleSigint !== false ? onInterrupt(onSigint) : () => {};
-  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64);
+  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64, 50, opts.heapGuardGrowth ?? 2);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 

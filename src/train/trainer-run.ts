@@ -189,7 +189,8 @@ export async function writeAdapter(path: string, lora: Lora, config: LlamaConfig
   const tensors = lora.rawTensors();
   const base = await openGguf(basePath);
   let baseModel: string;
-  try { baseModel = hfIdOfGguf((k) => base.meta(k)) ?? modelName; } finally { await base.close(); }
+  // A Hugging Face id, else the checkpoint folder the base was converted from, else the name the user gave.
+  try { baseModel = hfIdOfGguf((k) => base.meta(k)) ?? base.meta<string>("docs2model.checkpoint_dir") ?? modelName; } finally { await base.close(); }
   await writePeftAdapter(dirname(path), {
     targets: lora.options.targets, rank: lora.options.rank, alpha: lora.options.alpha, dropout: lora.options.dropout,
     tensors, permutedQK: config.ropeStyle === "norm", heads: config.heads, kvHeads: config.kvHeads, baseModel, fusedGateUp: config.fusedGateUp,

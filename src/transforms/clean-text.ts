@@ -20,9 +20,21 @@ export function fixLigatures(text: string, counts: CleanCounts): string {
     .replace(/\u00AD/g, () => { counts.softHyphens++; return ""; });
 }
 
+const LINE_END_HYPHEN = /(\p{L}{2,})-[ \t]*\r?\n[ \t]*(\p{Ll}+)/gu;
+
 export function joinHyphenated(text: string, counts: CleanCounts): string {
-  const words = new Set((text.match(/\p{L}+/gu) ?? []).map((w) => w.toLowerCase()));
-  return text.replace(/(\p{L}{2,})-[ \t]*\r?\n[ \t]*(\p{Ll}+)/gu, (whole, a: string, b: string) => {
+  // The joined words to look for first (few), then one pass over the document's words keeping only those: an array
+  // of every word of a 2,000-page manual would cost tens of MB at once.
+  const wanted = new Set<string>();
+  for (const m of text.matchAll(LINE_END_HYPHEN)) wanted.add(`${m[1]}${m[2]}`.toLowerCase());
+  if (!wanted.size) return text;
+  const words = new Set<string>();
+  const word = /\p{L}+/gu;
+  for (let m = word.exec(text); m; m = word.exec(text)) {
+    const w = m[0].toLowerCase();
+    if (wanted.has(w)) words.add(w);
+  }
+  return text.replace(LINE_END_HYPHEN, (whole, a: string, b: string) => {
     if (!words.has(`${a}${b}`.toLowerCase())) return whole;
     counts.hyphenJoins++;
     return `${a}${b}`;

@@ -5,6 +5,7 @@ import { stableId, type ExampleRecord, type ScoredRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
 import { answerWithReasoning, render, type ReasoningFormat, type TemplateName, type Turn } from "./format-templates.ts";
 import { bucketOf } from "./validate-summary.ts";
+import { withEdits, type ReviewStates } from "./review-decisions.ts";
 
 export interface FormatOptions {
   template: TemplateName;
@@ -17,6 +18,11 @@ export interface FormatOptions {
   system?: string;
   /** How a reasoning record's reasoning is written before its answer (default `think`). */
   reasoningFormat?: ReasoningFormat;
+  /**
+   * A person's review decisions (pipeline review): accepted pairs are kept whatever their score or checks,
+   * rejected ones dropped, edits replace the text (and are marked in the example's `review`).
+   */
+  decisions?: ReviewStates;
 }
 
 /** The example a scored record makes: every turn of a conversation, the reasoning before a reasoning answer. */
@@ -29,7 +35,7 @@ export function turnOf(r: ScoredRecord, opts: Pick<FormatOptions, "system" | "re
   return t;
 }
 
-export type DropReason = "generation_failed" | "below_threshold" | "duplicate" | "ungrounded";
+export type DropReason = "generation_failed" | "below_threshold" | "duplicate" | "ungrounded" | "rejected";
 
 export interface FormatStats {
   seen: number;
@@ -39,10 +45,12 @@ export interface FormatStats {
   histogram: number[];
   /** Kept examples per source document. */
   sources: Map<string, number>;
+  /** Review decisions applied: pairs accepted (kept), rejected (dropped) and edited. */
+  review: { applied: number; accepted: number; rejected: number; edited: number };
 }
 
 export function emptyFormatStats(): FormatStats {
-  return { seen: 0, kept: { train: 0, valid: 0 }, dropped: { generation_failed: 0, below_threshold: 0, duplicate: 0, ungrounded: 0 }, histogram: new Array(10).fill(0), sources: new Map() };
+  return { seen: 0, kept: { train: 0, valid: 0 }, dropped: { generation_failed: 0, below_threshold: 0, duplicate: 0, ungrounded: 0, rejected: 0 }, histogram: new Array(10).fill(0), sources: new Map(), review: { applied: 0, accepted: 0, rejected: 0, edited: 0 } };
 }
 
 /**
@@ -55,9 +63,15 @@ export function splitOf(docId: string, validFraction: number): "train" | "valid"
   return h / 0x1_0000_0000 < validFraction ? "valid" : "train";
 }
 
-/** Why a pair is left out, or null to keep it. A score equal to the threshold is kept. */
-export function dropReason(r: ScoredRecord, opts: Pick<FormatOptions, "threshold" | "keepDuplicates">): DropReason | null {
-  if (r.error || !r.question || !r.answer) return "generation_failed";
+/**
+ * Why a pair is left out, or null to keep it. A score equal to the threshold is kept. A person's review
+ * overrides the numbers: rejected is dropped, accepted is kept unless it has no question or answer to train on.
+ */
+export function dropReason(r: ScoredRecord, opts: Pick<FormatOptions, "threshold" | "keepDuplicates">, review?: "accepted" | "rejected"): DropReason | null {
+  if (review === "rejected") return "rejected";
+  if (!r.question || !r.answer) return "generation_failed";
+  if (review === "accepted") return null;
+  if (r.error) return "generation_failed";
   if (r.scores.overall < opts.threshold) return "below_threshold";
   if (!opts.keepDuplicates) {
     if (r.checks.duplicateOf) return "duplicate";
@@ -67,18 +81,30 @@ export function dropReason(r: ScoredRecord, opts: Pick<FormatOptions, "threshold
 }
 
 export function exampleFormatter(opts: FormatOptions, stats: FormatStats = emptyFormatStats()): Stage<ScoredRecord, ExampleRecord> {
-  return (r) => {
+  return (scored) => {
     stats.seen++;
-    const why = dropReason(r, opts);
+    const decision = opts.decisions?.get(scored.qaId);
+    const r = decision?.edits ? withEdits(scored, decision.edits) : scored;
+    if (decision) {
+      stats.review.applied++;
+      if (decision.status === "accepted") stats.review.accepted++;
+      if (decision.status === "rejected") stats.review.rejected++;
+      if (decision.edits) stats.review.edited++;
+    }
+    const why = dropReason(r, opts, decision?.status);
     if (why) { stats.dropped[why]++; return null; }
     const split = splitOf(r.docId, opts.validFraction ?? 0);
     stats.kept[split]++;
     stats.histogram[bucketOf(r.scores.overall)]!++;
     stats.sources.set(r.source, (stats.sources.get(r.source) ?? 0) + 1);
+    // The reasoning format joins the id only when it shapes the data, so ids of plain pairs stay as they were;
+    // so do a person's edits (an edited example is another example).
+    const parts: string[] = [r.qaId, opts.template, opts.system ?? ""];
+    if (r.reasoning) parts.push(opts.reasoningFormat ?? "think");
+    if (decision?.edits) parts.push(JSON.stringify(decision.edits));
     const example: ExampleRecord = {
       type: "example",
-      // The reasoning format joins the id only when it shapes the data, so ids of plain pairs stay as they were.
-      id: r.reasoning ? stableId("example", r.qaId, opts.template, opts.system ?? "", opts.reasoningFormat ?? "think") : stableId("example", r.qaId, opts.template, opts.system ?? ""),
+      id: stableId("example", ...parts),
       qaId: r.qaId,
       docId: r.docId,
       chunkId: r.chunkId,
@@ -89,6 +115,7 @@ export function exampleFormatter(opts: FormatOptions, stats: FormatStats = empty
       split,
       data: render(opts.template, turnOf(r, opts)),
     };
+    if (decision) example.review = { ...(decision.status === "accepted" ? { accepted: true } : {}), ...(decision.edits ? { edited: true } : {}) };
     return example;
   };
 }

@@ -7,11 +7,12 @@ import { PdfParseError, type PdfPool } from "./pdf-pool.ts";
  */
 export type PdfResult = { ok: true; pages: number; pageTexts: string[]; hasText: boolean } | { ok: false; reason: string };
 
+/** `bytes` go to the worker (transferred: unusable here afterwards). */
 export async function pdfToPages(pool: PdfPool, bytes: Uint8Array): Promise<PdfResult> {
   const pageTexts: string[] = [];
   try {
     // Batches arrive as the worker extracts them; only this document's page list is gathered, here.
-    const it = pool.pages(bytes);
+    const it = pool.pages(bytes, { transfer: true });
     let step = await it.next();
     for (; !step.done; step = await it.next()) for (const p of step.value) pageTexts.push(p);
     return { ok: true, pages: step.value, pageTexts, hasText: pageTexts.some((p) => p.trim() !== "") };

@@ -8,8 +8,10 @@ import { PipelineError } from "../errors.ts";
 import { log } from "../log.ts";
 import { DocInput, docId, type DocRecord } from "../records.ts";
 import { asTransform, type Stage } from "../streams/as-transform.ts";
+import { heapCheckpoint } from "../streams/heap-guard.ts";
 import { parseNdjson } from "../streams/ndjson.ts";
 import { isTextPart, readTextPart, type TextPart } from "./big-text.ts";
+import { BIG_DOC_CHARS } from "./chunk.ts";
 import { cleanDocument, CLEANUPS, emptyCleanCounts, type CleanCounts, type Cleanup } from "./clean-text.ts";
 import { decodeText, looksBinary } from "./decode-text.ts";
 import type { PdfEngine, PdfPool } from "./pdf-pool.ts";
@@ -97,7 +99,11 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string | Text
       const r = await (await import("./ingest-pdf.ts")).pdfToPages(pool, bytes);
       if (!r.ok) return skip(file, r.reason, true);
       if (!r.hasText) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
-      return done([makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages })]);
+      const doc = makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages });
+      // A big PDF's pages and the cleanups' copies are garbage now (see heapCheckpoint).
+      r.pageTexts.length = 0;
+      if (doc.text.length > BIG_DOC_CHARS) heapCheckpoint();
+      return done([doc]);
     }
     if (kind === "docx") {
       try {

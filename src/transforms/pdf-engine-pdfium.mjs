@@ -1,24 +1,32 @@
 // PDF engine: PDFium compiled to WebAssembly (@hyzyla/pdfium 2.1.13, pinned: this file calls two of its internals).
-// Loaded only inside a PDF worker thread (pdf-worker.mjs). The wasm ships in the package and is read from disk
-// here and handed over as bytes, so nothing is ever fetched at run time.
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// Loaded only inside a PDF worker thread (pdf-worker.mjs), which passes the wasm module the pool compiled once from
+// the file shipped in the package (pdf-pool.ts): nothing is ever fetched at run time, and every worker — recycled
+// ones too — shares the one compiled code instead of compiling 11 MB of wasm again.
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { workerData } from "node:worker_threads";
 import { PDFiumLibrary } from "@hyzyla/pdfium";
 
-const wasmBinary = readFileSync(fileURLToPath(import.meta.resolve("@hyzyla/pdfium/pdfium.wasm")));
-const library = await PDFiumLibrary.init({ wasmBinary: wasmBinary.buffer.slice(wasmBinary.byteOffset, wasmBinary.byteOffset + wasmBinary.byteLength) });
+const compiled = workerData?.wasmModule ?? (await WebAssembly.compile(await readFile(createRequire(import.meta.url).resolve("@hyzyla/pdfium/pdfium.wasm"))));
+const library = await PDFiumLibrary.init({
+  // Emscripten's hook: instantiate from our module; its callback takes (instance, module).
+  instantiateWasm: (imports, done) => {
+    WebAssembly.instantiate(compiled, imports).then((instance) => done(instance, compiled));
+    return {};
+  },
+});
 // The library object keeps the emscripten module private; FPDF_ClosePage and the heap size need it.
 const wasm = /** @type {any} */ (library).module;
 
 /**
  * PDFium's page text as pdf.js lays it out, so both engines feed the cleanups the same shapes: lines end in "\n"
- * (PDFium writes "\r\n" and leaves the line's trailing space), and PDFium's end-of-line hyphen marker U+FFFE
- * (it stands for a "-" that ended a line, the line break folded into it; Chromium's PDF viewer reads it the same
- * way, pdf/pdfium/pdfium_page.cc FormatStringWithHyphens) becomes that hyphen and line break again, for the
+ * with no space at either end (PDFium writes "\r\n" and keeps spaces pdf.js drops there), and PDFium's end-of-line
+ * hyphen marker U+FFFE (a "-" that ended a line, the line break folded into it; Chromium's PDF viewer reads it the
+ * same way, pdf/pdfium/pdfium_page.cc FormatStringWithHyphens) becomes that hyphen and line break again, for the
  * hyphenation cleanup to judge.
  */
 export function layoutText(raw) {
-  return raw.replace(/\uFFFE/g, "-\n").replace(/\r\n?/g, "\n").replace(/[ \t]+\n/g, "\n").replace(/[ \t]+$/, "");
+  return raw.replace(/\uFFFE/g, "-\n").replace(/\r\n?/g, "\n").replace(/[ \t]*\n[ \t]*/g, "\n").trim();
 }
 
 export async function open(data) {

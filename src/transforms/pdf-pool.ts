@@ -2,6 +2,8 @@
 // back in batches as they are extracted, with backpressure; callers consume them in their own order.
 // Workers are recycled (ended, then respawned on demand) after a number of documents or pages, when their engine's
 // heap has grown past a bound, and after any failure: a wasm heap only grows, and a failed parse may leave state.
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -21,7 +23,7 @@ export interface PdfPoolOptions {
   batchPages?: number;
   /** Batches a worker may extract ahead of the reader. */
   credit?: number;
-  /** A worker is replaced after this many documents, or pages, or bytes of engine heap, whichever comes first. */
+  /** A worker is replaced after this many documents, or pages, or bytes of engine heap (checked after each document). */
   recycleDocs?: number;
   recyclePages?: number;
   recycleHeapBytes?: number;
@@ -35,6 +37,7 @@ type FromWorker =
 interface Job {
   id: number;
   data: Uint8Array;
+  transfer: boolean;
   batches: string[][];
   total?: number;
   error?: Error;
@@ -50,6 +53,9 @@ export class PdfPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 0;
+  /** PDFium's wasm, compiled once here and shared by every worker (pdf-engine-pdfium.mjs). */
+  private wasmModule?: Promise<WasmModule>;
+  private compiled?: WasmModule;
   /** Workers started so far (recycling shows here; tests read it). */
   spawned = 0;
 
@@ -58,19 +64,25 @@ export class PdfPool {
     this.o = {
       size: Math.max(1, opts.size ?? Math.min(2, availableParallelism())),
       batchPages: opts.batchPages ?? 16,
-      credit: opts.credit ?? 2,
+      // 256 pages (about 1 MB of text) ahead: enough to keep a worker busy while the main thread chunks a big
+      // document in one go, small next to the document's own text, which the reader gathers anyway.
+      credit: opts.credit ?? 16,
       recycleDocs: opts.recycleDocs ?? 200,
       recyclePages: opts.recyclePages ?? 20_000,
-      recycleHeapBytes: opts.recycleHeapBytes ?? 256 * 2 ** 20,
+      // PDFium's wasm memory starts at 18 MB and never shrinks (31 MB after a 2,000-page manual): past 32 MB the
+      // worker is replaced. pdf.js's JS heap is collected, so only a heap that stays big replaces a pdf-parse worker.
+      recycleHeapBytes: opts.recycleHeapBytes ?? (this.engine === "pdfium" ? 32 : 128) * 2 ** 20,
     };
   }
 
   /**
    * The document's page texts, a batch at a time, in page order; the generator's return value is the page count.
-   * Throws PdfParseError. Leaving the loop early stops the worker (it is replaced).
+   * Throws PdfParseError. Leaving the loop early stops the worker (it is replaced). `transfer`: the caller is done
+   * with `data`, so its memory moves to the worker (no copy; `data` is emptied) when it owns a whole ArrayBuffer.
    */
-  async *pages(data: Uint8Array): AsyncGenerator<string[], number> {
-    const job: Job = { id: this.nextId++, data, batches: [] };
+  async *pages(data: Uint8Array, opts: { transfer?: boolean } = {}): AsyncGenerator<string[], number> {
+    if (this.engine === "pdfium") this.compiled ??= await (this.wasmModule ??= compilePdfium());
+    const job: Job = { id: this.nextId++, data, batches: [], transfer: opts.transfer === true };
     this.queue.push(job);
     this.pump();
     let finished = false;
@@ -110,16 +122,17 @@ export class PdfPool {
       slot.job = job;
       job.slot = slot;
       slot.worker.ref();
-      // Copy, then transfer the copy: the caller's buffer stays usable and nothing is cloned twice.
-      const copy = new Uint8Array(job.data);
+      // Transfer, never clone: the caller's own buffer when it gave it up, else a copy (its buffer stays usable).
+      const whole = job.data.byteOffset === 0 && job.data.byteLength === job.data.buffer.byteLength && job.data.buffer instanceof ArrayBuffer;
+      const data = job.transfer && whole ? job.data : new Uint8Array(job.data);
       job.data = new Uint8Array(0);
-      slot.worker.postMessage({ type: "open", id: job.id, data: copy }, [copy.buffer]);
+      slot.worker.postMessage({ type: "open", id: job.id, data }, [data.buffer as ArrayBuffer]);
     }
   }
 
   private spawn(): Slot {
     const worker = new Worker(new URL("./pdf-worker.mjs", import.meta.url), {
-      execArgv: [], workerData: { engine: this.engine, batch: this.o.batchPages, credit: this.o.credit },
+      execArgv: [], workerData: { engine: this.engine, batch: this.o.batchPages, credit: this.o.credit, wasmModule: this.compiled },
     });
     this.spawned++;
     const slot: Slot = { worker, docs: 0, pages: 0, retiring: false };
@@ -183,4 +196,13 @@ export class PdfPool {
     job.error ??= error;
     job.wake?.();
   }
+}
+
+/** The lib setting (ES2023, no DOM) has no WebAssembly types; the pool only compiles a module and passes it on. */
+type WasmModule = object;
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
+
+/** The wasm file that ships in @hyzyla/pdfium, compiled (V8 compiles in the background; the module is shareable). */
+async function compilePdfium(): Promise<WasmModule> {
+  return WebAssembly.compile(await readFile(createRequire(import.meta.url).resolve("@hyzyla/pdfium/pdfium.wasm")));
 }

@@ -182,3 +182,25 @@ test("Ctrl-C keeps finished inputs and says how to continue; --resume then compl
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.ok(readFileSync(join(outDir, "chunks.ndjson")).equals(expected));
 });
+
+test("--pdf-engine: pdf-parse and pdfium give the same chunks; a bad name is refused by the flag; --resume with the other engine is refused", async () => {
+  const pdfs = join(corpus, "pdfs");
+  mkdirSync(pdfs, { recursive: true });
+  writeFileSync(join(pdfs, "a.pdf"), await makePdf(["Engine page one. " + prose(2000, 200), "Engine page two. " + prose(2001, 200)]));
+  writeFileSync(join(pdfs, "b.pdf"), await makePdf(["Second file. " + prose(2002, 150)]));
+  const [pdfium, pdfParse, bad] = await Promise.all([
+    run(["chunk", "-i", pdfs, "-o", join(corpus, "eng-pdfium"), "-q", "--pdf-engine", "pdfium"]),
+    run(["chunk", "-i", pdfs, "-o", join(corpus, "eng-pdf-parse"), "-q"], { env: { PIPELINE_PDF_ENGINE: "pdf-parse" } }),
+    run(["chunk", "-i", pdfs, "-o", join(corpus, "eng-bad"), "--pdf-engine", "mupdf"]),
+  ]);
+  assert.equal(pdfium.code, 0, pdfium.stderr);
+  assert.equal(pdfParse.code, 0, pdfParse.stderr);
+  const chunks = (name: string) => readFileSync(join(corpus, name, "chunks.ndjson"), "utf8");
+  assert.match(chunks("eng-pdfium"), /Engine page two\./);
+  assert.equal(chunks("eng-pdfium"), chunks("eng-pdf-parse"));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /bad value "mupdf" for --pdf-engine \(PIPELINE_PDF_ENGINE\).*"pdfium"\|"pdf-parse"/);
+  const other = await run(["chunk", "-i", pdfs, "-o", join(corpus, "eng-pdfium"), "--resume", "--pdf-engine", "pdf-parse"]);
+  assert.equal(other.code, 1, other.stderr);
+  assert.match(other.stderr, /E_RESUME.*cannot resume: settings changed .*\(pdfEngine\)/);
+});

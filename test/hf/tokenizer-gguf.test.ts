@@ -1,18 +1,12 @@
 // Real tokenizers (Llama-3, Qwen2.5, Qwen3, Gemma 3 — tokenizer.json as the models ship it) written into GGUF
 // metadata by hf/tokenizer-gguf.ts: llama.cpp must then tokenize every string exactly as tokenizer.json does.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, test } from "node:test";
-import { writeGguf } from "../../src/gguf/writer.ts";
 import { bpePreName, hfTokenizerMetadata, TokenType } from "../../src/hf/tokenizer-gguf.ts";
 import type { LlamaConfig } from "../../src/model/config.ts";
-import { architectureMetadata } from "../../src/model/gguf-meta.ts";
-import { randomTensors } from "../../src/model/llama.ts";
 import { llamaCppTokenizer } from "../../src/tokenizer/llama-cpp.ts";
 import type { HfTokenizerFiles } from "../../src/hf/tokenizer-gguf.ts";
-import { readHfTokenizer, referenceTokenizer } from "../fixtures/hf-tokenizers.ts";
+import { readHfTokenizer, referenceTokenizer, writeVocabModel } from "../fixtures/hf-tokenizers.ts";
 import { phi3Tokenizer, smollmTokenizer } from "../fixtures/real-bases.ts";
 
 /** Texts that take the pre-tokenizers' different paths: digits, contractions, whitespace runs, scripts, emoji. */
@@ -40,24 +34,8 @@ const FAMILY: Record<string, { arch: LlamaConfig["arch"]; specials: string; file
   "SmolLM2-kind byte-level BPE": { arch: "llama", specials: "<|im_start|>user\nHi there 42<|im_end|>\n<|im_start|>assistant\n", files: smollmTokenizer },
 };
 
-/** A tiny model (8 wide, one layer) that carries the real tokenizer: llama.cpp loads only its vocabulary. */
 async function vocabModel(name: string): Promise<string> {
-  const files = FAMILY[name]!.files();
-  const tok = hfTokenizerMetadata(files);
-  const vocab = (tok["tokenizer.ggml.tokens"]!.value as string[]).length;
-  const c: LlamaConfig = {
-    arch: FAMILY[name]!.arch, vocab, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffn: 16, normEps: 1e-6, ropeBase: 1e6,
-    ropeStyle: "neox", qkvBias: FAMILY[name]!.arch === "qwen2", tiedOutput: true, contextLength: 256,
-    ...(FAMILY[name]!.arch === "qwen3" || FAMILY[name]!.arch === "gemma3" ? { qkNorm: true } : {}),
-    ...(FAMILY[name]!.arch === "gemma3" ? { gemma: true, slidingWindow: 16 } : {}),
-    ...(FAMILY[name]!.arch === "phi3" ? { fusedQkv: true, fusedGateUp: true, tiedOutput: false } : {}),
-  };
-  const path = join(mkdtempSync(join(tmpdir(), "d2m-hftok-")), "vocab.gguf");
-  await writeGguf(path, {
-    metadata: { ...architectureMetadata(c, `tokenizer-${name}`), ...tok },
-    tensors: randomTensors(c, 1).map((t) => ({ name: t.name, dims: t.dims, type: t.dims.length >= 2 ? "F16" as const : "F32" as const, data: t.data })),
-  });
-  return path;
+  return writeVocabModel(FAMILY[name]!.files(), FAMILY[name]!.arch, FAMILY[name]!.arch === "phi3" ? "Phi3" : undefined);
 }
 
 const disposers: Array<() => Promise<void>> = [];

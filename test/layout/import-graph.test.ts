@@ -13,6 +13,8 @@ const LAYERS: Record<string, number> = {
   kernels: 1, gguf: 1, safetensors: 1, streams: 1,
   providers: 2, chat: 2, tokenizer: 2, model: 2, ollama: 2, "llama-cpp": 2, hf: 2,
   transforms: 3, train: 3, export: 3, sinks: 3,
+  // The review server (pipeline review): the report index, queries and HTTP API over transforms and sinks.
+  review: 3,
   // Step runners: one step from settings to files, composing stages, sinks, training and export; the CLI, `all` and `pipeline` call them.
   steps: 4,
   cli: 5, "index.ts": 5,

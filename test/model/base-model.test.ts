@@ -93,26 +93,25 @@ test("a manifest with an adapter layer is refused, saying how to merge it first"
   });
 });
 
-test("org/repo: an Ollama user's model in the store resolves; the same shape not in the store gets the Hugging Face advice", async () => {
+test("org/repo: an Ollama user's model in the store resolves; the same shape not in the store goes to the Hugging Face cache", async () => {
   // In the store: someone/mymodel (tag latest) is an Ollama model.
   assert.equal((await resolveBaseModel("someone/mymodel", { env })).kind, "ollama");
-  // Lowercase HF names are HF names too when the store does not have them.
-  await assert.rejects(resolveBaseModel("openai-community/gpt2", { env }), (e: Error) => {
-    assert.match(e.message, /"openai-community\/gpt2" looks like a Hugging Face repository/);
-    assert.match(e.message, /hf:<user>\/gpt2-GGUF:Q8_0/);
+  // Not in the store, not in the (empty) HF cache, and offline: how to fetch it, and the Ollama hint.
+  const offline = { ...env, HF_HUB_CACHE: join(dir, "hf-empty"), HF_HUB_OFFLINE: "1" };
+  await assert.rejects(resolveBaseModel("openai-community/gpt2", { env: offline }), (e: Error) => {
+    assert.match(e.message, /"openai-community\/gpt2" is not in the Hugging Face cache \(.*hf-empty\) and HF_HUB_OFFLINE=1 forbids downloading it/);
+    assert.match(e.message, /hf download openai-community\/gpt2 --include "\*\.json" "\*\.safetensors"/);
     assert.match(e.message, /If "openai-community\/gpt2" is an Ollama user's model, run `ollama pull openai-community\/gpt2` first/);
-    assert.doesNotMatch(e.message, /no Ollama model/);
     return true;
   });
   // With a tag it is an Ollama name: the Ollama advice.
   await assert.rejects(resolveBaseModel("someone/other:7b", { env }), /no Ollama model "someone\/other:7b" in .*; run `ollama pull someone\/other:7b`/);
 });
 
-test("a bare Hugging Face repo name explains how to get a GGUF", async () => {
-  await assert.rejects(resolveBaseModel("meta-llama/Llama-2-7b-chat-hf", { env }), (e: Error) => {
-    assert.match(e.message, /looks like a Hugging Face repository/);
-    assert.match(e.message, /hf:<user>\/Llama-2-7b-chat-hf-GGUF:Q8_0/);
-    assert.match(e.message, /convert_hf_to_gguf\.py/);
+test("a Hugging Face name that is not cached, with the Hub unreachable, says the run is offline and how to fetch it", async () => {
+  await assert.rejects(resolveBaseModel("meta-llama/Llama-2-7b-chat-hf@main", { env: { ...env, HF_HUB_CACHE: join(dir, "hf-empty") }, hfEndpoint: "http://127.0.0.1:9" }), (e: Error) => {
+    assert.match(e.message, /cannot reach http:\/\/127\.0\.0\.1:9 to download "meta-llama\/Llama-2-7b-chat-hf"/);
+    assert.match(e.message, /the run is offline: fetch it on a machine with network with `hf download meta-llama\/Llama-2-7b-chat-hf/);
     return true;
   });
 });

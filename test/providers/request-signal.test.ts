@@ -85,12 +85,12 @@ test("finished requests through the real OpenAI SDK leave their signals collecta
 });
 
 test("a caller's abort stops a hung request at once, without retries, with the caller's reason", async () => {
-  const server = await startOpenAiServer({ apiKey: TEST_KEY, script: () => ({ hang: true }) });
+  const caller = new AbortController();
+  const reason = new Error("interrupted");
+  // Abort once the server holds the request (a fixed delay can fire before it arrives on a loaded machine).
+  const server = await startOpenAiServer({ apiKey: TEST_KEY, script: () => { setTimeout(() => caller.abort(reason), 20); return { hang: true }; } });
   try {
     const client = createClient(openaiProvider({ model: "gpt-test", apiKey: TEST_KEY, baseURL: server.baseURL }), { step: "test", concurrency: 2, timeoutMs: 10_000, maxRetries: 3, prices: DEFAULT_PRICES });
-    const caller = new AbortController();
-    const reason = new Error("interrupted");
-    setTimeout(() => caller.abort(reason), 100);
     const t0 = performance.now();
     const err = await client.generate({ messages: [{ role: "user", content: "hi" }], signal: caller.signal }).then(() => null, (e: unknown) => e);
     assert.equal(err, reason);

@@ -155,3 +155,25 @@ test("hf: train.jsonl and validation.jsonl named by the card's configs; an unkno
   const { outDir: d2 } = await write("axolotl", 21, null);
   assert.equal((parse(readFileSync(join(d2, "axolotl.yaml"), "utf8")) as Record<string, unknown>).base_model, BASE_PLACEHOLDER);
 });
+
+test("a checkpoint folder or a cached Hugging Face name as FINETUNE_MODEL_NAME: base_model is the folder or the repo id, nothing converted", async () => {
+  const { writeCheckpoint } = await import("../fixtures/hf-checkpoint.ts");
+  const ck = await writeCheckpoint("qwen2.5", { dir: join(root, "Qwen2.5-ckpt"), dim: 16, layers: 1 });
+  const input = join(root, "scored-20.ndjson");
+  if (!existsSync(input)) await import("node:fs/promises").then((fs) => fs.writeFile(input, pairs(20).map((p) => JSON.stringify(p)).join("\n") + "\n"));
+  const cache = join(root, "never-converted");
+  const folder = loadSettings({ flags: { finetuneModelName: ck.dir }, env: { DOCS2MODEL_CACHE: cache } });
+  await runFormatFor(folder, { target: "axolotl", input, outDir: join(root, "ckpt-axolotl"), options });
+  const c = parse(readFileSync(join(root, "ckpt-axolotl", "axolotl.yaml"), "utf8")) as Record<string, unknown>;
+  assert.equal(c.base_model, ck.dir);
+  // The same checkpoint as a hub name in the HF cache (refs/main → snapshots/<commit>).
+  const { mkdirSync, cpSync, writeFileSync } = await import("node:fs");
+  const hub = join(root, "hf-hub"), commit = "a".repeat(40);
+  mkdirSync(join(hub, "models--Qwen--Qwen2.5-0.5B-Instruct", "refs"), { recursive: true });
+  writeFileSync(join(hub, "models--Qwen--Qwen2.5-0.5B-Instruct", "refs", "main"), commit);
+  cpSync(ck.dir, join(hub, "models--Qwen--Qwen2.5-0.5B-Instruct", "snapshots", commit), { recursive: true });
+  const named = loadSettings({ flags: { finetuneModelName: "Qwen/Qwen2.5-0.5B-Instruct" }, env: { HF_HUB_CACHE: hub, HF_HUB_OFFLINE: "1", DOCS2MODEL_CACHE: cache } });
+  await runFormatFor(named, { target: "axolotl", input, outDir: join(root, "hub-axolotl"), options });
+  assert.equal((parse(readFileSync(join(root, "hub-axolotl", "axolotl.yaml"), "utf8")) as Record<string, unknown>).base_model, "Qwen/Qwen2.5-0.5B-Instruct");
+  assert.equal(existsSync(cache), false, "no conversion just to name the base");
+});
