@@ -76,6 +76,11 @@ export const SETTINGS = {
   timeoutSec: { key: "PIPELINE_TIMEOUT", schema: num.positive(), default: 120 },
   maxRetries: { key: "PIPELINE_MAX_RETRIES", schema: int.min(0).max(100), default: 5 },
   maxCost: { key: "PIPELINE_MAX_COST", schema: num.nonnegative().optional(), default: undefined },
+  // --batch: generate-qa and validate through the vendor's batch service (openai, claude, gemini; providers/batch/).
+  batch: { key: "PIPELINE_BATCH", schema: bool, default: false },
+  batchPollSec: { key: "PIPELINE_BATCH_POLL_SEC", schema: num.positive(), default: 30 },
+  /** A follow-up batch round (repairs, retried lines) smaller than this is sent synchronously instead. */
+  batchSyncBelow: { key: "PIPELINE_BATCH_SYNC_BELOW", schema: int.min(0), default: 20 },
   cacheDir: { key: "PIPELINE_CACHE_DIR", schema: str.optional(), default: undefined },
   cache: { key: "PIPELINE_CACHE", schema: bool, default: true },
   prices: { key: "PIPELINE_PRICES", schema: str.optional(), default: undefined },

@@ -35,6 +35,7 @@ export default defineCommand({
     ollama: { type: "boolean", default: true, description: "Create the model in Ollama when OLLAMA_HOST answers (--no-ollama to skip)" },
     for: { type: "string", description: "Also write the data and a ready-to-run config for a trainer (mlx | llama-factory | axolotl | unsloth | openai | hf) in <PIPELINE_QA_DIR>/for-<trainer>", valueHint: "TRAINER" },
     system: { type: "string", description: "A system prompt for every training example; the exported Modelfile's SYSTEM is the same", valueHint: "TEXT" },
+    batch: { type: "boolean", description: "generate-qa and validate through the vendor's batch service (openai, claude, gemini): about half the price, within 24 h (PIPELINE_BATCH)" },
     resume: { type: "boolean", description: "Continue an interrupted run: finished steps are skipped, the interrupted one resumes" },
     ...commonArgs,
   },
@@ -43,6 +44,7 @@ export default defineCommand({
       inputDir: flag("--input-dir", args["input-dir"]), followSymlinks: flag("--follow-symlinks", args["follow-symlinks"]), clean: flag("--clean", args.clean), pdfEngine: flag("--pdf-engine", args["pdf-engine"]), model: flag("--model", args.model), finetuneModelName: flag("--base", args.base),
       exportModelName: flag("--name", args.name), exportQuant: flag("--quant", args.quant),
       qaStyle: flag("--style", args.style), reasoningFormat: flag("--reasoning-format", args["reasoning-format"]),
+      batch: flag("--batch", args.batch || undefined),
     });
     await runAll(settings, {
       provider: args.provider, system: args.system, ...(args.for ? { for: parseTarget(args.for) } : {}), validFraction: parseFlag("valid-split", args["valid-split"]) ?? 0.2, ollama: args.ollama !== false, resume: !!args.resume,

@@ -25,6 +25,7 @@ const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Laz
   { name: "export", summary: "7. merged GGUF + adapter GGUF + Ollama Modelfile, verified and evaluated", load: lazy(() => import("./export.ts")) },
   { name: "pipeline", summary: "steps 1-4 in one streaming run", load: lazy(() => import("./pipeline.ts")) },
   { name: "all", summary: "steps 1-7 in one run; offline by default", load: lazy(() => import("./all.ts")) },
+  { name: "batches", summary: "list, check or cancel the vendor batches of a --batch run (list|status|cancel)", load: lazy(() => import("./batches.ts")) },
   { name: "combine", summary: "merge Q&A files (JSON arrays and NDJSON) into one", load: lazy(() => import("./combine.ts")) },
   { name: "verify", summary: "check an exported model in llama.cpp (loads, stops, matches our model)", load: lazy(() => import("./verify.ts")) },
   { name: "model", summary: "inspect or convert GGUF files (info, convert)", load: lazy(() => import("./model.ts")) },

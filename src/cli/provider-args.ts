@@ -13,7 +13,8 @@ export const providerArgs = {
   "max-retries": { type: "string", description: "Retries per request for 408/409/429/5xx/network/timeouts (default 5)", valueHint: "N" },
   "max-cost": { type: "string", description: "Stop cleanly (resumable) once this many USD are spent", valueHint: "USD" },
   cache: { type: "string", description: "Response cache directory (default: under the output dir; --no-cache turns it off)", valueHint: "DIR" },
-  "dry-run": { type: "boolean", description: "Print planned calls, tokens, cost and time, then exit" },
+  "dry-run": { type: "boolean", description: "Print planned calls, tokens, cost and time, then exit (with --batch: the batch plan)" },
+  batch: { type: "boolean", description: "Send the requests through the vendor's batch service (openai, claude, gemini): about half the price, done within 24 h; --resume polls the same batches (PIPELINE_BATCH)" },
 } as const satisfies ArgsDef;
 
 /** What the LLM steps that write records with failures (generate-qa, validate) add. */
@@ -35,6 +36,7 @@ export interface ProviderFlags {
   /** A directory, or false from --no-cache. */
   cache?: string | boolean;
   "dry-run"?: boolean;
+  batch?: boolean;
 }
 
 /** Parsed flags → settings overrides for settingsFromArgs (undefined falls through to env/config.env/defaults). */
@@ -51,5 +53,6 @@ export function providerFlags(args: ProviderFlags): Partial<Record<SettingName, 
     maxCost: flag("--max-cost", args["max-cost"]),
     cacheDir: typeof args.cache === "string" ? args.cache : undefined,
     cache: args.cache === false ? false : undefined,
+    batch: flag("--batch", args.batch || undefined),
   };
 }

@@ -122,7 +122,7 @@ export function createClient(provider: Provider, config: ClientConfig): Pipeline
           await rate.acquire(estimate);
           return withRequestSignal(config.timeoutMs, req.signal, (signal) => provider.generate({ ...req, signal }));
         });
-        meter.record(provider.model, result.usage);
+        meter.record(provider.model, result.usage, result.batch);
         void rate.settle(estimate, result.usage.inputTokens + result.usage.outputTokens);
         const raised = aimd.onSuccess();
         if (raised !== undefined) log.debug(`${provider.name}: concurrency back up to ${raised}`);

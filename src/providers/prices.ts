@@ -4,7 +4,13 @@ import { z } from "zod";
 import { PipelineError } from "../errors.ts";
 import type { ProviderName } from "./types.ts";
 
-export interface Price { input: number; output: number }
+export interface Price {
+  input: number;
+  output: number;
+  /** Through the vendor's batch service, when it is not simply BATCH_DISCOUNT of the list price. */
+  batchInput?: number;
+  batchOutput?: number;
+}
 export type PriceTable = Record<string, Price>;
 
 /**
@@ -40,7 +46,18 @@ export const DEFAULT_PRICES: PriceTable = {
 /** Backends that run on this machine cost nothing per token. */
 const FREE: ReadonlySet<ProviderName> = new Set(["ollama", "llama-cpp", "extractive"]);
 
-const TableSchema = z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }));
+/**
+ * Share of the list price a request costs through the vendor's batch service: half, as OpenAI Batch
+ * (https://platform.openai.com/docs/guides/batch), Anthropic Message Batches
+ * (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing) and Gemini batch mode
+ * (https://ai.google.dev/gemini-api/docs/batch-mode) each say. A model's batchInput/batchOutput override it.
+ */
+export const BATCH_DISCOUNT: Partial<Record<ProviderName, number>> = { openai: 0.5, claude: 0.5, gemini: 0.5 };
+
+const TableSchema = z.record(z.string(), z.object({
+  input: z.number().nonnegative(), output: z.number().nonnegative(),
+  batchInput: z.number().nonnegative().optional(), batchOutput: z.number().nonnegative().optional(),
+}));
 
 /** The built-in table with PIPELINE_PRICES (inline JSON or a JSON file path) laid over it. */
 export function loadPrices(override?: string): PriceTable {
@@ -71,6 +88,14 @@ export function priceFor(provider: ProviderName, model: string, table: PriceTabl
   let best: string | undefined;
   for (const key of Object.keys(table)) if (name.startsWith(key) && (!best || key.length > best.length)) best = key;
   return best ? table[best] : undefined;
+}
+
+/** Price through the batch service: the model's own batch prices, else the list price × BATCH_DISCOUNT. */
+export function batchPriceFor(provider: ProviderName, model: string, table: PriceTable): Price | undefined {
+  const p = priceFor(provider, model, table);
+  if (!p) return undefined;
+  const f = BATCH_DISCOUNT[provider] ?? 1;
+  return { input: p.batchInput ?? p.input * f, output: p.batchOutput ?? p.output * f };
 }
 
 export function costOf(price: Price | undefined, inputTokens: number, outputTokens: number): number {

@@ -50,7 +50,7 @@ export interface Selection {
 }
 
 type Env = Record<string, string | undefined>;
-const keyFor = (name: ProviderName, env: Env): string | undefined =>
+export const keyFor = (name: ProviderName, env: Env): string | undefined =>
   name === "openai" ? env.OPENAI_API_KEY : name === "claude" ? env.ANTHROPIC_API_KEY : name === "gemini" ? (env.GEMINI_API_KEY ?? env.GOOGLE_API_KEY) : undefined;
 
 function baseUrlFor(name: ProviderName, settings: Settings): string | undefined {

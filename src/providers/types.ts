@@ -29,6 +29,8 @@ export interface GenerateResult {
   model: string;
   /** Set by the backend when the vendor said why it stopped (length, stop, …). */
   finishReason?: string;
+  /** The reply came through the vendor's batch service (priced at batch prices; see providers/batch/). */
+  batch?: boolean;
 }
 
 /** One backend: a thin translation to a vendor's API. No retries, limits or caching here. */

@@ -1,5 +1,5 @@
 // Tokens and cost per step and model, for the end-of-step summary and the step's report.
-import { costOf, priceFor, type PriceTable } from "./prices.ts";
+import { batchPriceFor, costOf, priceFor, type PriceTable } from "./prices.ts";
 import type { ProviderName } from "./types.ts";
 import type { Usage } from "../records.ts";
 
@@ -11,6 +11,8 @@ export interface UsageRow {
   calls: number;
   /** Requests answered from the response cache: no tokens paid. */
   cachedCalls: number;
+  /** Of `calls`, those answered through the vendor's batch service (priced at its batch prices). */
+  batchCalls: number;
   failedCalls: number;
   retries: number;
   inputTokens: number;
@@ -35,18 +37,21 @@ export class UsageMeter {
     let r = this.rows.get(model);
     if (!r) {
       const priced = priceFor(this.provider, model, this.prices) !== undefined;
-      r = { step: this.step, provider: this.provider, model, calls: 0, cachedCalls: 0, failedCalls: 0, retries: 0, inputTokens: 0, outputTokens: 0, cost: 0, priced };
+      r = { step: this.step, provider: this.provider, model, calls: 0, cachedCalls: 0, batchCalls: 0, failedCalls: 0, retries: 0, inputTokens: 0, outputTokens: 0, cost: 0, priced };
       this.rows.set(model, r);
     }
     return r;
   }
 
-  record(model: string, usage: Usage): void {
+  /** `batch`: the reply came through the vendor's batch service, so it is priced at batch prices. */
+  record(model: string, usage: Usage, batch = false): void {
     const r = this.row(model);
     r.calls++;
+    if (batch) r.batchCalls++;
     r.inputTokens += usage.inputTokens;
     r.outputTokens += usage.outputTokens;
-    r.cost = costOf(priceFor(this.provider, model, this.prices), r.inputTokens, r.outputTokens);
+    const price = batch ? batchPriceFor(this.provider, model, this.prices) : priceFor(this.provider, model, this.prices);
+    r.cost += costOf(price, usage.inputTokens, usage.outputTokens);
   }
   recordCached(model: string): void { this.row(model).cachedCalls++; }
   recordRetry(model: string): void { this.row(model).retries++; }
@@ -65,7 +70,7 @@ export class UsageMeter {
 
 /** Sum rows (from one client or several steps) into a summary. */
 export function summarize(rows: UsageRow[]): UsageSummary {
-  const total = { calls: 0, cachedCalls: 0, failedCalls: 0, retries: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
+  const total = { calls: 0, cachedCalls: 0, batchCalls: 0, failedCalls: 0, retries: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
   for (const r of rows) {
     total.calls += r.calls; total.cachedCalls += r.cachedCalls; total.failedCalls += r.failedCalls; total.retries += r.retries;
     total.inputTokens += r.inputTokens; total.outputTokens += r.outputTokens; total.cost += r.cost;
@@ -79,6 +84,7 @@ export function formatUsage(s: UsageSummary): string {
   const lines = s.rows.map(
     (r) =>
       `  ${r.step} · ${r.provider}/${r.model}: ${r.calls} calls` +
+      (r.batchCalls ? ` (${r.batchCalls} by batch, at batch prices)` : "") +
       (r.cachedCalls ? ` (+${r.cachedCalls} cached)` : "") +
       (r.retries ? `, ${r.retries} retries` : "") +
       (r.failedCalls ? `, ${r.failedCalls} failed` : "") +

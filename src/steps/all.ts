@@ -9,6 +9,8 @@ import { PipelineError } from "../errors.ts";
 import { exportFolder, exportNameFor, finetuneNameFor, normalizeModelName, projectFiles } from "../layout.ts";
 import { log, summary } from "../log.ts";
 import { hashSettings } from "../streams/ledger.ts";
+import { requireBatchProvider } from "../providers/batch/vendor.ts";
+import { normalizeProviderName } from "../providers/select.ts";
 import type { ExportResult } from "../export/export.ts";
 import type { FormatOptions } from "../transforms/format.ts";
 
@@ -57,6 +59,8 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
     }
     state = old;
   }
+  // --batch needs a vendor with a batch service: refused now, not after chunking.
+  if (settings.batch) requireBatchProvider(normalizeProviderName(provider));
   // A base that does not resolve or cannot be trained must stop the run now, before chunking and any LLM call.
   await checkBase(settings);
   // A bad --name fails now, not after hours of training.
@@ -191,7 +195,8 @@ async function checkBase(settings: Settings): Promise<void> {
 }
 
 function allSettingsHash(s: Settings, extra: Record<string, unknown>): string {
-  const { env: _env, origin: _origin, configFile: _configFile, ...values } = s;
+  // How often batches are polled shapes no output.
+  const { env: _env, origin: _origin, configFile: _configFile, batchPollSec: _poll, ...values } = s;
   return hashSettings({ values, extra });
 }
 

@@ -13,6 +13,10 @@ import { openStepClient, planFromInput, recordsInFlight } from "../transforms/ge
 import { checkFailures, pairWithPrevious, previousRecords, retryFailedStage } from "../transforms/retry-failed.ts";
 import type { Stage } from "../streams/as-transform.ts";
 import { PipelineError } from "../errors.ts";
+import { batchedClient, forEachAfter } from "../providers/batch/client.ts";
+import { ignoreDeferred } from "../providers/batch/run.ts";
+import { withRecordId } from "../providers/batch/replay.ts";
+import { requireBatchProvider } from "../providers/batch/vendor.ts";
 
 export interface GenerateQaRun {
   /** The chunks file; undefined reads chunk NDJSON from stdin. */
@@ -36,9 +40,15 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
     return planFromInput(settings, "generate-qa", readChunks(), (c) => promptFor(c, settings.questionsPerChunk, settings.qaStyle), 20 + 60 * settings.questionsPerChunk, QA_REPLY_SCHEMA.schema);
   }
   if (o.retryFailed && !o.output) throw new PipelineError("E_USAGE", "--retry-failed rewrites an output file: name its folder with -o", { field: "--retry-failed" });
-  const client = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
+  if (settings.batch) {
+    if (!o.output) throw new PipelineError("E_USAGE", "--batch keeps its batch ledger beside the output file: name its folder with -o", { field: "--batch" });
+    if (!o.input) throw new PipelineError("E_USAGE", "--batch reads the chunks more than once (to collect the requests, then to write the records): name their folder with -i instead of piping them", { field: "--batch" });
+    if (o.retryFailed) throw new PipelineError("E_USAGE", "--retry-failed is not available with --batch yet: run it without --batch (it asks only the failed chunks again)", { field: "--batch" });
+  }
+  const opened = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
+  let client = opened;
   const stats = emptyGenerateQaStats();
-  const generator = qaGenerator({ client, questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature, styles: settings.qaStyle }, stats);
+  const genOptions = { questionsPerChunk: settings.questionsPerChunk, temperature: settings.temperature, styles: settings.qaStyle };
   const stepSettings: Record<string, unknown> = {
     input: o.input ? resolve(o.input) : "<stdin>",
     provider: client?.provider ?? "extractive",
@@ -47,6 +57,18 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
     temperature: client ? settings.temperature : undefined,
     ...styleSettings(settings.qaStyle),
   };
+  if (settings.batch) {
+    // Every chunk's requests go out in batches first; the step then runs as usual on the replies.
+    client = await Promise.resolve().then(() => requireBatchProvider(opened?.provider ?? "extractive")).then(() => batchedClient(settings, opened!, {
+      step: "generate-qa", target: resolve(o.output!), resume: o.resume, stepSettings, outputTokensPerCall: 20 + 60 * settings.questionsPerChunk,
+      collect: async (c, skip) => {
+        const gen = qaGenerator({ client: c, ...genOptions }, emptyGenerateQaStats());
+        const signal = new AbortController().signal;
+        await forEachAfter(readChunks(), skip, (chunk, index) => withRecordId(chunk.id, async () => { await gen(chunk, { index, signal }); }).catch(ignoreDeferred));
+      },
+    })).catch(async (e) => { await opened?.close(); throw e; });
+  }
+  const generator = qaGenerator({ client, ...genOptions }, stats);
   try {
     let input: AsyncIterable<unknown> = readChunks();
     let stage: Stage<never, QaRecord> = generator as Stage<never, QaRecord>;
@@ -84,5 +106,6 @@ export async function runGenerateQa(settings: Settings, o: GenerateQaRun): Promi
     checkFailures("generate-qa", stats.failedChunks, stats.chunks, o.maxFailures, "chunk(s) asked this run");
   } finally {
     await client?.close();
+    if (client !== opened) await opened?.close();
   }
 }

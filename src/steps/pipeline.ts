@@ -25,6 +25,9 @@ import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer } from "../tr
 import type { TemplateName } from "../transforms/format-templates.ts";
 import { runFormat } from "./format.ts";
 import { projectFiles } from "../layout.ts";
+import { requireBatchProvider } from "../providers/batch/vendor.ts";
+import { normalizeProviderName, resolveSelection } from "../providers/select.ts";
+import { batchPriceFor, costOf, loadPrices } from "../providers/prices.ts";
 
 export interface PipelineRun {
   /** Keep examples with overall >= this in training_data_final.jsonl. */
@@ -60,7 +63,18 @@ async function planPipeline(settings: Settings, files: string[], ingest: Stage<s
     judgeTokens += n * (estimatePromptTokens(judge, JUDGE_REPLY_SCHEMA.schema) + 60);
     return promptFor(c, n, settings.qaStyle);
   }, 20 + 60 * n, QA_REPLY_SCHEMA.schema);
-  await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
+  if (!settings.batch) {
+    await dryRun(settings, { calls: judgeCalls, inputTokens: judgeTokens, outputTokens: judgeCalls * 60 }, { step: "validate" });
+    return;
+  }
+  // The pairs do not exist yet, so validate's batches cannot be laid out: its size and cost at batch prices.
+  const sel = await resolveSelection(settings);
+  const price = batchPriceFor(sel.provider, sel.model, loadPrices(settings.prices));
+  process.stderr.write(
+    `dry run of validate --batch: ${sel.provider} / ${sel.model}\n  requests: ~${judgeCalls.toLocaleString("en")} (one per pair asked for)\n` +
+      `  tokens:   ~${judgeTokens.toLocaleString("en")} in + ~${(judgeCalls * 60).toLocaleString("en")} out\n` +
+      `  cost:     ${price ? `$${costOf(price, judgeTokens, judgeCalls * 60).toFixed(4)}` : "unknown (model not in the price table; set PIPELINE_PRICES)"} at batch prices\n`,
+  );
 }
 
 export async function runPipeline(settings: Settings, o: PipelineRun): Promise<void> {
@@ -77,6 +91,10 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
   const ingest = ingester({ skipBadLines: settings.skipBadLines, clean: settings.clean, pdfEngine: settings.pdfEngine });
   if (o.dryRun) {
     try { return await planPipeline(settings, files, ingest.stage); } finally { await ingest.close(); }
+  }
+  if (settings.batch) {
+    await ingest.close();
+    return runPipelineInBatches(settings, o, { chunks: paths.chunks, qa: qaPath, report: reportPath, final: finalPath });
   }
   const generator = await openStepClient(settings, "generate-qa", cacheDirUnder(settings.qaDir));
   const judge = generator ? await openStepClient(settings, "validate", cacheDirUnder(settings.qaDir)) : null;
@@ -156,4 +174,21 @@ export async function runPipeline(settings: Settings, o: PipelineRun): Promise<v
     await generator?.close();
     await judge?.close();
   }
+}
+
+/**
+ * --batch: the steps one after another instead of as one stream — a vendor batch needs every request of a step
+ * before it is submitted. Each step keeps its own ledger, so --resume continues where the run stopped.
+ */
+async function runPipelineInBatches(settings: Settings, o: PipelineRun, files: { chunks: string; qa: string; report: string; final: string }): Promise<void> {
+  if (settings.provider) requireBatchProvider(normalizeProviderName(settings.provider));
+  const { runChunk } = await import("./chunk.ts");
+  const { runGenerateQa } = await import("./generate-qa.ts");
+  const { runValidate } = await import("./validate.ts");
+  const { formatSummary } = await import("./format.ts");
+  await runChunk(settings, { inputs: [settings.inputDir], output: files.chunks, resume: o.resume });
+  await runGenerateQa(settings, { input: files.chunks, output: files.qa, resume: o.resume });
+  await runValidate(settings, { input: files.qa, output: files.report, resume: o.resume });
+  const options = { template: settings.formatTemplate as TemplateName, threshold: o.formatThreshold, keepDuplicates: false, validFraction: 0, reasoningFormat: settings.reasoningFormat };
+  log.info(formatSummary(await runFormat({ input: files.report, output: files.final, toStdout: false, options, skipBadLines: settings.skipBadLines }), options));
 }

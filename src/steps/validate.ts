@@ -15,6 +15,10 @@ import { checkFailures, pairWithPrevious, previousRecords, retryFailedStage } fr
 import { checkOutputFile } from "../streams/path-checks.ts";
 import type { Stage } from "../streams/as-transform.ts";
 import { PipelineError } from "../errors.ts";
+import { batchedClient, forEachAfter } from "../providers/batch/client.ts";
+import { ignoreDeferred } from "../providers/batch/run.ts";
+import { withRecordId } from "../providers/batch/replay.ts";
+import { requireBatchProvider } from "../providers/batch/vendor.ts";
 import { coerceQa } from "../transforms/validate-input.ts";
 import { formatSummaryBlock, formatSummaryExtras, SummaryBuilder } from "../transforms/validate-summary.ts";
 import { judgePrompt, JUDGE_REPLY_SCHEMA, markDuplicates, qaScorer, type ToScore } from "../transforms/validate.ts";
@@ -48,7 +52,13 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
   }
   if (!toStdout) for (const p of [reportPath, o.filteredOutput]) if (p) checkOutputFile(p);
   if (o.retryFailed && toStdout) throw new PipelineError("E_USAGE", "--retry-failed rewrites a report: name it with -o", { field: "--retry-failed" });
-  const judge = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));
+  if (settings.batch) {
+    if (toStdout) throw new PipelineError("E_USAGE", "--batch keeps its batch ledger beside the report: name it with -o", { field: "--batch" });
+    if (!inputPath) throw new PipelineError("E_USAGE", "--batch reads the pairs more than once (to collect the requests, then to score): name the file with -i instead of piping it", { field: "--batch" });
+    if (o.retryFailed) throw new PipelineError("E_USAGE", "--retry-failed is not available with --batch yet: run it without --batch (it scores only the failed pairs again)", { field: "--batch" });
+  }
+  const opened = await openStepClient(settings, "validate", cacheDirUnder(dirname(reportPath)));
+  let judge = opened;
   const opts = { judge, threshold: settings.validationThreshold, filterThreshold: settings.filterThreshold };
   const stepSettings = {
     input: inputPath ? resolve(inputPath) : "<stdin>",
@@ -57,6 +67,18 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
     threshold: opts.threshold,
     filterThreshold: opts.filterThreshold,
   };
+  if (settings.batch) {
+    // Every pair's judge request goes out in batches first; the step then scores as usual on the replies.
+    judge = await Promise.resolve().then(() => requireBatchProvider(opened?.provider ?? "extractive")).then(() => batchedClient(settings, opened!, {
+      step: "validate", target: scoredPathFor(reportPath), resume: o.resume, stepSettings, outputTokensPerCall: 60,
+      collect: async (c, skip) => {
+        const score = qaScorer({ ...opts, judge: c });
+        const signal = new AbortController().signal;
+        await forEachAfter(markDuplicates(readPairs()), skip, (x, index) => withRecordId(x.qa.id, async () => { await score(x, { index, signal }); }).catch(ignoreDeferred));
+      },
+    })).catch(async (e) => { await opened?.close(); throw e; });
+    opts.judge = judge;
+  }
   const input = markDuplicates(readPairs());
   // Cost of this run's calls (a resumed run paid only for the rest); token counts in the summary cover every pair.
   const cost = () => (judge ? `$${judge.usage().total.cost.toFixed(4)} this run` : undefined);
@@ -112,5 +134,6 @@ export async function runValidate(settings: Settings, o: ValidateRun): Promise<v
     checkJudged();
   } finally {
     await judge?.close();
+    if (judge !== opened) await opened?.close();
   }
 }
