@@ -211,7 +211,8 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
   for (const [typ, key] of SPECIAL_KEYS) {
     const text = typ === "bos" ? bosText : tokenContent(f.config[`${typ}_token`]);
     let id = idOf(text);
-    if (text !== undefined && id === undefined && typ !== "bos") {
+    // Only a missing EOS is fatal (generation could not stop); gguf-py skips the others quietly.
+    if (text !== undefined && id === undefined && typ === "eos") {
       throw new PipelineError("E_MODEL", `${typ}_token "${text}" is not a token of tokenizer.json`, { file: f.source, field: `${typ}_token` });
     }
     const fromConfig = o.modelConfig?.[`${typ}_token_id`];
