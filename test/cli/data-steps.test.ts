@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startOpenAiServer } from "../fixtures/servers/openai.ts";
-import type { RecordedRequest } from "../fixtures/servers/loopback.ts";
 import { chunksOf, guideText } from "../transforms/qa-fixtures.ts";
+import { replyFor } from "../fixtures/batch-replies.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
 const KEY = "sk-test-datasteps-SECRET-0123456789";
@@ -134,23 +134,9 @@ test("files: generate-qa → validate (report, filtered) → format (+valid spli
   assert.match(c.stderr, /b\.ndjson: 0 record\(s\), 3 duplicate\(s\) dropped/);
 });
 
-/** Replies that depend only on the request, so a resumed run gets the same answers as an uninterrupted one. */
-function deterministicReply(req: RecordedRequest): string {
-  const prompt = req.messages.map((m) => m.content).join("\n");
-  if (prompt.includes("Score the question-answer pair")) {
-    const n = prompt.length % 5;
-    return JSON.stringify({ accuracy: 6 + n, relevance: 7, clarity: 8, completeness: 7, overall: 5 + n, reason: "ok" });
-  }
-  const section = /Section (\d+)/.exec(prompt)?.[1] ?? "x";
-  const quote = /(To change [^,]+,)/.exec(prompt)?.[1] ?? "pass the matching flag";
-  return JSON.stringify({ pairs: [
-    { question: `How do you change the setting of section ${section}?`, answer: "Pass the matching flag or set its key in config.env.", evidence: quote },
-    { question: `Where is the setting of section ${section} stored?`, answer: "In the report of the step that uses it.", evidence: "in the report of the step that uses it" },
-  ] });
-}
 
 test("generate-qa and validate over a loopback OpenAI server: SIGKILL mid-run, --resume gives identical files", async () => {
-  const server = await startOpenAiServer({ defaultReply: deterministicReply, latencyMs: 20 });
+  const server = await startOpenAiServer({ defaultReply: replyFor, latencyMs: 20 });
   try {
     const dir = workdir();
     const chunksDir = join(dir, "chunks");
