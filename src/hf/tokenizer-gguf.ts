@@ -151,13 +151,16 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
   } else {
     for (const [piece, id] of Object.entries(model.vocab as Record<string, number>)) byId.set(id, piece);
   }
-  for (const a of added) byId.set(a.id, a.content);
-  const addedById = new Map(added.map((a) => [a.id, a]));
   let maxId = -1;
   for (const id of byId.keys()) if (id > maxId) maxId = id;
   if (o.vocabSize !== undefined && maxId >= o.vocabSize) {
     throw new PipelineError("E_MODEL", `tokenizer.json has token id ${maxId} but config.json's vocab_size is ${o.vocabSize}; the tokenizer does not belong to these weights`, { file: f.source, field: "vocab_size" });
   }
+  // Added tokens past the embedding's rows are left out, as the converter does (Gemma 3's tokenizer.json carries
+  // <image_soft_token> at 262,144 for its vision models; the text model has 262,144 rows).
+  const inVocab = added.filter((a) => o.vocabSize === undefined || a.id < o.vocabSize);
+  for (const a of inVocab) { byId.set(a.id, a.content); if (a.id > maxId) maxId = a.id; }
+  const addedById = new Map(inVocab.map((a) => [a.id, a]));
   const n = o.vocabSize ?? maxId + 1;
 
   // SentencePiece-style BPE: llama.cpp merges the adjacent pair whose joined piece scores highest, tokenizer.json
@@ -200,7 +203,7 @@ export function hfTokenizerMetadata(f: HfTokenizerFiles, o: HfTokenizerOptions =
 
   const idOf = (text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
-    for (const a of added) if (a.content === text) return a.id;
+    for (const a of inVocab) if (a.content === text) return a.id;
     const v = model.type === "Unigram" ? (model.vocab as Array<[string, number]>).findIndex(([p]) => p === text) : (model.vocab as Record<string, number>)[text];
     return v === undefined || v < 0 ? undefined : v;
   };

@@ -104,3 +104,11 @@ test("token types, padding to the embedding's rows, special ids and templates as
   assert.equal(g["tokenizer.ggml.add_bos_token"]!.value, true);
   assert.equal(g["tokenizer.ggml.bos_token_id"]!.value, gt.indexOf("<bos>"));
 });
+
+test("added tokens past config.json's vocab_size are left out as the converter does; a base vocabulary past it is refused", () => {
+  const g = hfTokenizerMetadata(readHfTokenizer("gemma3"), { vocabSize: 262144 });
+  const tokens = g["tokenizer.ggml.tokens"]!.value as string[];
+  assert.equal(tokens.length, 262144);
+  assert.ok(!tokens.includes("<image_soft_token>"), "Gemma 3's vision token (id 262144) is not in the text model");
+  assert.throws(() => hfTokenizerMetadata(readHfTokenizer("qwen2.5"), { vocabSize: 1000 }), /token id \d+ but config\.json's vocab_size is 1000/);
+});
