@@ -53,7 +53,9 @@ test("CLI: a file where a folder belongs, a folder where a file belongs, an unwr
   oneLine(cli(["chunk", "-i", DOCS, "-o", join(dir, "file")]), "E_OUTPUT", join(dir, "file"));
   oneLine(cli(["format", "-i", missing, "-o", join(dir, "folder")]), "E_OUTPUT", join(dir, "folder"));
   oneLine(cli(["validate", "--provider", "extractive", "-i", missing, "-o", join(dir, "folder")]), "E_OUTPUT", join(dir, "folder"));
-  oneLine(cli(["model", "info", join(dir, "folder")]), "E_INPUT", join(dir, "folder"));
+  // A folder is a base model when it is a Hugging Face checkpoint (issue 15); one without config.json says so.
+  oneLine(cli(["model", "info", join(dir, "folder")]), "E_MODEL", join(dir, "folder"));
+  assert.match(cli(["model", "info", join(dir, "folder")]).stderr, /not a Hugging Face checkpoint folder: no config\.json/);
   oneLine(cli(["validate", "--provider", "extractive", "-i", join(dir, "folder"), "-o", join(dir, "report.json")]), "E_INPUT", join(dir, "folder"));
   if (!nobodyCanRunTheCli()) {
     t.diagnostic("unwritable-folder case not run: user nobody cannot read this checkout (it lies under a private folder)");
