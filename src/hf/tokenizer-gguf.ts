@@ -107,19 +107,22 @@ function tokenContent(v: unknown): string | undefined {
 /** The special tokens gguf-py's SpecialVocab reads, with the key llama.cpp reads each under ("seperator" as it spells it). */
 const SPECIAL_KEYS: Array<[string, string]> = [["bos", "bos"], ["eos", "eos"], ["unk", "unknown"], ["sep", "seperator"], ["pad", "padding"], ["cls", "cls"], ["mask", "mask"]];
 
-/** The first special token of a TemplateProcessing post-processor's single-sequence template, when text follows it. */
-function templateFirst(t: Json): string | undefined {
+/** The single-sequence template of the tokenizer's TemplateProcessing post-processor, if it has one. */
+function singleTemplate(t: Json): Json[] | undefined {
   const posts: Json[] = t.post_processor ? (t.post_processor.type === "Sequence" ? t.post_processor.processors : [t.post_processor]) : [];
-  const single = posts.find((p) => p.type === "TemplateProcessing")?.single as Json[] | undefined;
+  return posts.find((p) => p.type === "TemplateProcessing")?.single as Json[] | undefined;
+}
+
+/** The first special token of that template, when text follows it. */
+function templateFirst(t: Json): string | undefined {
+  const single = singleTemplate(t);
   return single && single.length > 1 ? single[0]?.SpecialToken?.id : undefined;
 }
 
-/** Whether a TemplateProcessing post-processor puts `token` before a single sequence (HF's way of adding BOS). */
+/** Whether that template puts `token` before (or after) a single sequence (HF's way of adding BOS / EOS). */
 function templateAdds(t: Json, token: string, where: "first" | "last"): boolean | undefined {
-  const posts: Json[] = t.post_processor ? (t.post_processor.type === "Sequence" ? t.post_processor.processors : [t.post_processor]) : [];
-  const tp = posts.find((p) => p.type === "TemplateProcessing");
-  if (!tp) return undefined;
-  const single = tp.single as Json[];
+  const single = singleTemplate(t);
+  if (!single) return undefined;
   const item = where === "first" ? single[0] : single[single.length - 1];
   return item?.SpecialToken?.id === token;
 }
