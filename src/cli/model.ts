@@ -1,5 +1,7 @@
 // `pipeline model`: look inside a GGUF model file or a Hugging Face checkpoint, or convert a GGUF's tensors to another type.
+import { basename } from "node:path";
 import { defineCommand } from "citty";
+import { PipelineError } from "../errors.ts";
 import { log, summary } from "../log.ts";
 import { commonArgs, settingsFromArgs } from "./args.ts";
 
@@ -68,7 +70,44 @@ const convert = defineCommand({
   },
 });
 
+const cache = defineCommand({
+  meta: {
+    name: "cache",
+    description:
+      "List the GGUFs converted from Hugging Face checkpoints (DOCS2MODEL_CACHE, default ~/.cache/docs2model,\n" +
+      "  /checkpoints): size, last use, source, and whether the checkpoint is unchanged (current), changed (stale) or gone.\n" +
+      "  A new conversion removes the same checkpoint's older ones by itself.\n" +
+      "  --prune removes stale, source-gone and unlabelled entries and dead partial files; --all removes every entry.\n" +
+      "  Examples:\n    pipeline model cache\n    pipeline model cache --prune",
+  },
+  args: {
+    ...commonArgs,
+    prune: { type: "boolean", description: "Remove the entries that cannot be used again" },
+    all: { type: "boolean", description: "With --prune: remove every entry (they are re-converted when next needed)" },
+    json: { type: "boolean", description: "Print JSON instead of text" },
+  },
+  async run({ args }) {
+    settingsFromArgs(args);
+    const { checkpointCacheDir, CONVERTER_VERSION } = await import("../hf/convert.ts");
+    const { listCache, pruneCache } = await import("../hf/checkpoint-cache.ts");
+    const dir = checkpointCacheDir();
+    if (args.all && !args.prune) throw new PipelineError("E_USAGE", "--all goes with --prune: pipeline model cache --prune --all", { field: "--all" });
+    const entries = args.prune ? pruneCache(dir, CONVERTER_VERSION, { all: args.all }) : listCache(dir, CONVERTER_VERSION);
+    const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
+    const total = entries.reduce((a, e) => a + e.bytes, 0);
+    if (args.json) {
+      const rows = entries.map((e) => ({ path: e.path, bytes: e.bytes, lastUsed: e.lastUsed.toISOString(), state: e.state, source: e.record?.repo ?? e.record?.source }));
+      process.stdout.write(JSON.stringify({ dir, [args.prune ? "removed" : "entries"]: rows, bytes: total }, null, 2) + "\n");
+      return;
+    }
+    const lines = entries.map((e) => `${basename(e.path)}\t${mb(e.bytes)}\t${e.lastUsed.toISOString().slice(0, 16).replace("T", " ")}\t${e.state}\t${e.record?.repo ?? e.record?.source ?? ""}`);
+    if (args.prune) log.info(`removed ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${mb(total)}) from ${dir}`);
+    else process.stdout.write(lines.length ? `${lines.join("\n")}\n${entries.length} entr${entries.length === 1 ? "y" : "ies"}, ${mb(total)} in ${dir}\n` : `no converted checkpoints in ${dir}\n`);
+    if (args.prune && lines.length) process.stdout.write(lines.join("\n") + "\n");
+  },
+});
+
 export default defineCommand({
-  meta: { name: "model", description: "Inspect or convert GGUF model files (info, convert)" },
-  subCommands: { info, convert },
+  meta: { name: "model", description: "Inspect or convert GGUF model files, manage converted checkpoints (info, convert, cache)" },
+  subCommands: { info, convert, cache },
 });

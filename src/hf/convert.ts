@@ -10,9 +10,10 @@ import { log } from "../log.ts";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.ts";
 import { openSafetensors, type SafetensorsFile } from "../safetensors/format.ts";
 import { planCheckpoint, type CheckpointPlan, type PlannedTensor } from "./checkpoint.ts";
+import { fileStamps, removeOlderConversions, touchCacheEntry, writeCacheRecord } from "./checkpoint-cache.ts";
 
 /** Bumped when the GGUF we write for the same files changes, so old cache entries are not reused. */
-const CONVERTER_VERSION = 2;
+export const CONVERTER_VERSION = 2;
 
 /** Rows of a row-major matrix moved from HF's per-head [half, j] order to llama.cpp's [j, half] (LlamaModel.permute), as bytes. */
 export function permuteRowBytes(src: Buffer, rows: number, heads: number): Buffer {
@@ -88,10 +89,16 @@ export async function checkpointGguf(dir: string, o: { repo?: string; cacheDir?:
   mkdirSync(cache, { recursive: true });
   const name = (o.repo ?? basename(abs)).replace(/[^\w.-]+/g, "--");
   const path = join(cache, `${name}-${checkpointKey(plan, `${abs}\n${o.repo ?? ""}`)}.gguf`);
-  if (existsSync(path)) return { path, plan, converted: false };
+  if (existsSync(path)) {
+    touchCacheEntry(path);
+    return { path, plan, converted: false };
+  }
   const t0 = Date.now();
   log.info(`converting the checkpoint ${o.repo ?? abs} to GGUF (${plan.arch}, ${plan.tensors.length} tensors, ${plan.dtype}) → ${path}`);
+  const record = { source: abs, ...(o.repo ? { repo: o.repo } : {}), converterVersion: CONVERTER_VERSION, files: fileStamps(plan.files), created: new Date().toISOString() };
   await writeCheckpointGguf(plan, path); // written beside as .partial and renamed: a cache entry is always whole
+  writeCacheRecord(path, record);
   log.info(`converted in ${((Date.now() - t0) / 1000).toFixed(1)} s; later runs reuse it`);
+  removeOlderConversions(cache, path, record, CONVERTER_VERSION);
   return { path, plan, converted: true };
 }
