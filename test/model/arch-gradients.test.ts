@@ -11,32 +11,8 @@ import { LlamaModel, type Batch } from "../../src/model/llama.ts";
 import { attention, geglu, headRmsNorm, rope, ropeInvFreq, ropeTables, rotary, softcap } from "../../src/model/ops.ts";
 import { DEFAULT_TARGETS, Lora } from "../../src/train/lora.ts";
 import { archTensors, lcg, llama3RopeFactors } from "./arch-fixture.ts";
+import { checkGradients } from "../fixtures/grad-check.ts";
 
-/** Central differences on the `n` entries of largest analytic gradient of each variable. */
-function checkGradients(vars: tf.Variable[], loss: () => tf.Scalar, label: string, n = 2): number {
-  const { grads } = tf.variableGrads(loss, vars);
-  let checked = 0;
-  for (const v of vars) {
-    const g = grads[v.name]!.dataSync() as Float32Array;
-    assert.ok(g.some((x) => x !== 0), `${label} ${v.name}: the gradient is not all zero`);
-    for (const idx of Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, n)) {
-      const base = (v.dataSync() as Float32Array).slice();
-      const at = (delta: number) => {
-        const p = base.slice();
-        p[idx] = p[idx]! + delta;
-        v.assign(tf.tensor(p, v.shape));
-        return tf.tidy(() => loss().dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const numeric = (at(eps) - at(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      assert.ok(Math.abs(g[idx]! - numeric) <= 3e-4 + 0.03 * Math.abs(numeric), `${label} ${v.name}[${idx}]: analytic ${g[idx]} vs numeric ${numeric}`);
-      checked++;
-    }
-  }
-  tf.dispose(Object.values(grads));
-  return checked;
-}
 
 let made = 0;
 /** Typed as 2-D (the ops take rows); the one 1-D use is cast where it is passed. */

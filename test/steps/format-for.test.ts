@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { parse } from "yaml";
 import { loadSettings } from "../../src/config.ts";
-import { stableId, type ScoredRecord } from "../../src/records.ts";
+import type { ScoredRecord } from "../../src/records.ts";
+import { millPairs } from "../fixtures/mill-pairs.ts";
 import { runFormatFor } from "../../src/steps/format-for.ts";
 import { checkOpenaiExamples } from "../../src/sinks/trainers/openai.ts";
 import { BASE_PLACEHOLDER } from "../../src/sinks/trainers/targets.ts";
@@ -16,15 +17,7 @@ const root = mkdtempSync(join(tmpdir(), "d2m-format-for-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const SYSTEM = "Answer from the mill records.";
-const pairs = (n: number): ScoredRecord[] => Array.from({ length: n }, (_, i) => {
-  const question = `Which river feeds mill ${i}?`, answer = `The Alder river feeds mill ${i}.`;
-  const docId = `doc_${i}`, chunkId = `chunk_${i}`, qaId = stableId("qa", chunkId, question, answer);
-  return {
-    type: "scored", id: stableId("scored", qaId), qaId, docId, chunkId, source: `mill-${i}.md`, question, answer, evidence: "", provider: "test", model: "test",
-    usage: { inputTokens: 0, outputTokens: 0 }, scores: { accuracy: 9, relevance: 9, clarity: 9, completeness: 9, overall: 9 }, verdict: "PASS",
-    checks: { grounded: true, duplicateOf: null, length: "ok" },
-  };
-});
+const pairs = (n: number): ScoredRecord[] => millPairs(n);
 async function* records(n: number) { yield* pairs(n); }
 const settings = loadSettings({ flags: { finetuneLoraRank: 16, finetuneEpochs: 2, finetuneLearningRate: 1e-4, finetuneSeqLen: 1024, finetuneModelName: "tiny" } });
 const options = { threshold: 7, keepDuplicates: false, validFraction: 0.3, system: SYSTEM };

@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { stableId, type ScoredRecord } from "../../src/records.ts";
+import type { ScoredRecord } from "../../src/records.ts";
+import { millPairs } from "../fixtures/mill-pairs.ts";
 import { runFormat } from "../../src/steps/format.ts";
 import { CARD_FALLBACK_FILE } from "../../src/sinks/own-files.ts";
 import { log } from "../../src/log.ts";
@@ -13,15 +14,7 @@ import { log } from "../../src/log.ts";
 const root = mkdtempSync(join(tmpdir(), "d2m-own-files-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const scored: ScoredRecord[] = Array.from({ length: 6 }, (_, i) => {
-  const question = `Which river feeds mill ${i}?`, answer = `The Alder river feeds mill ${i}.`;
-  const docId = `doc_${i}`, chunkId = `chunk_${i}`, qaId = stableId("qa", chunkId, question, answer);
-  return {
-    type: "scored", id: stableId("scored", qaId), qaId, docId, chunkId, source: `mill-${i}.md`, question, answer, evidence: "", provider: "test", model: "test",
-    usage: { inputTokens: 0, outputTokens: 0 }, scores: { accuracy: 9, relevance: 9, clarity: 9, completeness: 9, overall: 9 }, verdict: "PASS",
-    checks: { grounded: true, duplicateOf: null, length: "ok" },
-  };
-});
+const scored: ScoredRecord[] = millPairs(6);
 async function* records() { yield* scored; }
 const options = { template: "alpaca" as const, threshold: 7, validFraction: 0.5 };
 

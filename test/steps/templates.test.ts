@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { exportModel } from "../../src/export/export.ts";
-import { stableId, type ScoredRecord } from "../../src/records.ts";
+import type { ScoredRecord } from "../../src/records.ts";
+import { millPairs } from "../fixtures/mill-pairs.ts";
 import { runFormat } from "../../src/steps/format.ts";
 import { finetune } from "../../src/train/trainer-run.ts";
 import { qaTrain } from "../../src/train/qa-train.ts";
@@ -19,15 +20,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const SYSTEM = "Answer from the mill records.";
 const VALID_FRACTION = 0.5;
-const scored: ScoredRecord[] = Array.from({ length: 8 }, (_, i) => {
-  const question = `Which river feeds mill ${i}?`, answer = `The Alder river feeds mill ${i}.\nIt runs north of the bridge.`;
-  const docId = `doc_${i}`, chunkId = `chunk_${i}`, qaId = stableId("qa", chunkId, question, answer);
-  return {
-    type: "scored", id: stableId("scored", qaId), qaId, docId, chunkId, source: `mill-${i}.md`, question, answer, evidence: "", provider: "test", model: "test",
-    usage: { inputTokens: 0, outputTokens: 0 }, scores: { accuracy: 9, relevance: 9, clarity: 9, completeness: 9, overall: 9 }, verdict: "PASS",
-    checks: { grounded: true, duplicateOf: null, length: "ok" },
-  };
-});
+const scored: ScoredRecord[] = millPairs(8, { answerTail: "\nIt runs north of the bridge." });
 async function* records() { yield* scored; }
 
 test("chatml, alpaca, sharegpt and openai each go format → qa-train → finetune → export", async () => {

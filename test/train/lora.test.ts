@@ -6,6 +6,7 @@ import { DEFAULT_TARGETS, Lora } from "../../src/train/lora.ts";
 import { LlamaModel, type Batch } from "../../src/model/llama.ts";
 import { useFastBatchedMatMul as useBatchedAttention } from "../../src/kernels/fused-ops.ts";
 import { testConfig } from "../model/fixture.ts";
+import { checkGradients } from "../fixtures/grad-check.ts";
 
 const config = testConfig("llama", 64, { dim: 32, heads: 4, kvHeads: 2, headDim: 8, ffn: 48 });
 
@@ -18,32 +19,6 @@ function batchOf(seed: number): Batch {
   return { batch: 2, seq: 8, inputs, targets, weights };
 }
 
-/** Compare analytic gradients with central differences on the entries of largest gradient. */
-function checkGradients(vars: tf.Variable[], loss: () => tf.Scalar, label: string): number {
-  const { grads } = tf.variableGrads(loss, vars);
-  let checked = 0;
-  for (const v of vars) {
-    const g = grads[v.name]!.dataSync() as Float32Array;
-    const order = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 2);
-    for (const idx of order) {
-      const base = (v.dataSync() as Float32Array).slice();
-      const at = (delta: number) => {
-        const p = base.slice();
-        p[idx] = p[idx]! + delta;
-        v.assign(tf.tensor(p, v.shape));
-        return tf.tidy(() => loss().dataSync()[0]!);
-      };
-      const eps = 1e-2;
-      const numeric = (at(eps) - at(-eps)) / (2 * eps);
-      v.assign(tf.tensor(base, v.shape));
-      const analytic = g[idx]!;
-      assert.ok(Math.abs(analytic - numeric) <= 3e-4 + 0.03 * Math.abs(numeric), `${label} ${v.name}[${idx}]: analytic ${analytic} vs numeric ${numeric}`);
-      checked++;
-    }
-  }
-  tf.dispose(Object.values(grads));
-  return checked;
-}
 
 test("LoRA gradients (through attention, rope, norms and masked loss) match finite differences", async () => {
   await useBackend("cpu");
