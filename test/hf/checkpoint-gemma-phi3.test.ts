@@ -195,3 +195,29 @@ test("what llama.cpp would run differently from transformers is refused by name,
   await refused("phi3", (c) => { c.rope_scaling = { type: "longrope", long_factor: [1, 2, 3], short_factor: [1, 2, 3] }; }, /long_factor and short_factor must each hold 2 values/);
   await refused("gemma3", (c) => { c.architectures = ["Gemma3ForConditionalGeneration"]; }, /Gemma3ForConditionalGeneration is not converted from a checkpoint here .*google\/gemma-3-1b-it converts here/);
 });
+
+test("gemma3 rope settings in transformers 4.x (rope_scaling, rope_local_base_freq) and 5.x (rope_parameters per layer type) forms give the same GGUF keys; linear scaling reaches the global layers only", async () => {
+  const ck = await writeCheckpoint("gemma3", { dir: join(root, "gemma3-rope"), dim: 16, layers: 6, smallTokenizer: SAMPLE_TEXT });
+  const keys = async (edit: (c: Record<string, unknown>) => void) => {
+    const c = structuredClone(ck.config);
+    edit(c);
+    writeFileSync(join(ck.dir, "config.json"), JSON.stringify(c));
+    const md = (await planCheckpoint(ck.dir)).metadata;
+    return Object.fromEntries(Object.entries(md).filter(([k]) => k.startsWith("gemma3.rope")).map(([k, v]) => [k, v.value]));
+  };
+  // gemma-3-4b-it's text_config: linear factor 8 on the global layers, base 1e6; local layers base 10000, unscaled.
+  const v4 = await keys((c) => { c.rope_scaling = { factor: 8, rope_type: "linear" }; });
+  const v5 = await keys((c) => {
+    delete c.rope_scaling; delete c.rope_theta; delete c.rope_local_base_freq;
+    c.rope_parameters = { full_attention: { rope_type: "linear", factor: 8, rope_theta: 1e6 }, sliding_attention: { rope_type: "default", rope_theta: 10000 } };
+  });
+  const want = { "gemma3.rope.scaling.type": "linear", "gemma3.rope.scaling.factor": 8, "gemma3.rope.freq_base": 1e6, "gemma3.rope.freq_base_swa": 10000 };
+  assert.deepEqual(v4, want);
+  assert.deepEqual(v5, want);
+  const md = (await planCheckpoint(ck.dir)).metadata;
+  const { configFromGguf } = await import("../../src/model/config.ts");
+  const { plainValue } = await import("../../src/gguf/reader.ts");
+  const config = configFromGguf(Object.fromEntries(Object.entries(md).map(([k, v]) => [k, plainValue(v)])), (await planCheckpoint(ck.dir)).tensors.map((t) => t.name));
+  assert.deepEqual([config.ropeScale, config.ropeScaleSwa, config.ropeBase, config.ropeBaseSwa, config.slidingWindow, config.swaPattern], [1 / 8, undefined, 1e6, 10000, 8, 6]);
+  assert.deepEqual(await keys(() => {}), { "gemma3.rope.freq_base": 1e6, "gemma3.rope.freq_base_swa": 10000 }, "gemma-3-1b-it: no scaling");
+});
