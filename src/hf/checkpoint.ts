@@ -1,9 +1,10 @@
 // A Hugging Face checkpoint folder (config.json, *.safetensors single or sharded, tokenizer.json,
 // tokenizer_config.json) read as the GGUF llama.cpp's convert_hf_to_gguf.py would make of it: the same
-// architecture metadata (TextModel/LlamaModel set_gguf_parameters; Gemma 2/3 and Phi-3 in checkpoint-arch.ts), tensor
-// names (gguf-py tensor_mapping), q/k row order (LlamaModel.permute for llama/mistral, none for the NEOX-rope ones), Llama-3 rope_freqs
-// (generate_extra_tensors) and tokenizer metadata (vocab.ts). planCheckpoint reads only headers and JSON, so
-// preflight and `model info` can judge a folder before any weight is read; convert.ts writes the plan.
+// architecture metadata (TextModel/LlamaModel set_gguf_parameters; Gemma 2/3 and Phi-3 in checkpoint-arch.ts),
+// tensor names (gguf-py tensor_mapping), q/k row order (LlamaModel.permute for llama/mistral, none for the NEOX-rope
+// architectures), Llama-3 rope_freqs (generate_extra_tensors) and tokenizer metadata (vocab.ts). planCheckpoint
+// reads only headers and JSON, so preflight and `model info` can judge a folder before any weight is read;
+// convert.ts writes the plan.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PipelineError } from "../errors.ts";
