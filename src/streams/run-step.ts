@@ -107,10 +107,18 @@ export function composeStages<I, O>(stages: Array<Stage<any, any>>): Stage<I, O>
   };
 }
 
+/**
+ * An input's records as bytes, one record at a time as the sink takes them: a big document's ~8,000 chunks are never
+ * all held as JSON at once (that would be another copy of its text).
+ */
+function* serializeWith(frame: { record(value: unknown, index: number): string }, outputs: unknown[], first: number): Generator<string> {
+  for (let i = 0; i < outputs.length; i++) yield frame.record(outputs[i], first + i);
+}
+
 /** Where bytes go; a file sink also keeps the ledger. */
 interface Sink {
-  /** One input's bytes, as pieces (one per record): nothing big is ever joined, so memory stays flat. */
-  append(pieces: string[], inputsDone: number, recordsDone: number): Promise<number>;
+  /** One input's bytes, as pieces (one per record, made as they are taken): nothing big is ever joined, so memory stays flat. */
+  append(pieces: Iterable<string>, inputsDone: number, recordsDone: number): Promise<number>;
   /** Make everything appended so far durable and recorded. */
   commit(): Promise<void>;
   complete(footer: string): Promise<void>;
@@ -120,6 +128,7 @@ interface Sink {
 export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepResult> {
   const format = opts.output.format ?? "ndjson";
   const frame = framing(format, opts.output.indent ?? 2);
+  const serialize = (outputs: unknown[], first: number) => serializeWith(frame, outputs, first);
   const stage: Stage<I, O> = Array.isArray(opts.stage) ? composeStages<I, O>(opts.stage) : opts.stage;
   const settings = { ...(opts.settings ?? {}) };
   const state = { inputs: 0, records: 0, bytes: 0, resumedInputs: 0 };
@@ -177,9 +186,10 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
       transform,
       async (source: AsyncIterable<{ outputs: O[] }>) => {
         for await (const { outputs } of source) {
-          const pieces = outputs.map((o) => frame.record(o, state.records++));
+          const first = state.records;
+          state.records += outputs.length;
           state.inputs++;
-          state.bytes += await sink.append(pieces, state.inputs, state.records);
+          state.bytes += await sink.append(serialize(outputs, first), state.inputs, state.records);
           opts.progress?.update({ inputs: state.inputs, records: state.records, bytes: state.bytes });
           if (++sinceCommit >= commitEveryInputs || Date.now() - lastCommit >= commitEveryMs) {
             await sink.commit();
