@@ -78,6 +78,8 @@ export interface RunStepOptions<I, O> {
   heapGuardMb?: number | false;
   /** The heap guard's growth past the live heap before a GC (default 2; heap-guard.ts). */
   heapGuardGrowth?: number;
+  /** Young generations do not grow while the step runs (heap-guard.ts; for steps that keep much of what they read). */
+  holdYoungGeneration?: boolean;
 }
 
 export interface StepResult {
@@ -176,7 +178,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
   const offSigint = path && opts.handleSigint !== false ? onInterrupt(onSigint) : () => {};
-  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64, 50, opts.heapGuardGrowth ?? 2);
+  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64, 50, opts.heapGuardGrowth ?? 2, opts.holdYoungGeneration ?? false);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 
