@@ -21,7 +21,7 @@ export async function llamaCppLoss(modelPath: string, tokensFile: string): Promi
           await runner.nextTokenDistributions(seg, (i, probs) => {
             const t = tg[i]!;
             if (t < 0) return;
-            sum += -Math.log(Math.max(probs.get(t) ?? 0, 1e-30));
+            sum += -Math.log(Math.max(probs[t] ?? 0, 1e-30));
             n++;
           });
         }

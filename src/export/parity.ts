@@ -50,34 +50,41 @@ export class ParityTally {
   }
 }
 
-/** KL(P ‖ softmax(logits[offset .. offset+vocab])) with P as llama.cpp gives it (token → probability). */
-export function klToLogits(p: Map<number, number>, logits: Float32Array, offset: number, vocab: number): number {
+// Distributions are dense: p[t] is the probability of token t (llama.cpp's float32 values), a token past the array's
+// end has none. Loops over typed arrays: at a 150k vocabulary a position costs a few milliseconds.
+
+const LOG_FLOOR = Math.log(FLOOR);
+
+/** KL(P ‖ softmax(logits[offset .. offset+vocab])) with P as llama.cpp gives it. */
+export function klToLogits(p: Float32Array, logits: Float32Array, offset: number, vocab: number): number {
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (logits[offset + i]! > max) max = logits[offset + i]!;
   let sum = 0;
   for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i]! - max);
   const logZ = max + Math.log(sum);
   let kl = 0;
-  for (const [token, pi] of p) {
+  for (let t = 0; t < p.length; t++) {
+    const pi = p[t]!;
     if (pi <= 0) continue;
-    const lq = token < vocab ? logits[offset + token]! - logZ : Math.log(FLOOR);
+    const lq = t < vocab ? logits[offset + t]! - logZ : LOG_FLOOR;
     kl += pi * (Math.log(pi) - lq);
   }
   return Math.max(0, kl);
 }
 
 /** log P(a) − log P(b): how much the reference prefers its pick `a` over `b`. */
-export function gapOf(p: Map<number, number>, a: number, b: number): number {
+export function gapOf(p: Float32Array, a: number, b: number): number {
   if (a === b) return 0;
-  return Math.log(Math.max(p.get(a) ?? 0, FLOOR)) - Math.log(Math.max(p.get(b) ?? 0, FLOOR));
+  return Math.log(Math.max(p[a] ?? 0, FLOOR)) - Math.log(Math.max(p[b] ?? 0, FLOOR));
 }
 
 /** KL(P ‖ Q) for two llama.cpp distributions over the same vocabulary. */
-export function klBetween(p: Map<number, number>, q: Map<number, number>): number {
+export function klBetween(p: Float32Array, q: Float32Array): number {
   let kl = 0;
-  for (const [token, pi] of p) {
+  for (let t = 0; t < p.length; t++) {
+    const pi = p[t]!;
     if (pi <= 0) continue;
-    kl += pi * (Math.log(pi) - Math.log(Math.max(q.get(token) ?? 0, FLOOR)));
+    kl += pi * (Math.log(pi) - Math.log(Math.max(q[t] ?? 0, FLOOR)));
   }
   return Math.max(0, kl);
 }

@@ -8,7 +8,7 @@ import type { LlamaModel } from "../model/llama.ts";
 import { log } from "../log.ts";
 import { configFromGguf, parameterCount } from "../model/config.ts";
 import { openGguf } from "../gguf/reader.ts";
-import { openLlamaRunner, type ChatTurn, type Generation, type LlamaRunner } from "../llama-cpp/runner.ts";
+import { openLlamaRunner, type ChatTurn, type Generation, type LlamaRunner, type NextTokenDistribution } from "../llama-cpp/runner.ts";
 import { argmaxRow, describeParity, gapOf, klBetween, klToLogits, gateParity, ParityTally, QUANT_KL_WARN, weightClass, type ParityStats, type WeightClass } from "./parity.ts";
 
 export interface VerifyCheck { name: string; ok: boolean; detail: string; /** A failed required check fails verify. */ required: boolean }
@@ -96,34 +96,17 @@ export async function verifyExport(o: VerifyOptions): Promise<VerifyReport> {
     }
 
     const tokens = probes.length ? parityTokens(merged, probes, messagesOf, Math.min(PARITY_POSITIONS, merged.model.trainContextSize)) : [];
-    if (o.parity !== false && tokens.length) {
-      const r = await parityCheck(o, merged, tokens);
-      checks.push(r.check);
-      if (r.stats) parity = r.stats;
-    }
     // Without a twin from the caller (`pipeline verify` on an export directory), base + adapter make one.
     let referencePath = o.referencePath;
     if (!referencePath && o.basePath && o.adapterPath && tokens.length && (await fileWeightClass(o.modelPath)).cls !== "float") {
       referencePath = ownTwin = join(dirname(o.modelPath), ".verify-f16.gguf");
       await mergeToGguf({ basePath: o.basePath, adapterPath: o.adapterPath, outPath: ownTwin, quant: "f16", dequantize: true });
     }
-    if (referencePath && tokens.length) {
-      const r = await quantKlCheck({ ...o, referencePath }, merged, tokens);
-      checks.push(r.check);
-      quantization = r.stats;
-      if (o.parity !== false) {
-        // Quantized dot products in llama.cpp blur small errors; on the float twin our forward must match tightly.
-        const twin = await openLlamaRunner(referencePath);
-        try {
-          const t = await parityCheck({ ...o, modelPath: referencePath }, twin, tokens, "on the f16 merge");
-          checks.push(t.check);
-          if (t.stats) parityF16 = t.stats;
-        } finally {
-          await twin.dispose();
-        }
-      }
+    if (tokens.length) {
+      const r = await comparisons(o, merged, tokens, referencePath);
+      checks.push(...r.checks);
+      ({ parity, quantization, parityF16 } = r);
     }
-
     if (o.basePath && o.adapterPath && probes.length) {
       const exactMerge = !o.quantized && (await fileWeightClass(o.basePath)).cls === "float" && (await matrixTypes(o.modelPath)).every((t) => t === "F32");
       const withAdapter = await openLlamaRunner(o.basePath, { lora: o.adapterPath });
@@ -171,34 +154,16 @@ export function parityTokens(runner: LlamaRunner, probes: VerifyProbe[], message
 
 /** Our forward's logits for `tokens` against llama.cpp's distributions at every position. */
 export async function measureParity(runner: LlamaRunner, ours: Pick<LlamaModel, "forward">, tokens: number[]): Promise<ParityStats> {
-  const { tf } = await import("../kernels/backend.ts");
-  const out = tf.tidy(() => ours.forward(Int32Array.from(tokens), 1, tokens.length));
-  const vocab = out.shape[1];
-  const logits = out.dataSync() as Float32Array;
-  out.dispose();
+  const { logits, vocab } = await forwardLogits(ours, tokens);
   const tally = new ParityTally();
-  await runner.nextTokenDistributions(tokens, (i, probs, top) => {
-    const ourTop = argmaxRow(logits, i * vocab, vocab);
-    tally.add(top, ourTop, klToLogits(probs, logits, i * vocab, vocab), gapOf(probs, top, ourTop));
-  });
+  await walkDistributions([runner], tokens, (i, [d]) => addVsOurs(tally, d!, logits, vocab, i));
   return tally.stats();
 }
 
 /** The same token sequence through two llama.cpp models: KL(reference ‖ candidate) and top-1 agreement. */
 export async function measureLlamaParity(reference: LlamaRunner, candidate: LlamaRunner, tokens: number[]): Promise<ParityStats> {
   const tally = new ParityTally();
-  const [a, b] = [reference.distributionStream(), candidate.distributionStream()];
-  try {
-    // Both sequences advance together, 32 positions at a time: one piece of full distributions per model in memory.
-    for (let start = 0; start < tokens.length; start += 32) {
-      const piece = tokens.slice(start, start + 32);
-      const [ra, rb] = [await a.feed(piece), await b.feed(piece)];
-      ra.forEach((r, i) => tally.add(r.top, rb[i]!.top, klBetween(r.probs, rb[i]!.probs), gapOf(r.probs, r.top, rb[i]!.top)));
-    }
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
+  await walkDistributions([reference, candidate], tokens, (_, [r, c]) => tally.add(r!.top, c!.top, klBetween(r!.probs, c!.probs), gapOf(r!.probs, r!.top, c!.top)));
   return tally.stats();
 }
 
@@ -226,40 +191,112 @@ async function fileWeightClass(path: string): Promise<{ cls: WeightClass; params
   }
 }
 
-async function parityCheck(o: VerifyOptions, runner: LlamaRunner, tokens: number[], on = ""): Promise<{ check: VerifyCheck; stats?: ParityStats }> {
+/** Our forward's logits on `path` for the parity check, or why the check is skipped. */
+type OurSide = { name: string; skip: VerifyCheck } | { name: string; cls: WeightClass; logits: Float32Array; vocab: number; backend: string };
+
+async function ourSide(o: VerifyOptions, path: string, tokens: number[], on = ""): Promise<OurSide> {
   const name = `llama.cpp next token and distribution = our tfjs model's${on ? ` ${on}` : ""}`;
-  const { cls, params, error } = await fileWeightClass(o.modelPath);
-  if (params === undefined) return { check: { name, ok: true, required: false, detail: `skipped: ${error}` } };
+  const { cls, params, error } = await fileWeightClass(path);
+  if (params === undefined) return { name, skip: { name, ok: true, required: false, detail: `skipped: ${error}` } };
   if (params > PARITY_MAX_PARAMS) {
-    return { check: { name, ok: true, required: false, detail: `skipped: ${(params / 1e6).toFixed(0)}M parameters is too many to run twice here` } };
+    return { name, skip: { name, ok: true, required: false, detail: `skipped: ${(params / 1e6).toFixed(0)}M parameters is too many to run twice here` } };
   }
   // tfjs is slow to import: only this check needs it.
   const { useBackend } = await import("../kernels/backend.ts");
   const { loadGgufModel } = await import("../model/load.ts");
   const backend = await useBackend(o.backend);
-  const loaded = await loadGgufModel(o.modelPath);
+  const loaded = await loadGgufModel(path);
   try {
-    const stats = await measureParity(runner, loaded.model, tokens);
-    log.debug(`parity on ${backend.name}: ${describeParity(stats)}`);
-    const { ok, detail } = gateParity(stats, cls);
-    return { check: { name, ok, required: true, detail }, stats };
+    return { name, cls, ...(await forwardLogits(loaded.model, tokens)), backend: backend.name };
   } finally {
     loaded.model.dispose();
   }
 }
 
-async function quantKlCheck(o: VerifyOptions & { referencePath: string }, merged: LlamaRunner, tokens: number[]): Promise<{ check: VerifyCheck; stats: ParityStats }> {
-  const { cls } = await fileWeightClass(o.modelPath);
-  const reference = await openLlamaRunner(o.referencePath);
+async function forwardLogits(ours: Pick<LlamaModel, "forward">, tokens: number[]): Promise<{ logits: Float32Array; vocab: number }> {
+  const { tf } = await import("../kernels/backend.ts");
+  const out = tf.tidy(() => ours.forward(Int32Array.from(tokens), 1, tokens.length));
+  const vocab = out.shape[1];
+  const logits = out.dataSync() as Float32Array;
+  out.dispose();
+  return { logits, vocab };
+}
+
+/**
+ * Every comparison on one walk of the token sequence: our forward against llama.cpp on the export and, with a twin,
+ * the export against the twin and our forward against llama.cpp on the twin. Each model's distributions are made
+ * once (at a 150k vocabulary they are most of verify's time), our forward runs once per file, and only one model's
+ * weights are in tfjs at a time (its logits are kept: 256 positions × the vocabulary × 4 bytes each).
+ */
+async function comparisons(o: VerifyOptions, merged: LlamaRunner, tokens: number[], referencePath: string | undefined): Promise<{ checks: VerifyCheck[]; parity?: ParityStats; quantization?: ParityStats; parityF16?: ParityStats }> {
+  const oursMerged = o.parity !== false ? await ourSide(o, o.modelPath, tokens) : undefined;
+  // Quantized dot products in llama.cpp blur small errors; on the float twin our forward must match tightly.
+  const oursTwin = referencePath && o.parity !== false ? await ourSide(o, referencePath, tokens, "on the f16 merge") : undefined;
+  const twin = referencePath ? await openLlamaRunner(referencePath) : undefined;
+  const [tMerged, tQuant, tTwin] = [new ParityTally(), new ParityTally(), new ParityTally()];
   try {
-    const stats = await measureLlamaParity(reference, merged, tokens);
-    const warnAt = QUANT_KL_WARN[cls];
-    return {
-      check: { name: "quantized model vs the f16 merge (llama.cpp)", ok: stats.meanKl <= warnAt, required: false, detail: `${describeParity(stats)}; expected ≤ ${warnAt} for ${cls} weights` },
-      stats,
-    };
+    const vsOurs = (side: OurSide | undefined) => (side && "logits" in side ? side : undefined);
+    const [om, ot] = [vsOurs(oursMerged), vsOurs(oursTwin)];
+    if (om || twin) {
+      await walkDistributions(twin ? [merged, twin] : [merged], tokens, (i, [m, t]) => {
+        if (om) addVsOurs(tMerged, m!, om.logits, om.vocab, i);
+        if (t) {
+          tQuant.add(t.top, m!.top, klBetween(t.probs, m!.probs), gapOf(t.probs, t.top, m!.top));
+          if (ot) addVsOurs(tTwin, t, ot.logits, ot.vocab, i);
+        }
+      });
+    }
   } finally {
-    await reference.dispose();
+    await twin?.dispose();
+  }
+  const out: { checks: VerifyCheck[]; parity?: ParityStats; quantization?: ParityStats; parityF16?: ParityStats } = { checks: [] };
+  const gate = (side: OurSide, tally: ParityTally): { check: VerifyCheck; stats?: ParityStats } => {
+    if ("skip" in side) return { check: side.skip };
+    const stats = tally.stats();
+    log.debug(`parity on ${side.backend}: ${describeParity(stats)}`);
+    const { ok, detail } = gateParity(stats, side.cls);
+    return { check: { name: side.name, ok, required: true, detail }, stats };
+  };
+  if (oursMerged) {
+    const r = gate(oursMerged, tMerged);
+    out.checks.push(r.check);
+    if (r.stats) out.parity = r.stats;
+  }
+  if (twin) {
+    const { cls } = await fileWeightClass(o.modelPath);
+    const stats = tQuant.stats();
+    const warnAt = QUANT_KL_WARN[cls];
+    out.checks.push({ name: "quantized model vs the f16 merge (llama.cpp)", ok: stats.meanKl <= warnAt, required: false, detail: `${describeParity(stats)}; expected ≤ ${warnAt} for ${cls} weights` });
+    out.quantization = stats;
+  }
+  if (oursTwin) {
+    const r = gate(oursTwin, tTwin);
+    out.checks.push(r.check);
+    if (r.stats) out.parityF16 = r.stats;
+  }
+  return out;
+}
+
+function addVsOurs(tally: ParityTally, d: NextTokenDistribution, logits: Float32Array, vocab: number, i: number): void {
+  const ourTop = argmaxRow(logits, i * vocab, vocab);
+  tally.add(d.top, ourTop, klToLogits(d.probs, logits, i * vocab, vocab), gapOf(d.probs, d.top, ourTop));
+}
+
+/**
+ * llama.cpp's distributions after each prefix of `tokens` from every runner, the runners advancing together 32
+ * positions at a time (one piece of full distributions per model in memory), handed to `visit` position by position.
+ */
+async function walkDistributions(runners: LlamaRunner[], tokens: number[], visit: (position: number, ds: NextTokenDistribution[]) => void): Promise<void> {
+  const streams = runners.map((r) => r.distributionStream());
+  try {
+    for (let start = 0; start < tokens.length; start += 32) {
+      const piece = tokens.slice(start, start + 32);
+      const got: NextTokenDistribution[][] = [];
+      for (const s of streams) got.push(await s.feed(piece));
+      piece.forEach((_, i) => visit(start + i, got.map((g) => g[i]!)));
+    }
+  } finally {
+    for (const s of streams) s.dispose();
   }
 }
 

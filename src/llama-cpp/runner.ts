@@ -31,13 +31,21 @@ export interface LlamaRunner {
    * vocabulary entry), handed to `visit` position by position so a 150k-token vocabulary is never held
    * for all positions at once.
    */
-  nextTokenDistributions(tokens: number[], visit: (position: number, probs: Map<number, number>, top: number) => void): Promise<void>;
+  nextTokenDistributions(tokens: number[], visit: (position: number, probs: Float32Array, top: number) => void): Promise<void>;
   /** The same, fed piece by piece on one sequence (two models can then walk one token sequence in step). */
-  distributionStream(): DistributionStream;
+  distributionStream(o?: DistributionOptions): DistributionStream;
+  /** Whether distributions skip node-llama-cpp's token → probability Map (see tapProbabilities). */
+  readonly fastDistributions: boolean;
   dispose(): Promise<void>;
 }
 
-export interface NextTokenDistribution { probs: Map<number, number>; top: number }
+export interface DistributionOptions {
+  /** Through node-llama-cpp's public result only (a Map per position): the reference the fast path is tested against. */
+  publicApi?: boolean;
+}
+
+/** `probs[t]`: llama.cpp's probability of token t (float32, as llama.cpp computes it), for every vocabulary entry. */
+export interface NextTokenDistribution { probs: Float32Array; top: number }
 
 export interface DistributionStream {
   /** Appends `tokens` to the sequence; the distribution after each of them. */
@@ -88,18 +96,32 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
     return (wroteBos || model.tokens.shouldPrependBosToken) && bos !== null ? [bos as number, ...ids] : ids;
   };
 
-  const distributionStream = (): DistributionStream => {
+  const tap = tapProbabilities(context);
+  const distributionStream = (d: DistributionOptions = {}): DistributionStream => {
     const seq = context.getSequence();
     let fed = 0;
     return {
       async feed(tokens) {
+        // One capture at a time per context: a stream fed while another's capture runs takes the public path.
+        const fast = !!tap && !d.publicApi && !tap.sink;
         // Greedy sampling leaves every candidate in place, so the probabilities are the softmax of the raw logits.
         const items = tokens.map((t) => [t, { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } }] as const);
-        const res = await seq.controlledEvaluate(items as never);
+        const dense: Float32Array[] = [];
+        if (fast) tap!.sink = (flat) => dense.push(denseOf(flat)) - 1;
+        let res;
+        try {
+          res = await seq.controlledEvaluate(items as never);
+        } finally {
+          if (fast) tap!.sink = undefined;
+        }
         const out = res.map((r, i) => {
-          const probs = r?.next?.probabilities;
+          const probs = r?.next?.probabilities as Map<number, number> | undefined;
           if (!probs) throw new PipelineError("E_MODEL", `llama.cpp returned no probabilities at position ${fed + i}`, { file: modelPath });
-          return { probs: probs as Map<number, number>, top: Number(r!.next.token) };
+          if (!fast) return { probs: denseOf([...probs].flat()), top: Number(r!.next.token) };
+          // The tap's stand-in: a one-entry Map whose key is the slot of this position's distribution.
+          const p = probs.size === 1 ? dense[probs.keys().next().value!] : undefined;
+          if (!p) throw new PipelineError("E_MODEL", `llama.cpp's distribution at position ${fed + i} was not captured (node-llama-cpp internals changed?)`, { file: modelPath });
+          return { probs: p, top: Number(r!.next.token) };
         });
         fed += tokens.length;
         return out;
@@ -149,6 +171,7 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
       }
     },
     distributionStream,
+    fastDistributions: !!tap,
     async nextTokenDistributions(tokens, visit) {
       const stream = distributionStream();
       try {
@@ -165,4 +188,44 @@ export async function openLlamaRunner(modelPath: string, o: OpenRunnerOptions = 
       await model.dispose();
     },
   };
+}
+
+/** llama.cpp's flat [token, probability, token, probability, …] list, as a Float32Array indexed by token. */
+function denseOf(flat: ArrayLike<number>): Float32Array {
+  let n = 0;
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]! >= n) n = flat[i]! + 1;
+  const out = new Float32Array(n);
+  // The probabilities are float32 in llama.cpp: storing them as float32 loses nothing.
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
+interface ProbabilityTap { sink?: (flat: ArrayLike<number>) => number }
+
+/**
+ * node-llama-cpp 3.21.1 hands a position's probabilities to JS as a flat [token, p, …] array and then turns it into
+ * a Map of every vocabulary entry (LlamaContext.js, reviveTokenProbabilities): at a 150k vocabulary that Map, and
+ * iterating it, cost ~0.1 s a position — most of verify's time. Its public API has no raw logits. So this wraps the
+ * context's native sampleToken (the one call controlledEvaluate makes per position, `_ctx.sampleToken`): while a sink
+ * is set it takes the flat array itself and returns a one-entry list [slot, 1] in its place, so the Map node-llama-cpp
+ * builds is one entry naming where the distribution went. Undefined (and the public path used) if the internals differ.
+ */
+function tapProbabilities(context: LlamaContext): ProbabilityTap | undefined {
+  const addon = (context as unknown as { _ctx?: { sampleToken?: (...a: unknown[]) => Promise<unknown> } })._ctx;
+  const original = addon?.sampleToken;
+  if (!addon || typeof original !== "function") return undefined;
+  const tap: ProbabilityTap = {};
+  const wrapped = async (...args: unknown[]) => {
+    const res = await original.apply(addon, args);
+    const sink = tap.sink;
+    if (!sink || args[2] !== true || !Array.isArray(res) || !Array.isArray(res[1])) return res;
+    return [res[0], [sink(res[1] as number[]), 1], res[2]];
+  };
+  try {
+    // The addon's methods are read-only on its prototype: an own property on this one instance shadows it.
+    Object.defineProperty(addon, "sampleToken", { value: wrapped, configurable: true, writable: true });
+  } catch {
+    return undefined;
+  }
+  return tap;
 }

@@ -22,9 +22,9 @@ const dir = mkdtempSync(join(tmpdir(), "parity-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("KL divergence: zero for equal distributions, the textbook value otherwise", () => {
-  const p = new Map([[0, 0.5], [1, 0.25], [2, 0.25]]);
+  const p = Float32Array.from([0.5, 0.25, 0.25]);
   assert.equal(klBetween(p, p), 0);
-  const q = new Map([[0, 0.25], [1, 0.5], [2, 0.25]]);
+  const q = Float32Array.from([0.25, 0.5, 0.25]);
   assert.ok(Math.abs(klBetween(p, q) - (0.5 * Math.log(2) + 0.25 * Math.log(0.5))) < 1e-12);
   // Logits log(q) + c give the same distribution q.
   const logits = Float32Array.from([7, 7, 7, Math.log(0.25) + 3, Math.log(0.5) + 3, Math.log(0.25) + 3]);
@@ -69,6 +69,68 @@ test("a correct f16 model passes the float gate on 256 positions", async () => {
   const g = gateParity(s, "float");
   assert.equal(g.ok, true, g.detail);
   assert.ok(s.meanKl < 1e-3, g.detail);
+});
+
+/** The figures as verify computed them before the fast path: node-llama-cpp's token → probability Map per position, KL summed over its entries. */
+function mapParity(maps: Array<{ probs: Map<number, number>; top: number }>, logits: Float32Array, vocab: number) {
+  let same = 0, klSum = 0, klMax = 0, gapMax = 0;
+  maps.forEach(({ probs, top }, i) => {
+    const row = logits.subarray(i * vocab, (i + 1) * vocab);
+    let ourTop = 0;
+    for (let t = 1; t < vocab; t++) if (row[t]! > row[ourTop]!) ourTop = t;
+    const max = Math.max(...row);
+    const logZ = max + Math.log(row.reduce((a, l) => a + Math.exp(l - max), 0));
+    let kl = 0;
+    for (const [t, p] of probs) if (p > 0) kl += p * (Math.log(p) - (t < vocab ? row[t]! - logZ : Math.log(1e-30)));
+    kl = Math.max(0, kl);
+    const gap = top === ourTop ? 0 : Math.log(Math.max(probs.get(top) ?? 0, 1e-30)) - Math.log(Math.max(probs.get(ourTop) ?? 0, 1e-30));
+    if (top === ourTop) same++; else gapMax = Math.max(gapMax, gap);
+    klSum += kl; klMax = Math.max(klMax, kl);
+  });
+  return { top1: same / maps.length, meanKl: klSum / maps.length, maxKl: klMax, maxGap: gapMax };
+}
+
+test("distributions taken from node-llama-cpp's native result equal its public Map bit for bit, and verify's figures equal the Map-based ones", async () => {
+  const path = await write("right");
+  await useBackend("cpu");
+  const runner = await openLlamaRunner(path);
+  const ours = await loadGgufModel(path);
+  try {
+    assert.equal(runner.fastDistributions, true, "node-llama-cpp's native sampleToken could not be wrapped (internals changed?): verify takes the slow Map path");
+    const tokens = [...runner.model.tokenize(SAMPLE_TEXT.repeat(4), false)].slice(0, 96) as number[];
+    // In pieces of 32 as measureParity feeds them: llama.cpp's batch size can flip a near tie.
+    const feedAll = async (publicApi: boolean) => {
+      const stream = runner.distributionStream({ publicApi });
+      try {
+        const all = [];
+        for (let start = 0; start < tokens.length; start += 32) all.push(...await stream.feed(tokens.slice(start, start + 32)));
+        return all;
+      } finally {
+        stream.dispose();
+      }
+    };
+    const a = await feedAll(false), b = await feedAll(true);
+    assert.equal(a.length, tokens.length);
+    for (const [i, d] of a.entries()) {
+      assert.equal(d.top, b[i]!.top, `top at ${i}`);
+      assert.equal(d.probs.length, vocab.tokens.length);
+      assert.deepEqual(d.probs, b[i]!.probs, `distribution at ${i}`);
+    }
+    // The Maps node-llama-cpp's public API gave (their float32 values, lossless in the dense copy), summed the old
+    // way, against measureParity on the fast path.
+    const { tf } = await import("../../src/kernels/backend.ts");
+    const out = tf.tidy(() => ours.model.forward(Int32Array.from(tokens), 1, tokens.length));
+    const logits = out.dataSync() as Float32Array;
+    out.dispose();
+    const maps = b.map((d) => ({ probs: new Map([...d.probs].map((p, t) => [t, p] as [number, number]).filter(([, p]) => p > 0)), top: d.top }));
+    const old = mapParity(maps, logits, vocab.tokens.length);
+    const now = await measureParity(runner, ours.model, tokens);
+    for (const k of ["top1", "meanKl", "maxKl", "maxGap"] as const) assert.ok(Math.abs(now[k] - old[k]) <= 1e-9, `${k}: ${now[k]} vs ${old[k]}`);
+    assert.ok(old.meanKl > 0, "a KL that is not trivially 0");
+  } finally {
+    ours.model.dispose();
+    await runner.dispose();
+  }
 });
 
 test("a wrong rope fails the gate: Llama-3 rope factors our forward ignores, and another rope base", async () => {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { mergeToGguf } from "../../src/export/merge.ts";
 import { openLlamaRunner } from "../../src/llama-cpp/runner.ts";
-import { modelfileStops, verifyExport } from "../../src/export/verify.ts";
+import { measureLlamaParity, measureParity, modelfileStops, PARITY_POSITIONS, parityTokens, verifyExport } from "../../src/export/verify.ts";
+import { loadGgufModel } from "../../src/model/load.ts";
 import { writeTinyLoraFixture } from "./export-fixture.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verify-test-"));
@@ -64,4 +65,21 @@ test("a q8_0 model with its base and adapter: verify makes the f16 twin itself, 
   const onTwin = r.checks.find((c) => /on the f16 merge/.test(c.name))!;
   assert.equal(onTwin.ok, true, onTwin.detail);
   assert.equal(existsSync(join(sub, ".verify-f16.gguf")), false);
+
+  // verify walks the token sequence once for all three comparisons: each measured on its own gives the same figures.
+  const twin = join(sub, "twin.gguf");
+  await mergeToGguf({ basePath: f.base, adapterPath: f.adapter, outPath: twin, quant: "f16", dequantize: true });
+  const again = await verifyExport({ modelPath: merged, stop: [], probes, referencePath: twin, maxTokens: 8, backend: "cpu" });
+  const [m, t] = [await openLlamaRunner(merged), await openLlamaRunner(twin)];
+  const [oursM, oursT] = [await loadGgufModel(merged), await loadGgufModel(twin)];
+  try {
+    const tokens = parityTokens(m, probes.slice(0, 3), (p) => [{ role: "user", content: p.question }], PARITY_POSITIONS);
+    assert.deepEqual(again.parity, await measureParity(m, oursM.model, tokens));
+    assert.deepEqual(again.quantization, await measureLlamaParity(t, m, tokens));
+    assert.deepEqual(again.parityF16, await measureParity(t, oursT.model, tokens));
+    assert.deepEqual([again.parity, again.quantization, again.parityF16], [r.parity, r.quantization, r.parityF16]);
+  } finally {
+    oursM.model.dispose(); oursT.model.dispose();
+    await m.dispose(); await t.dispose();
+  }
 });
