@@ -28,7 +28,7 @@ const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Laz
   { name: "batches", summary: "list, check or cancel the vendor batches of a --batch run (list|status|cancel)", load: lazy(() => import("./batches.ts")) },
   { name: "combine", summary: "merge Q&A files (JSON arrays and NDJSON) into one", load: lazy(() => import("./combine.ts")) },
   { name: "verify", summary: "check an exported model in llama.cpp (loads, stops, matches our model)", load: lazy(() => import("./verify.ts")) },
-  { name: "model", summary: "inspect or convert GGUF files (info, convert)", load: lazy(() => import("./model.ts")) },
+  { name: "model", summary: "inspect or convert GGUF files, list converted checkpoints (info, convert, cache)", load: lazy(() => import("./model.ts")) },
   { name: "completion", summary: "print a shell completion script: pipeline completion bash|zsh|fish", load: async () => completionCommand(COMMANDS) },
 ];
 
