@@ -4,6 +4,7 @@ import { plain } from "./color-env.ts";
 import { defineCommand, runCommand, runMain, type CommandDef } from "citty";
 import { PipelineError, redact } from "../errors.ts";
 import { takeJsonSummary } from "../log.ts";
+import { holdYoungGenerationWhileLoading } from "../streams/heap-guard.ts";
 import { stopsCleanlyOnInterrupt } from "../streams/interrupt.ts";
 import { completionCommand } from "./completion.ts";
 import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
@@ -11,7 +12,8 @@ import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
 export const VERSION = "0.1.0";
 
 type Lazy = () => Promise<CommandDef<any>>;
-const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
+const releaseYoung = holdYoungGenerationWhileLoading();
+const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => { releaseYoung(); return m.default; });
 
 /** Registered only once they work end to end. The summary is what `pipeline --help` lists, without loading anything. */
 const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Lazy }> = [

@@ -35,6 +35,17 @@ function holdYoungGeneration(on: boolean): void {
 }
 
 /**
+ * Loading a command's modules survives many scavenges and leaves the main thread's young generation at 8–16 MB for
+ * the rest of the run, needed or not. The CLI holds it at its initial size (1 MB semi-spaces) while it loads a
+ * command, then calls the returned function: a step that needs a big young generation grows one again in a few
+ * scavenges, and one whose heap guard holds it (the chunk step) keeps ~12 MB less RSS (measured on the 270-PDF corpus).
+ */
+export function holdYoungGenerationWhileLoading(): () => void {
+  holdYoungGeneration(true);
+  return () => holdYoungGeneration(false);
+}
+
+/**
  * Starts checking every `everyMs`; returns a handle to stop it. A no-op where gc() is unavailable. `growth`: how far
  * past what was live the heap may grow before the next GC (2: twice what was live). `holdYoung`: young generations
  * do not grow while the guard runs (see holdYoungGeneration).
