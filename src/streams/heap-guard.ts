@@ -28,7 +28,8 @@ export interface HeapGuard { stop(): void; readonly forced: number }
  * at the size it has: measured on the 270-PDF corpus (bench/pdf-engines.ts), peak RSS of `chunk` 20–30 MB lower
  * (the main thread's stays at 16 MB instead of 32, each PDF worker's at 2 instead of 8), same CPU time. The flag is
  * process-wide and Node sets V8's flags again whenever a worker thread starts, so the guard re-asserts it on each
- * check; stopping the guard gives V8's default (2) back.
+ * check; stopping the guard gives V8's default (2) back. Newer V8 releases keep the flag but hold it at 2 or more
+ * (a min-value implication in flag-definitions.h): there the setting is accepted and does nothing, only the saving goes.
  */
 function holdYoungGeneration(on: boolean): void {
   setFlagsFromString(`--semi-space-growth-factor=${on ? 1 : 2}`);
