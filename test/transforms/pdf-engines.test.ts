@@ -8,13 +8,12 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
-import PDFDocument from "pdfkit";
 import type { ChunkRecord, DocRecord } from "../../src/records.ts";
 import { chunker } from "../../src/transforms/chunk.ts";
 import type { Cleanup } from "../../src/transforms/clean-text.ts";
 import { ingester } from "../../src/transforms/ingest.ts";
 import { PDF_ENGINES, PdfPool, type PdfEngine } from "../../src/transforms/pdf-pool.ts";
-import { makeCorruptPdf, makeImageOnlyPdf, makePdf } from "../fixtures/documents/pdf.ts";
+import { makeCorruptPdf, makeImageOnlyPdf, makePdf, pdfBuffer } from "../fixtures/documents/pdf.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "d2m-pdf-engines-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,19 +35,6 @@ async function read(engine: PdfEngine, pdf: Buffer, clean?: ReadonlySet<Cleanup>
   }
 }
 
-/** pdfkit with a few layout choices the tests need: absolute positions (columns) and an embedded TrueType font. */
-function layoutPdf(draw: (doc: PDFKit.PDFDocument) => void): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ compress: true });
-    const parts: Buffer[] = [];
-    doc.on("data", (b: Buffer) => parts.push(b));
-    doc.on("end", () => resolve(Buffer.concat(parts)));
-    doc.on("error", reject);
-    draw(doc);
-    doc.end();
-  });
-}
-
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
 const numbered = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}${i}`).join(" ");
 
@@ -62,7 +48,7 @@ for (const engine of PDF_ENGINES) {
   });
 
   test(`${engine}: two columns come out column by column; text drawn lower but written first stays first`, async () => {
-    const pdf = await layoutPdf((d) => {
+    const pdf = await pdfBuffer((d) => {
       d.fontSize(11).text(numbered("left", 40), 50, 100, { width: 200 });
       d.text(numbered("right", 40), 320, 100, { width: 200 });
     });
@@ -71,7 +57,7 @@ for (const engine of PDF_ENGINES) {
   });
 
   test(`${engine}: ligatures come out as letters`, async () => {
-    const pdf = await layoutPdf((d) => { d.font(TTF).fontSize(12).text("The \uFB01le will \uFB02ow into the \uFB01nal \uFB02oor plan."); });
+    const pdf = await pdfBuffer((d) => { d.font(TTF).fontSize(12).text("The \uFB01le will \uFB02ow into the \uFB01nal \uFB02oor plan."); });
     const { doc } = await read(engine, pdf);
     assert.equal(doc!.text, "The file will flow into the final floor plan.");
     const raw = await read(engine, pdf, new Set());
@@ -145,7 +131,7 @@ for (const engine of PDF_ENGINES) {
 test("both engines give the same cleaned text for the same PDFs", async () => {
   const pdfs = [
     await makePdf([numbered("alpha", 100), "Its configu-\nration, the configuration.", numbered("omega", 60)]),
-    await layoutPdf((d) => { d.font(TTF).fontSize(10).text(`\uFB01rst ${numbered("col", 50)}`, 50, 80, { width: 220 }); d.text(numbered("next", 50), 300, 80, { width: 220 }); }),
+    await pdfBuffer((d) => { d.font(TTF).fontSize(10).text(`\uFB01rst ${numbered("col", 50)}`, 50, 80, { width: 220 }); d.text(numbered("next", 50), 300, 80, { width: 220 }); }),
   ];
   for (const pdf of pdfs) {
     const [a, b] = await Promise.all(PDF_ENGINES.map((e) => read(e, pdf)));
