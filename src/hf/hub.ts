@@ -14,9 +14,12 @@ const FIELD = "FINETUNE_MODEL_NAME";
 
 export interface HubName { repo: string; revision: string }
 
-/** "org/repo" or "org/repo@revision" (branch, tag or commit), else undefined. */
+/**
+ * "org/repo" or "org/repo@revision" (branch, tag or commit), else undefined. Both parts start with a letter or digit,
+ * as the Hub's names do: `./Qwen2.5-0.5B-Instruct` is a path (one not there), not the repository "./Qwen…".
+ */
 export function parseHubName(s: string): HubName | undefined {
-  const m = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(s);
+  const m = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@([\w./-]+))?$/.exec(s);
   if (!m || m[1]!.includes("..")) return undefined;
   return { repo: m[1]!, revision: m[2] ?? "main" };
 }

@@ -57,7 +57,8 @@ export async function* readRecords<T>(opts: ReadRecordsOptions<T>): AsyncGenerat
   const file = opts.path && opts.path !== "-" ? opts.path : "<stdin>";
   const source: Readable = opts.stream ?? (file === "<stdin>" ? process.stdin : createReadStream(file));
   const failOpen = new Promise<never>((_, reject) => source.once("error", (e: NodeJS.ErrnoException) =>
-    reject(e.code === "ENOENT" ? new PipelineError("E_INPUT", "input file not found; check the path (-i/--input)", { file })
+    // ENOTDIR: a file used as a folder on the way (`-i notes.json/x`); for the user that path is just not there.
+    reject(e.code === "ENOENT" || e.code === "ENOTDIR" ? new PipelineError("E_INPUT", "input file not found; check the path (-i/--input)", { file })
       : e.code === "EISDIR" ? new PipelineError("E_INPUT", "is a folder; name the input file itself (-i/--input)", { file }) : e)));
   failOpen.catch(() => {});
   const it = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();

@@ -117,7 +117,8 @@ async function readConversationFile(o: QaTrainOptions, file: string, forcedSplit
       items.push({ messages, split, line: lineNo, file });
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new PipelineError("E_INPUT", "training data not found; run `pipeline format` first", { stage: "qa-train", file });
+    // ENOTDIR: a file used as a folder on the way (`-i final.jsonl/x`), for the user a path that is not there.
+    if (["ENOENT", "ENOTDIR"].includes((e as NodeJS.ErrnoException).code ?? "")) throw new PipelineError("E_INPUT", "training data not found; check -i or run `pipeline format` first", { stage: "qa-train", file });
     throw e;
   }
   return { items, bad };

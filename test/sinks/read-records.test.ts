@@ -36,6 +36,8 @@ test("a bad record names the file, the position and the field; --skip-bad-lines 
   assert.deepEqual(kept.map((r) => r.id), ["a", "c"]);
   assert.deepEqual(skipped, [2]);
   await assert.rejects(all(readRecords({ path: join(dir, "missing.json"), schema: Rec })), /missing\.json.*not found/);
+  // A file used as a folder on the way was ENOTDIR, which the CLI reported as an output problem (E_OUTPUT).
+  await assert.rejects(all(readRecords({ path: join(nd, "x.json"), schema: Rec })), (e: Error & { code?: string }) => e.code === "E_INPUT" && /bad\.ndjson\/x\.json.*not found; check the path/.test(e.message));
   const broken = file("broken.json", '[{"id":"a","n":1},{"id":');
   await assert.rejects(all(readRecords({ path: broken, schema: Rec })), /broken\.json.*not valid JSON/);
 });
