@@ -68,6 +68,11 @@ async function nativeKernelsAvailable(): Promise<boolean> {
   }
 }
 
+/** Throws E_CONFIG for a backend name that is not one (before a long run gets to its training step). */
+export function checkBackendName(wanted: string | undefined): void {
+  if (wanted) resolveName(wanted);
+}
+
 function resolveName(wanted: string): BackendName {
   const name = ALIASES[wanted.toLowerCase()];
   if (!name) throw new PipelineError("E_CONFIG", `unknown backend "${wanted}" (--backend or FINETUNE_BACKEND); use one of tfjs-node-gpu, tfjs-node, wasm, cpu`, { field: "--backend" });

@@ -186,6 +186,8 @@ async function finetuneSettings(settings: Settings, tokensDir: string, tiny: boo
  */
 async function checkBase(settings: Settings): Promise<void> {
   const { preflightBase } = await import("../model/preflight.ts");
+  // A misspelt backend would otherwise surface at step 6, after the LLM steps have run (and been paid for).
+  (await import("../kernels/backend.ts")).checkBackendName(settings.finetuneBackend);
   try {
     await preflightBase(settings.finetuneModelName, { backend: settings.finetuneBackend });
   } catch (e) {
