@@ -32,6 +32,14 @@ const REFUSED_HF: Record<string, string> = {
     "Qwen/Qwen2.5-0.5B-Instruct or HuggingFaceTB/SmolLM2-360M-Instruct (both smaller or as small as DialoGPT-medium, and instruction-tuned)",
 };
 
+/** GPT-2-family names as people type them, with or without an org (the seed's microsoft/DialoGPT-medium among them). */
+const GPT2_NAME = /^(?:[\w.-]+\/)?(?:gpt2|gpt-2|distilgpt2|dialogpt)(?:[-_.:][\w.-]*)?$/i;
+
+/** The GPT-2 refusal with its alternatives when `name` names a GPT-2-family model, else undefined. */
+export function gpt2Refusal(name: string): string | undefined {
+  return GPT2_NAME.test(name.trim()) ? REFUSED_HF.GPT2LMHeadModel : undefined;
+}
+
 const TOP_MAP: Record<string, string> = { "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight" };
 
 /** Where a planned tensor's values come from. */

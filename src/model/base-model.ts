@@ -91,6 +91,9 @@ export async function resolveBaseModel(spec: string | undefined, opts: ResolveOp
   if (ollama) return ollama;
   // The store did not have it. "org/repo" with no tag is how Hugging Face names repositories (gpt2's is
   // openai-community/gpt2, all lowercase); an Ollama user's model is usually named with its tag.
+  // A GPT-2-family name is refused by name, before a download of weights that could not be trained.
+  const gpt2 = (await import("../hf/checkpoint.ts")).gpt2Refusal(s.split("@")[0]!);
+  if (gpt2) throw new PipelineError("E_MODEL", `${s}: ${gpt2}`, { field: FIELD });
   if (hub) return resolveHub(s, hub, opts);
   const dirs = ollamaDirs(opts.env ?? process.env);
   throw new PipelineError("E_MODEL",
