@@ -188,7 +188,8 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
     if (!authorized(req, url)) return json(res, 401, { error: "the access token is missing or wrong: open the URL `pipeline review` printed" });
     const handle = async () => {
       if (url.pathname.startsWith("/api/")) return api(req, url, res);
-      const file = req.method === "GET" ? files[url.pathname] : undefined;
+      // HEAD as GET without the body (node's http leaves it out): link checkers and `curl -I` ask so.
+      const file = req.method === "GET" || req.method === "HEAD" ? files[url.pathname] : undefined;
       if (!file) throw new HttpError(404, "not found");
       // The page's own requests then carry the token as a cookie (HttpOnly, this origin only, named per port).
       return send(res, 200, file.body, file.type, url.pathname === "/" ? { "Set-Cookie": `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/` } : {});

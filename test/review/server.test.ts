@@ -40,6 +40,9 @@ test("every request needs the token: 401 without or with a wrong one; query, hea
     const cookie = page.headers.get("set-cookie")!.split(";")[0]!;
     assert.match(cookie, new RegExp(`^review_token_${s.port}=`));
     assert.equal((await call(base, "/app.js", { headers: { Cookie: cookie } })).status, 200);
+    const head = await call(base, `/?token=${s.token}`, { method: "HEAD" });
+    assert.deepEqual([head.status, head.body, head.headers.get("content-type")], [200, "", page.headers.get("content-type")], "HEAD: GET's status and type, no body");
+    assert.equal((await call(base, "/", { method: "HEAD" })).status, 401);
     assert.equal((await call(base, "/api/summary", { token: s.token })).status, 200);
     assert.ok(s.url.startsWith(`http://127.0.0.1:${s.port}/?token=`) && s.url.endsWith(s.token));
     assert.ok(s.token.length >= 40, "32 random bytes");
