@@ -154,7 +154,12 @@ export interface LoadSettingsOptions {
   cwd?: string;
 }
 
-const KNOWN_KEYS = new Set<string>(Object.values(SETTINGS).map((s) => s.key));
+/**
+ * Switches read straight from the environment, not settings: PIPELINE_DEBUG (stack traces with errors, README § Exit
+ * codes) and PIPELINE_IGNORE_STDIN (streams/io.ts). Known, so setting them is not warned about as a typo.
+ */
+export const ENV_SWITCHES = ["PIPELINE_DEBUG", "PIPELINE_IGNORE_STDIN"] as const;
+const KNOWN_KEYS = new Set<string>([...Object.values(SETTINGS).map((s) => s.key), ...ENV_SWITCHES]);
 
 export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
   const env = opts.env ?? process.env;

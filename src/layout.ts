@@ -71,8 +71,12 @@ export function ollamaNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** A requested model name as export uses it: lower case, runs of other characters → "-" (then checked). */
-export const normalizeModelName = (name: string): string => name.toLowerCase().replace(/[^a-z0-9._:-]+/g, "-");
+/**
+ * A requested model name as export uses it: lower case, runs of other characters → "-" (then checked). The
+ * namespace's "/" is kept (it turned `team/docs` into `team-docs`, so the `[namespace/]model` form never reached
+ * exportFolder); `a/b/c` or `../x` are then refused by ollamaNameProblem, not flattened.
+ */
+export const normalizeModelName = (name: string): string => name.toLowerCase().replace(/[^a-z0-9._:/-]+/g, "-");
 
 /** The export folder for an Ollama model name: `merged_models/<name>`, with a namespace's `/` kept as one level. */
 export function exportFolder(outputDir: string, name: string, what = "--name"): string {

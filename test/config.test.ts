@@ -43,6 +43,18 @@ test("an unknown PIPELINE_ key is a warning that names it (a likely typo), not a
   assert.match(err, /warn: unknown setting PIPELINE_CHUNK_SIZ in the environment is ignored \(a typo\? see config\.env\.example\)/);
 });
 
+test("PIPELINE_DEBUG=1, which the README documents, is not warned about as an unknown setting", () => {
+  const write = process.stderr.write.bind(process.stderr);
+  let err = "";
+  process.stderr.write = ((c: string | Uint8Array) => { err += String(c); return true; }) as typeof process.stderr.write;
+  try {
+    loadSettings({ cwd: mkdtempSync(join(tmpdir(), "cfg-")), env: { PIPELINE_DEBUG: "1", PIPELINE_IGNORE_STDIN: "1" } });
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.doesNotMatch(err, /unknown setting/);
+});
+
 test("a malformed config.env line is an E_CONFIG error naming the file and line; quoted multi-line values are fine", () => {
   const cwd = mkdtempSync(join(tmpdir(), "cfg-"));
   writeFileSync(join(cwd, "config.env"), "# settings\nPIPELINE_CHUNK_SIZE=900\nPIPELINE_CHUNK_OVERLAP 90\n");

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { childFolder, exportFolder, ollamaNameProblem } from "../src/layout.ts";
+import { childFolder, exportFolder, exportNameFor, normalizeModelName, ollamaNameProblem } from "../src/layout.ts";
 
 const BIN = fileURLToPath(new URL("../bin/pipeline", import.meta.url));
 
@@ -21,6 +21,12 @@ test("Ollama model names: what Ollama accepts passes, the rest is refused with t
   for (const bad of ["..", ".hidden", "-x", "a..b", "a/b/c", "my.ns/m", "a:b:c", "x".repeat(81), "sp ace", "a:", ":t"]) assert.ok(ollamaNameProblem(bad), bad);
   assert.equal(exportFolder("merged", "docs-x"), resolve("merged", "docs-x"));
   assert.throws(() => exportFolder("merged", ".."), /--name "\.\." is not a valid Ollama model name/);
+});
+
+test("--name keeps an Ollama namespace (lower-cased, other characters → -), and a path-like name is refused, not flattened", () => {
+  assert.equal(exportNameFor("Team/Docs Assistant:v1", "fine_tuned_models/tiny"), "team/docs-assistant:v1");
+  assert.equal(exportFolder("merged", exportNameFor("team/docs", "x")), resolve("merged", "team", "docs"));
+  for (const bad of ["a/b/c", "../x", "/etc/x"]) assert.throws(() => exportFolder("merged", normalizeModelName(bad)), /is not a valid Ollama model name/, bad);
 });
 
 test("CLI: export --name .. and finetune --name ../../x fail before any work, writing nothing", () => {

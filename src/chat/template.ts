@@ -28,8 +28,16 @@ export interface ChatTemplateInfo {
 
 export function presetTemplate(family: string): { template: string; family: string } {
   const fam = normalizeFamily(family);
-  if (!fam) throw new PipelineError("E_CONFIG", `unknown model type "${family}" for the chat template; use one of ${TEMPLATE_FAMILIES.join(", ")}`, { field: "FINETUNE_MODEL_TYPE" });
+  if (!fam) throw new PipelineError("E_CONFIG", `unknown model type "${family}" for the chat template (FINETUNE_MODEL_TYPE, --model-type); use one of ${TEMPLATE_FAMILIES.join(", ")}, or leave it unset`, { field: "FINETUNE_MODEL_TYPE" });
   return { template: JINJA_PRESETS[fam], family: fam };
+}
+
+/**
+ * FINETUNE_MODEL_TYPE checked before any work: it is read only when the base has no chat template, so a typo
+ * went unnoticed on a base with one (and reached export, or another base, later).
+ */
+export function checkModelType(family: string | undefined): void {
+  if (family !== undefined) presetTemplate(family);
 }
 
 const EOG_TEXTS = ["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "</s>"];

@@ -26,7 +26,7 @@ export default defineCommand({
     "pdf-engine": { type: "string", description: "PDF text extractor: pdfium (default) or pdf-parse (PIPELINE_PDF_ENGINE)", valueHint: "NAME" },
     provider: { type: "string", description: "LLM provider for generate-qa and validate (default: PIPELINE_LLM_PROVIDER when set, else extractive)", valueHint: "NAME" },
     model: { type: "string", description: "LLM model for generate-qa and validate (PIPELINE_LLM_MODEL; default: the provider's)", valueHint: "NAME" },
-    base: { type: "string", description: "Base model to fine-tune: tiny | a .gguf path | an Ollama name | hf:user/repo:QUANT (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME" },
+    base: { type: "string", description: "Base model to fine-tune: tiny | a .gguf path | an Ollama name | hf:user/repo:QUANT | a Hugging Face name (org/repo) | a checkpoint folder (FINETUNE_MODEL_NAME; default tiny)", valueHint: "NAME" },
     style: { type: "string", description: "qa | multi-turn | reasoning, or a mix like qa=0.6,multi-turn=0.3,reasoning=0.1 (default qa, PIPELINE_QA_STYLE); each chunk gets one style, fixed by its id", valueHint: "STYLE" },
     "reasoning-format": { type: "string", description: "How reasoning records put their reasoning before the answer: think (<think>…</think>) | plain (default think, PIPELINE_REASONING_FORMAT)", valueHint: "FORM" },
     "valid-split": { type: "string", description: "Share of documents held out for evaluation (default 0.2)", valueHint: "F" },

@@ -59,6 +59,8 @@ export default defineCommand({
   args: {
     "input-dir": { type: "string", alias: "i", description: "Folder of Q&A files, or - for records on stdin (default data/qa_results)", valueHint: "DIR" },
     output: { type: "string", alias: "o", description: "Merged JSON array (default data/results/training_data.json)", valueHint: "FILE" },
+    // runStep keeps the records of a failed or interrupted run and says "rerun with --resume": this makes that true.
+    resume: { type: "boolean", description: "Continue a failed or interrupted run: keeps the records already written (same files)" },
     ...commonArgs,
   },
   async run({ args }) {
@@ -71,7 +73,7 @@ export default defineCommand({
     const counts: CombineCount[] = [];
     const r = await runStep<QaRecord, QaRecord>({
       name: "combine", input: combineRecords(files, counts, settings.skipBadLines), stage: (x) => x,
-      output: { path: output, format: "json-array" }, settings: { files },
+      output: { path: output, format: "json-array" }, settings: { files }, resume: !!args.resume,
     });
     for (const c of counts) log.info(`  ${c.file}: ${c.records} record(s)${c.duplicates ? `, ${c.duplicates} duplicate(s) dropped` : ""}`);
     const dups = counts.reduce((n, c) => n + c.duplicates, 0);

@@ -17,7 +17,7 @@ export default defineCommand({
       "  eval loss on the validation rows. Also writes loss_curve.csv/.svg and training_report.json to\n" +
       "  <FINETUNE_OUTPUT_DIR>/<name>/, with a checkpoint every --checkpoint-every steps and on Ctrl-C; --resume continues.\n" +
       "  Backend: tfjs-node-gpu › tfjs-node › wasm › cpu, or --backend. Memory: LoRA needs ≈ 8 bytes per base\n" +
-      "  parameter (10 with the check's headroom) — up to ≈ 0.4 B parameters on wasm (4 GiB heap), ≈ 2.5 B with tfjs-node in 24 GiB; bigger bases are\n" +
+      "  parameter (10 with the check's headroom) — up to ≈ 0.4 B parameters on wasm (4 GiB heap), ≈ 2.6 B with tfjs-node in 24 GiB; bigger bases are\n" +
       "  refused before loading.\n" +
       "  Example: pipeline finetune --epochs 3 --batch 8",
   },

@@ -1,4 +1,5 @@
 // `pipeline generate-qa` (alias `qa`): chunk records → Q&A records, by an LLM or offline (extractive), resumable.
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { flag } from "../config.ts";
@@ -10,7 +11,7 @@ import { commonArgs, settingsFromArgs } from "./args.ts";
 import { failureArgs, providerArgs, providerFlags } from "./provider-args.ts";
 
 export const generateQaArgs = {
-  "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson, or - for stdin (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
+  "input-dir": { type: "string", alias: "i", description: "Folder holding chunks.ndjson (or a chunks file itself), or - for stdin (default: stdin when piped, else PIPELINE_CHUNKS_DIR or data/document_chunks)", valueHint: "DIR" },
   "output-dir": { type: "string", alias: "o", description: "Folder for training_data.json (default: stdout as NDJSON when piped, else PIPELINE_QA_DIR or data/document_training_data)", valueHint: "DIR" },
   "questions-per-chunk": { type: "string", description: "Pairs to ask for per chunk (default 3); a chunk too short for N good pairs gives fewer", valueHint: "N" },
   temperature: { type: "string", description: "Sampling temperature for the LLM (default 0.7)", valueHint: "T" },
@@ -46,7 +47,7 @@ export default defineCommand({
     });
     const fromStdin = args["input-dir"] === "-" || (!args["input-dir"] && stdinIsPiped());
     await runGenerateQa(settings, {
-      input: fromStdin ? undefined : join(settings.chunksDir, CHUNKS_FILE),
+      input: fromStdin ? undefined : chunksPath(settings.chunksDir),
       output: args["output-dir"] || !stdoutIsPiped() ? join(settings.qaDir, QA_FILE) : undefined,
       resume: !!args.resume,
       dryRun: !!args["dry-run"],
@@ -55,3 +56,9 @@ export default defineCommand({
     });
   },
 });
+
+/** `-i out/chunks.ndjson` is what people type after `chunk -o out/`: a file is read as it is, a folder's chunks.ndjson otherwise. */
+function chunksPath(dirOrFile: string): string {
+  try { if (statSync(dirOrFile).isFile()) return dirOrFile; } catch { /* missing: the step says so, naming the path */ }
+  return join(dirOrFile, CHUNKS_FILE);
+}

@@ -4,6 +4,7 @@ import { plain } from "./color-env.ts";
 import { defineCommand, runCommand, runMain, type CommandDef } from "citty";
 import { PipelineError, redact } from "../errors.ts";
 import { takeJsonSummary } from "../log.ts";
+import { holdYoungGenerationWhileLoading } from "../streams/heap-guard.ts";
 import { stopsCleanlyOnInterrupt } from "../streams/interrupt.ts";
 import { completionCommand } from "./completion.ts";
 import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
@@ -11,7 +12,8 @@ import { checkFlags, leafCommand, nearestFlag } from "./flag-check.ts";
 export const VERSION = "0.1.0";
 
 type Lazy = () => Promise<CommandDef<any>>;
-const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
+const releaseYoung = holdYoungGenerationWhileLoading();
+const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => { releaseYoung(); return m.default; });
 
 /** Registered only once they work end to end. The summary is what `pipeline --help` lists, without loading anything. */
 const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Lazy }> = [
@@ -28,7 +30,7 @@ const COMMANDS: Array<{ name: string; alias?: string; summary: string; load: Laz
   { name: "batches", summary: "list, check or cancel the vendor batches of a --batch run (list|status|cancel)", load: lazy(() => import("./batches.ts")) },
   { name: "combine", summary: "merge Q&A files (JSON arrays and NDJSON) into one", load: lazy(() => import("./combine.ts")) },
   { name: "verify", summary: "check an exported model in llama.cpp (loads, stops, matches our model)", load: lazy(() => import("./verify.ts")) },
-  { name: "model", summary: "inspect or convert GGUF files (info, convert)", load: lazy(() => import("./model.ts")) },
+  { name: "model", summary: "inspect or convert GGUF files, list converted checkpoints (info, convert, cache)", load: lazy(() => import("./model.ts")) },
   { name: "completion", summary: "print a shell completion script: pipeline completion bash|zsh|fish", load: async () => completionCommand(COMMANDS) },
 ];
 
@@ -83,6 +85,13 @@ async function run(argv: string[]): Promise<void> {
   }
   // Ctrl-C: a step that can stop cleanly (keep what is done, say how to resume) has its own handler and
   // ends with E_INTERRUPTED; with none, stop here with the same one line. Either way the exit code is 130.
+  // A reader that stops early (`pipeline chunk a.md | head -3`) closes our stdout. Node ignores SIGPIPE, so the
+  // next write fails with EPIPE; the rest was not wanted, nothing failed: end quietly with 0 (the exit handlers
+  // still remove output locks). Without this the command printed a stack trace and exited 1.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   process.on("SIGINT", () => {
     if (stopsCleanlyOnInterrupt()) return;
     process.stderr.write("error [E_INTERRUPTED] interrupted (Ctrl-C)\n");
@@ -120,6 +129,7 @@ function report(error: unknown): number {
     return error.exitCode;
   }
   const e = error as Error & { code?: string; path?: string };
+  if (e?.code === "EPIPE" && process.stdout.destroyed) return 0; // the reader closed stdout first (see run)
   if (e?.name === "CLIError") {
     process.stderr.write(`error [E_USAGE] ${plain(e.message)}\n`);
     return 2;

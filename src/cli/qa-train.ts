@@ -16,7 +16,7 @@ export default defineCommand({
       "Step 5: render every kept example with the base model's chat template, tokenize it, mask the prompt\n" +
       "  (loss on answer tokens only) and pack examples into --seq-len rows. Writes <dir>/train.tokens,\n" +
       "  valid.tokens, tokens.json and qa_train_report.json (examples, tokens, truncations, packing efficiency).\n" +
-      "  Base model: FINETUNE_MODEL_NAME (`tiny`, a GGUF path or an Ollama model); its chat template, or\n" +
+      "  Base model: FINETUNE_MODEL_NAME (`tiny`, a GGUF path, an Ollama model, a Hugging Face name or checkpoint folder); its chat template, or\n" +
       "  FINETUNE_MODEL_TYPE's preset when it has none. `tiny` also writes base.gguf with a vocabulary learned\n" +
       "  from the data.\n" +
       "  Example: pipeline qa-train --seq-len 256",

@@ -138,7 +138,7 @@ export async function openGguf(path: string): Promise<GgufFile> {
   try {
     fh = await open(path, "r");
   } catch (e) {
-    throw new PipelineError("E_GGUF", `cannot open model file: ${(e as Error).message}`, { file: path }, { cause: e });
+    throw new PipelineError("E_GGUF", `cannot open model file: ${(e as Error).message}; check the path (and that the file is readable)`, { file: path }, { cause: e });
   }
   if ((await fh.stat()).isDirectory()) {
     await fh.close();

@@ -1,23 +1,28 @@
 // A Hugging Face checkpoint folder (config.json, *.safetensors single or sharded, tokenizer.json,
 // tokenizer_config.json) read as the GGUF llama.cpp's convert_hf_to_gguf.py would make of it: the same
-// architecture metadata (TextModel/LlamaModel set_gguf_parameters), tensor names (gguf-py tensor_mapping), q/k
-// row order (LlamaModel.permute for llama/mistral, none for qwen2/qwen3), Llama-3 rope_freqs
-// (generate_extra_tensors) and tokenizer metadata (vocab.ts). planCheckpoint reads only headers and JSON, so
-// preflight and `model info` can judge a folder before any weight is read; convert.ts writes the plan.
+// architecture metadata (TextModel/LlamaModel set_gguf_parameters; Gemma 2/3 and Phi-3 in checkpoint-arch.ts),
+// tensor names (gguf-py tensor_mapping), q/k row order (LlamaModel.permute for llama/mistral, none for the NEOX-rope
+// architectures), Llama-3 rope_freqs (generate_extra_tensors) and tokenizer metadata (vocab.ts). planCheckpoint
+// reads only headers and JSON, so preflight and `model info` can judge a folder before any weight is read;
+// convert.ts writes the plan.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PipelineError } from "../errors.ts";
 import type { GgmlTypeName, GgufValue } from "../gguf/types.ts";
 import { FILE_TYPE } from "../gguf/types.ts";
 import { openSafetensors, type SafetensorsEntry } from "../safetensors/format.ts";
-import { hfVocab, type HfVocab } from "./vocab.ts";
+import { archMetadata, dropsTensor, layerMap, normShift, phi3Name, tiedByDefault } from "./checkpoint-arch.ts";
+import { hfVocab, readTokenizerFolder, type HfVocab } from "./vocab.ts";
 
 const FIELD = "FINETUNE_MODEL_NAME";
 
 /** transformers' architectures[0] → the GGUF architecture convert_hf_to_gguf.py writes (Mistral converts as llama). */
 const ARCH_BY_HF: Record<string, string> = {
   LlamaForCausalLM: "llama", MistralForCausalLM: "llama", Qwen2ForCausalLM: "qwen2", Qwen3ForCausalLM: "qwen3",
+  Gemma2ForCausalLM: "gemma2", Gemma3ForCausalLM: "gemma3", Phi3ForCausalLM: "phi3",
 };
+/** Architectures whose metadata checkpoint-arch.ts writes (their converter classes do not use TextModel's). */
+const OWN_METADATA = new Set(["gemma2", "gemma3", "phi3"]);
 
 /** Architectures people name that we refuse before any work, with what to use instead. */
 const REFUSED_HF: Record<string, string> = {
@@ -27,21 +32,11 @@ const REFUSED_HF: Record<string, string> = {
     "Qwen/Qwen2.5-0.5B-Instruct or HuggingFaceTB/SmolLM2-360M-Instruct (both smaller or as small as DialoGPT-medium, and instruction-tuned)",
 };
 
-/** Per-layer HF module → GGUF tensor (gguf-py tensor_mapping.py, llama family). */
-const LAYER_MAP: Record<string, string> = {
-  "input_layernorm.weight": "attn_norm.weight",
-  "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
-  "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias",
-  "self_attn.o_proj.weight": "attn_output.weight",
-  "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
-  "post_attention_layernorm.weight": "ffn_norm.weight",
-  "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
-};
 const TOP_MAP: Record<string, string> = { "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight" };
 
 /** Where a planned tensor's values come from. */
 export type TensorSource =
-  | { kind: "safetensors"; file: string; key: string; entry: SafetensorsEntry; permuteHeads?: number }
+  | { kind: "safetensors"; file: string; key: string; entry: SafetensorsEntry; permuteHeads?: number; /** Added to every value (Gemma's norms). */ shift?: number }
   | { kind: "values"; data: Float32Array };
 
 export interface PlannedTensor { name: string; dims: number[]; type: GgmlTypeName; source: TensorSource }
@@ -84,7 +79,8 @@ export function archOf(config: Record<string, unknown>, file: string): { hfArch:
   if (!arch) {
     throw new PipelineError("E_MODEL",
       `architecture ${hfArch} is not converted from a checkpoint here (supported: ${Object.keys(ARCH_BY_HF).join(", ")}); ` +
-      `for gemma2/gemma3/phi3 convert the model with llama.cpp's convert_hf_to_gguf.py and set ${FIELD} to the .gguf (those GGUFs train), or use its Ollama name`,
+      `for other architectures that llama.cpp's convert_hf_to_gguf.py knows, convert the model with it and set ${FIELD} to the .gguf` +
+      (hfArch === "Gemma3ForConditionalGeneration" ? " (Gemma 3 4B and larger are vision models; the text-only google/gemma-3-1b-it converts here)" : ""),
       { file, field: "architectures" });
   }
   return { hfArch, arch };
@@ -125,9 +121,13 @@ const num = (config: Record<string, unknown>, key: string, file: string, fallbac
   throw new PipelineError("E_MODEL", `config.json lacks ${key}`, { file, field: key });
 };
 
-/** rope settings the way transformers keeps them: rope_parameters (v5), else rope_theta + rope_scaling. */
+/**
+ * rope settings the way transformers keeps them: rope_parameters (v5; per layer type for Gemma 3, whose global
+ * layers' are "full_attention"), else rope_theta + rope_scaling.
+ */
 function ropeParams(config: Record<string, unknown>): Record<string, unknown> {
-  const p = (config.rope_parameters ?? {}) as Record<string, unknown>;
+  const all = (config.rope_parameters ?? {}) as Record<string, unknown>;
+  const p = (all.full_attention ?? all) as Record<string, unknown>;
   const scaling = (config.rope_scaling ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = { ...scaling, ...p };
   if (out.rope_theta === undefined && config.rope_theta !== undefined) out.rope_theta = config.rope_theta;
@@ -152,49 +152,24 @@ export function llama3RopeFreqs(headDim: number, base: number, rope: Record<stri
   });
 }
 
-/** The plan of the GGUF for checkpoint folder `dir` (headers and JSON only). `source` names it in general.source.*. */
-export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Promise<CheckpointPlan> {
-  const config = readConfig(dir);
-  const cfgFile = join(dir, "config.json");
-  const { hfArch, arch } = archOf(config, cfgFile);
-  const files = weightFiles(dir);
-
-  // Every tensor of every shard, by name.
-  const entries = new Map<string, { file: string; entry: SafetensorsEntry }>();
-  for (const f of files) {
-    const st = await openSafetensors(join(dir, f));
-    try {
-      for (const [name, entry] of st.entries) entries.set(name, { file: join(dir, f), entry });
-    } finally {
-      await st.close();
-    }
-  }
-
+/** The llama / qwen2 / qwen3 metadata (TextModel.set_gguf_parameters, LlamaModel's vocab_size and rope dimensions). */
+function textModelMetadata(arch: string, config: Record<string, unknown>, cfgFile: string, rope: Record<string, unknown>, ropeType: string | undefined): Record<string, GgufValue> {
+  const u32 = (value: number): GgufValue => ({ type: "u32", value });
+  const f32 = (value: number): GgufValue => ({ type: "f32", value });
   const layers = num(config, "num_hidden_layers", cfgFile);
   const dim = num(config, "hidden_size", cfgFile);
   const heads = num(config, "num_attention_heads", cfgFile);
   const kvHeads = num(config, "num_key_value_heads", cfgFile, heads);
   const headDim = typeof config.head_dim === "number" ? config.head_dim : dim / heads;
   const vocabSize = typeof config.vocab_size === "number" ? config.vocab_size : undefined;
-  const rope = ropeParams(config);
-  const permute = arch === "llama"; // rope over adjacent pairs in llama.cpp, over halves in transformers
-
-  const u32 = (value: number): GgufValue => ({ type: "u32", value });
-  const f32 = (value: number): GgufValue => ({ type: "f32", value });
-  const md: Record<string, GgufValue> = {
-    "general.architecture": { type: "string", value: arch },
-    "general.type": { type: "string", value: "model" },
-    "general.name": { type: "string", value: o.repo?.split("/")[1] ?? basename(dir) },
-    "general.quantization_version": u32(2),
-    [`${arch}.block_count`]: u32(layers),
-  };
+  const md: Record<string, GgufValue> = {};
+  md[`${arch}.block_count`] = u32(layers);
   const ctx = config.max_position_embeddings ?? config.n_ctx ?? config.n_positions;
   if (typeof ctx === "number") md[`${arch}.context_length`] = u32(ctx);
   md[`${arch}.embedding_length`] = u32(dim);
   md[`${arch}.feed_forward_length`] = u32(num(config, "intermediate_size", cfgFile));
   md[`${arch}.attention.head_count`] = u32(heads);
   if (typeof config.num_key_value_heads === "number") md[`${arch}.attention.head_count_kv`] = u32(kvHeads);
-  const ropeType = typeof rope.rope_type === "string" ? rope.rope_type.toLowerCase() : undefined;
   if (ropeType === "linear" && typeof rope.factor === "number") {
     md[`${arch}.rope.scaling.type`] = { type: "string", value: "linear" };
     md[`${arch}.rope.scaling.factor`] = f32(rope.factor);
@@ -216,6 +191,54 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
     if (vocabSize !== undefined) md[`${arch}.vocab_size`] = u32(vocabSize);
     md[`${arch}.rope.dimension_count`] = u32(headDim);
   }
+  return md;
+}
+
+/** The plan of the GGUF for checkpoint folder `dir` (headers and JSON only). `source` names it in general.source.*. */
+export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Promise<CheckpointPlan> {
+  const config = readConfig(dir);
+  const cfgFile = join(dir, "config.json");
+  const { hfArch, arch } = archOf(config, cfgFile);
+  const files = weightFiles(dir);
+
+  // Every tensor of every shard, by name.
+  const entries = new Map<string, { file: string; entry: SafetensorsEntry }>();
+  for (const f of files) {
+    const st = await openSafetensors(join(dir, f));
+    try {
+      for (const [name, entry] of st.entries) entries.set(name, { file: join(dir, f), entry });
+    } finally {
+      await st.close();
+    }
+  }
+
+  const dim = num(config, "hidden_size", cfgFile);
+  const heads = num(config, "num_attention_heads", cfgFile);
+  const kvHeads = num(config, "num_key_value_heads", cfgFile, heads);
+  const headDim = typeof config.head_dim === "number" ? config.head_dim : dim / heads;
+  const vocabSize = typeof config.vocab_size === "number" ? config.vocab_size : undefined;
+  const rope = ropeParams(config);
+  const permute = arch === "llama"; // rope over adjacent pairs in llama.cpp, over halves in transformers
+
+  const u32 = (value: number): GgufValue => ({ type: "u32", value });
+  let name = o.repo?.split("/")[1] ?? basename(dir);
+  if (arch === "phi3") name = phi3Name(name, (readTokenizerFolder(dir).tokenizer.added_tokens ?? []) as Array<{ special?: boolean; rstrip?: boolean }>);
+  const md: Record<string, GgufValue> = {
+    "general.architecture": { type: "string", value: arch },
+    "general.type": { type: "string", value: "model" },
+    "general.name": { type: "string", value: name },
+    "general.quantization_version": u32(2),
+  };
+  const ropeType = typeof rope.rope_type === "string" ? rope.rope_type.toLowerCase() : undefined;
+  const extra: PlannedTensor[] = [];
+  if (OWN_METADATA.has(arch)) {
+    const local = ((config.rope_parameters ?? {}) as Record<string, unknown>).sliding_attention as Record<string, unknown> | undefined;
+    const own = archMetadata({ arch, hfArch, config, file: cfgFile, rope, ...(local ? { ropeLocal: local } : {}) });
+    Object.assign(md, own.metadata);
+    for (const t of own.extra) extra.push({ name: t.name, dims: [t.data.length], type: "F32", source: { kind: "values", data: t.data } });
+  } else {
+    Object.assign(md, textModelMetadata(arch, config, cfgFile, rope, ropeType));
+  }
   // Where the weights came from, for the PEFT adapter's base_model_name_or_path (a path PEFT can load).
   if (!o.repo) md["docs2model.checkpoint_dir"] = { type: "string", value: dir };
   if (o.repo) {
@@ -224,7 +247,8 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
   }
 
   // Tensors: HF names → GGUF names, dims reversed (HF [out, in] row-major is GGUF [in, out]).
-  const tied = config.tie_word_embeddings === true;
+  const tied = typeof config.tie_word_embeddings === "boolean" ? config.tie_word_embeddings : tiedByDefault(arch);
+  const layerNames = layerMap(arch);
   const tensors: PlannedTensor[] = [];
   const unknown: string[] = [];
   const dtypes = new Set<string>();
@@ -232,9 +256,9 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
     if (key.endsWith("rotary_emb.inv_freq")) continue; // recomputed by every runtime; the converter drops it too
     let name = TOP_MAP[key];
     const m = /^model\.layers\.(\d+)\.(.+)$/.exec(key);
-    if (!name && m && LAYER_MAP[m[2]!]) name = `blk.${m[1]}.${LAYER_MAP[m[2]!]}`;
+    if (!name && m && layerNames[m[2]!]) name = `blk.${m[1]}.${layerNames[m[2]!]}`;
     if (!name) { unknown.push(key); continue; }
-    if (name === "output.weight" && tied) continue; // llama.cpp reads the embedding for a tied head
+    if ((name === "output.weight" && tied) || dropsTensor(arch, key)) continue; // llama.cpp reads the embedding for a tied head
     if (!["F32", "F16", "BF16"].includes(entry.dtype)) {
       throw new PipelineError("E_MODEL", `tensor ${key} is ${entry.dtype}; checkpoints of F32, F16 or BF16 weights are converted (a quantized checkpoint — GPTQ, AWQ, FP8 — is not)`, { file, field: key });
     }
@@ -244,7 +268,8 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
     const type = (dims.length < 2 ? "F32" : entry.dtype) as GgmlTypeName;
     const isQ = /\.attn_q\.(weight|bias)$/.test(name), isK = /\.attn_k\.(weight|bias)$/.test(name);
     const permuteHeads = permute && (isQ || isK) ? (isQ ? heads : kvHeads) : undefined;
-    tensors.push({ name, dims, type, source: { kind: "safetensors", file, key, entry, ...(permuteHeads ? { permuteHeads } : {}) } });
+    const shift = normShift(arch, key);
+    tensors.push({ name, dims, type, source: { kind: "safetensors", file, key, entry, ...(permuteHeads ? { permuteHeads } : {}), ...(shift ? { shift } : {}) } });
   }
   if (unknown.length) {
     throw new PipelineError("E_MODEL",
@@ -255,7 +280,8 @@ export async function planCheckpoint(dir: string, o: { repo?: string } = {}): Pr
     if (arch !== "llama") throw new PipelineError("E_MODEL", `rope_type llama3 on ${hfArch}: llama.cpp reads rope_freqs only for llama`, { file: cfgFile, field: "rope_scaling" });
     tensors.push({ name: "rope_freqs.weight", dims: [headDim / 2], type: "F32", source: { kind: "values", data: llama3RopeFreqs(headDim, Number(rope.rope_theta ?? 10000), rope) } });
   }
-  const order = (n: string) => (n === "token_embd.weight" ? -2 : n === "rope_freqs.weight" ? -1 : n.startsWith("blk.") ? Number(n.split(".")[1]) : 1e9);
+  tensors.push(...extra);
+  const order = (n: string) => (n === "token_embd.weight" ? -2 : n === "rope_freqs.weight" || n.startsWith("rope_factors_") ? -1 : n.startsWith("blk.") ? Number(n.split(".")[1]) : 1e9);
   tensors.sort((a, b) => order(a.name) - order(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const matrixTypes = [...dtypes];

@@ -1,7 +1,7 @@
 // Writes a checkpoint plan (checkpoint.ts) as a GGUF, one tensor at a time straight from the safetensors files
-// (matrices copied in their stored type, q/k rows reordered as bytes), and keeps the result in a cache keyed by
-// the source files' names, sizes and modification times, so a folder is converted once and every later run —
-// qa-train, finetune, export, verify — uses the same GGUF as any other GGUF base.
+// (matrices copied in their stored type, q/k rows reordered as bytes, Gemma's norms shifted by one), and keeps the
+// result in a cache keyed by the source files' names, sizes and modification times, so a folder is converted once
+// and every later run — qa-train, finetune, export, verify — uses the same GGUF as any other GGUF base.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
@@ -42,9 +42,11 @@ export async function writeCheckpointGguf(plan: CheckpointPlan, outPath: string)
   const input = (t: PlannedTensor): GgufTensorInput => {
     const src = t.source;
     if (src.kind === "values") return { name: t.name, dims: t.dims, type: "F32", data: src.data };
-    if (t.type === "F32" && src.entry.dtype !== "F32") {
+    if (t.type === "F32" && (src.entry.dtype !== "F32" || src.shift)) {
       return { name: t.name, dims: t.dims, type: "F32", data: async () => {
         const data = await (await fileOf(src.file)).read(src.key);
+        // Gemma's norms: w + 1 in f32, as the converter computes it after widening BF16/F16 to f32.
+        if (src.shift) for (let i = 0; i < data.length; i++) data[i] = data[i]! + src.shift;
         if (!src.permuteHeads) return data;
         const moved = permuteRowBytes(Buffer.from(data.buffer, data.byteOffset, data.byteLength), data.length, src.permuteHeads);
         return new Float32Array(moved.buffer, moved.byteOffset, data.length);

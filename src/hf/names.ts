@@ -9,7 +9,7 @@ export const HF_LAYER_MODULES: Record<string, string> = {
   ffn_gate: "mlp.gate_proj", ffn_up: "mlp.up_proj", ffn_down: "mlp.down_proj",
   attn_norm: "input_layernorm", ffn_norm: "post_attention_layernorm",
   attn_q_norm: "self_attn.q_norm", attn_k_norm: "self_attn.k_norm",
-  post_attention_norm: "post_attention_layernorm", ffn_post_norm: "post_feedforward_layernorm",
+  post_attention_norm: "post_attention_layernorm", post_ffw_norm: "post_feedforward_layernorm",
 };
 
 /**

@@ -70,7 +70,7 @@ async function nativeKernelsAvailable(): Promise<boolean> {
 
 function resolveName(wanted: string): BackendName {
   const name = ALIASES[wanted.toLowerCase()];
-  if (!name) throw new PipelineError("E_CONFIG", `unknown backend "${wanted}"; use one of tfjs-node-gpu, tfjs-node, wasm, cpu`, { field: "--backend" });
+  if (!name) throw new PipelineError("E_CONFIG", `unknown backend "${wanted}" (--backend or FINETUNE_BACKEND); use one of tfjs-node-gpu, tfjs-node, wasm, cpu`, { field: "--backend" });
   return name;
 }
 

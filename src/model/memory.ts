@@ -21,7 +21,7 @@ export function estimateTrainingBytes(c: LlamaConfig, full: boolean): number {
 /**
  * Largest base model we accept: on wasm, the 4 GiB heap (≈ 0.4 B parameters for LoRA); on the
  * native tfjs-node backends and on cpu (with the native kernels it is picked for models past the wasm
- * heap), the 24 GiB budget (≈ 2.4 B parameters) or this machine's RAM if smaller.
+ * heap), the 24 GiB budget (≈ 2.6 B parameters: 24 GiB ÷ 10 bytes) or this machine's RAM if smaller.
  */
 export function memoryLimitBytes(backend: string): number {
   if (backend === "wasm") return WASM_HEAP_BYTES;

@@ -63,6 +63,7 @@ export async function runAll(settings: Settings, o: AllRun): Promise<{ settings:
   if (settings.batch) requireBatchProvider(normalizeProviderName(provider));
   // A base that does not resolve or cannot be trained must stop the run now, before chunking and any LLM call.
   await checkBase(settings);
+  (await import("../chat/template.ts")).checkModelType(settings.finetuneModelType);
   // A bad --name fails now, not after hours of training.
   if (settings.exportModelName) exportFolder(settings.exportOutputDir, normalizeModelName(settings.exportModelName));
   await mkdir(qaDir, { recursive: true });

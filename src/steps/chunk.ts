@@ -45,7 +45,7 @@ export async function runChunk(settings: Settings, o: ChunkRun): Promise<void> {
   const progress = createProgress({ label: "chunk", unit: parts.length === files.length ? "files" : "file parts", total: parts.length });
   try {
     const r = await runStep<string | TextPart, unknown>({
-      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress, heapGuardGrowth: CHUNK_HEAP_GROWTH,
+      ...common, input: parts, stage: [ingest.stage, stage], concurrency: 2, progress, heapGuardGrowth: CHUNK_HEAP_GROWTH, holdYoungGeneration: true,
       // The cleanups shape the documents' text, so a resume must make the same ones.
       settings: { ...chunkSettings, clean: [...settings.clean].sort().join(",") || "none", pdfEngine: settings.pdfEngine, input: inputs.map((p) => resolve(p)) },
     });

@@ -4,6 +4,7 @@ import { summary } from "../log.ts";
 import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Settings } from "../config.ts";
+import { checkModelType } from "../chat/template.ts";
 import { exportModel, type ExportResult } from "../export/export.ts";
 import type { ExportQuant } from "../export/merge.ts";
 import { exportNameFor, FINAL_FILE, finetuneNameFor, TOKENS_META_FILE, tokensDirFor } from "../layout.ts";
@@ -27,6 +28,7 @@ export interface ExportRun {
 }
 
 export async function runExport(settings: Settings, o: ExportRun): Promise<ExportResult> {
+  checkModelType(settings.finetuneModelType);
   // Like finetune: with FINETUNE_MODEL_NAME unset, the base is the one qa-train tokenized for.
   const ftName = finetuneNameFor(settings.origin.finetuneModelName === "default" ? (await tokenizedFor(settings.qaDir)) ?? settings.finetuneModelName : settings.finetuneModelName);
   const modelPath = resolve(settings.exportModelPath ?? join(settings.finetuneOutputDir, ftName));

@@ -1,6 +1,7 @@
 // The qa-train step: formatted examples → packed token files for the configured base model, with its summary.
 import type { Settings } from "../config.ts";
 import { log, summary } from "../log.ts";
+import { checkModelType } from "../chat/template.ts";
 import { preflightBase } from "../model/preflight.ts";
 import { qaTrain, type QaTrainReport } from "../train/qa-train.ts";
 
@@ -14,6 +15,7 @@ export interface QaTrainRun {
 }
 
 export async function runQaTrain(settings: Settings, o: QaTrainRun): Promise<QaTrainReport> {
+  checkModelType(settings.finetuneModelType);
   // A base that cannot be trained is refused before any token file is written (and before hours of finetune).
   await preflightBase(settings.finetuneModelName, { backend: settings.finetuneBackend });
   const seqLen = settings.finetuneSeqLen ?? DEFAULT_SEQ_LEN;

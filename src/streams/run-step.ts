@@ -78,6 +78,8 @@ export interface RunStepOptions<I, O> {
   heapGuardMb?: number | false;
   /** The heap guard's growth past the live heap before a GC (default 2; heap-guard.ts). */
   heapGuardGrowth?: number;
+  /** Young generations do not grow while the step runs (heap-guard.ts; for steps that keep much of what they read). */
+  holdYoungGeneration?: boolean;
 }
 
 export interface StepResult {
@@ -107,10 +109,18 @@ export function composeStages<I, O>(stages: Array<Stage<any, any>>): Stage<I, O>
   };
 }
 
+/**
+ * An input's records as bytes, one record at a time as the sink takes them: a big document's ~8,000 chunks are never
+ * all held as JSON at once (that would be another copy of its text).
+ */
+function* serializeWith(frame: { record(value: unknown, index: number): string }, outputs: unknown[], first: number): Generator<string> {
+  for (let i = 0; i < outputs.length; i++) yield frame.record(outputs[i], first + i);
+}
+
 /** Where bytes go; a file sink also keeps the ledger. */
 interface Sink {
-  /** One input's bytes, as pieces (one per record): nothing big is ever joined, so memory stays flat. */
-  append(pieces: string[], inputsDone: number, recordsDone: number): Promise<number>;
+  /** One input's bytes, as pieces (one per record, made as they are taken): nothing big is ever joined, so memory stays flat. */
+  append(pieces: Iterable<string>, inputsDone: number, recordsDone: number): Promise<number>;
   /** Make everything appended so far durable and recorded. */
   commit(): Promise<void>;
   complete(footer: string): Promise<void>;
@@ -120,6 +130,7 @@ interface Sink {
 export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepResult> {
   const format = opts.output.format ?? "ndjson";
   const frame = framing(format, opts.output.indent ?? 2);
+  const serialize = (outputs: unknown[], first: number) => serializeWith(frame, outputs, first);
   const stage: Stage<I, O> = Array.isArray(opts.stage) ? composeStages<I, O>(opts.stage) : opts.stage;
   const settings = { ...(opts.settings ?? {}) };
   const state = { inputs: 0, records: 0, bytes: 0, resumedInputs: 0 };
@@ -167,7 +178,7 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
     interrupt.abort(new PipelineError("E_STAGE", "interrupted (Ctrl-C)", { stage: opts.name }));
   };
   const offSigint = path && opts.handleSigint !== false ? onInterrupt(onSigint) : () => {};
-  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64, 50, opts.heapGuardGrowth ?? 2);
+  const heapGuard = opts.heapGuardMb === false ? undefined : startHeapGuard(opts.heapGuardMb ?? 64, 50, opts.heapGuardGrowth ?? 2, opts.holdYoungGeneration ?? false);
   const signal = opts.signal ? AbortSignal.any([opts.signal, interrupt.signal]) : interrupt.signal;
   const transform = asTransform(envelope, { name: opts.name, concurrency: opts.concurrency ?? 1, signal, firstIndex: skip });
 
@@ -177,9 +188,10 @@ export async function runStep<I, O>(opts: RunStepOptions<I, O>): Promise<StepRes
       transform,
       async (source: AsyncIterable<{ outputs: O[] }>) => {
         for await (const { outputs } of source) {
-          const pieces = outputs.map((o) => frame.record(o, state.records++));
+          const first = state.records;
+          state.records += outputs.length;
           state.inputs++;
-          state.bytes += await sink.append(pieces, state.inputs, state.records);
+          state.bytes += await sink.append(serialize(outputs, first), state.inputs, state.records);
           opts.progress?.update({ inputs: state.inputs, records: state.records, bytes: state.bytes });
           if (++sinceCommit >= commitEveryInputs || Date.now() - lastCommit >= commitEveryMs) {
             await sink.commit();

@@ -99,9 +99,9 @@ export function ingester(opts: IngestOptions = {}): { stage: Stage<string | Text
       const r = await (await import("./ingest-pdf.ts")).pdfToPages(pool, bytes);
       if (!r.ok) return skip(file, r.reason, true);
       if (!r.hasText) warn(`${file}: PDF has no text layer (scanned images?); run OCR first to include its text`);
+      // cleanDocument consumes the page list: the pages become the document's text, one page at a time.
       const doc = makeDoc(cleaned({ pages: r.pageTexts }), file, title, { pages: r.pages });
       // A big PDF's pages and the cleanups' copies are garbage now (see heapCheckpoint).
-      r.pageTexts.length = 0;
       if (doc.text.length > BIG_DOC_CHARS) heapCheckpoint();
       return done([doc]);
     }

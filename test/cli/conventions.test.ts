@@ -68,6 +68,21 @@ test("--version anywhere prints the version and exits 0", () => {
   }
 });
 
+test("a reader that stops early (`pipeline chunk … | head -1`) ends the command quietly with exit 0", async () => {
+  // About 1 MB of chunks: far more than a pipe holds, so writes go on after the reader has closed its end.
+  const text = Array.from({ length: 4000 }, (_, i) => `Paragraph ${i} says that setting ${i} controls part ${i} of a run.\n\n`).join("");
+  const child = spawn(process.execPath, [bin, "chunk", "--chunk-size", "200", "--chunk-overlap", "0"], { env: baseEnv(), stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  child.stdin.end(text);
+  const first = await new Promise<string>((resolve) => child.stdout.once("data", (d) => resolve(String(d))));
+  child.stdout.destroy(); // as `head -1` does after its line
+  const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  assert.match(first, /^\{"type":"chunk"/);
+  assert.equal(status, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|error/, "no stack trace, no error line");
+});
+
 test("Ctrl-C exits 130 (qa reading `-i -`, stopped while its request hangs)", async () => {
   const server = await startOpenAiServer({ script: () => ({ hang: true }) });
   try {

@@ -139,8 +139,8 @@ test("GPT-2 (DialoGPT) and other unconverted architectures are refused before an
     return true;
   });
   assert.equal(existsSync(cache) && readdirSync(cache).length > 0, false, "nothing converted");
-  writeFileSync(join(ck.dir, "config.json"), JSON.stringify({ architectures: ["Gemma3ForCausalLM"], model_type: "gemma3_text" }));
-  await assert.rejects(resolveBaseModel(gpt2, { checkpointCache: cache }), /Gemma3ForCausalLM is not converted from a checkpoint here .* convert_hf_to_gguf\.py/);
+  writeFileSync(join(ck.dir, "config.json"), JSON.stringify({ architectures: ["FalconForCausalLM"], model_type: "falcon" }));
+  await assert.rejects(resolveBaseModel(gpt2, { checkpointCache: cache }), /FalconForCausalLM is not converted from a checkpoint here .* convert_hf_to_gguf\.py/);
   // A YaRN-scaled checkpoint converts metadata the converter's way and preflight refuses it by name, before writing.
   const yarn = await writeCheckpoint("qwen2.5", { dir: join(root, "yarn"), dim: 16, layers: 1 });
   writeFileSync(join(yarn.dir, "config.json"), JSON.stringify({ ...yarn.config, rope_scaling: { type: "yarn", factor: 4, original_max_position_embeddings: 32768 } }));

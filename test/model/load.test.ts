@@ -28,7 +28,7 @@ test("a 7B base is refused before any weight is read; a 0.36B one fits on wasm",
 test("--backend picks the named backend and rejects unknown names", async () => {
   assert.equal((await useBackend("cpu")).name, "cpu");
   assert.equal((await useBackend("wasm")).name, "wasm");
-  await assert.rejects(useBackend("bogus"), /unknown backend "bogus"/);
+  await assert.rejects(useBackend("bogus"), /unknown backend "bogus" \(--backend or FINETUNE_BACKEND\)/);
   // tfjs-node is not installed here: asking for it says so instead of silently falling back.
   await assert.rejects(useBackend("tfjs-node"), /no usable tfjs backend \(tensorflow: not installed\)/);
 });

@@ -31,3 +31,32 @@ test("heapCheckpoint collects at once, without waiting for the timer; without a 
   heapCheckpoint();
   assert.equal(guard.forced, 1);
 });
+
+test("holdYoung: the young generation keeps its size while the guard runs, a worker thread starting included", async () => {
+  const { getHeapSpaceStatistics } = await import("node:v8");
+  const { Worker } = await import("node:worker_threads");
+  const young = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")!.space_size;
+  const keep: string[] = [];
+  // Strings that survive, as a document's pages do; a worker starts half-way (Node sets V8's flags again then).
+  const survive = async () => {
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 200; i++) keep.push(`${round}:${i}:`.padEnd(5000, "p"));
+      if (round === 10) await new Promise((done) => new Worker("0", { eval: true }).on("exit", done));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+  const guard = startHeapGuard(1024, 5, 2, true);
+  const before = young();
+  try {
+    await survive();
+    assert.equal(young(), before, "held");
+  } finally {
+    guard.stop();
+  }
+  keep.length = 0;
+  // Control: the same work without the hold grows it (unless it is already at V8's maximum, 2 × 16 MB).
+  if (before < 32 * 2 ** 20) {
+    await survive();
+    assert.ok(young() > before, `not held: ${young()} > ${before}`);
+  }
+});

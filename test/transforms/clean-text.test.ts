@@ -79,3 +79,28 @@ test("cleanDocument applies only what is switched on", () => {
   assert.equal(cleanDocument({ text: "\uFB01le and the file-\nname, filename" }, new Set(["ligatures"]), c), "file and the file-\nname, filename");
   assert.equal(cleanDocument({ text: "the file-\nname, filename" }, new Set(CLEANUPS), emptyCleanCounts()), "the filename, filename");
 });
+
+test("PDF pages cleaned one at a time in place give the text the cleanups give on the joined pages", () => {
+  // The whole word of a line-end hyphenation only on another page; ligatures; a page that is only a soft hyphen;
+  // blank pages; running title and page numbers.
+  const pages = [
+    "Field Guide\nThe con\uFB01guration of the speci-\nfication.\n1",
+    "Field Guide\n   \n2",
+    "Field Guide\n\u00AD\n3",
+    "Field Guide\nA specification, a long-\nterm view, a con\uFB01gu-\nration.\n4",
+    "",
+    "Field Guide\nThe e\uFB03cient con-\ntroller.\n6",
+  ];
+  const reference = (() => {
+    const c = emptyCleanCounts();
+    const text = dropRunningLines(pages, c).map((p) => p.trim()).filter(Boolean).join("\n\n");
+    return { text: joinHyphenated(fixLigatures(text, c), c), counts: c };
+  })();
+  const owned = [...pages];
+  const counts = emptyCleanCounts();
+  const text = cleanDocument({ pages: owned }, new Set(CLEANUPS), counts);
+  assert.equal(text, reference.text);
+  assert.deepEqual(counts, reference.counts);
+  assert.ok(reference.counts.hyphenJoins >= 2 && reference.counts.headerLines > 0 && reference.counts.softHyphens === 1, JSON.stringify(reference.counts));
+  assert.equal(owned.length, 0, "the page list is consumed");
+});

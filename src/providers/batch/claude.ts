@@ -7,6 +7,9 @@ import { claudeParams, CLAUDE_DEFAULT_URL, fromClaudeMessage } from "../claude.t
 import type { BackendOptions } from "../types.ts";
 import type { BatchLine, BatchResults, BatchStatus, BatchVendor, LineOutcome } from "./types.ts";
 
+/** How far a batch's created_at may be from the ledger's submittedAt and still be the lost one. */
+const CREATED_WITHIN_MS = 5 * 60_000;
+
 /** Error types worth another try; invalid_request_error and the like are not. */
 const RETRYABLE = new Set(["api_error", "overloaded_error", "rate_limit_error", "timeout_error"]);
 
@@ -44,5 +47,20 @@ export function claudeBatch(opts: BackendOptions): BatchVendor {
       return { lines, missing: { error: `batch ${id} returned no result for this request`, retryable: true } };
     }),
     cancel: (id) => call(async () => { await client.messages.batches.cancel(id); }),
+    // Message Batches keep no label or metadata, so the lost batch is recognised by what it must look like: created
+    // within CREATED_WITHIN of the ledger's submittedAt (the two clocks differ a little), exactly as many requests,
+    // not one the ledger already holds — and only when a single batch fits; two that fit are not guessed between.
+    findByLabel: (_label, hint) => call(async () => {
+      const at = Date.parse(hint.submittedAt);
+      const fits: string[] = [];
+      let seen = 0;
+      for await (const b of client.messages.batches.list({ limit: 100 })) {
+        if (++seen > 1000) break; // newest first: a lost batch is among the latest
+        const c = b.request_counts;
+        const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
+        if (!hint.known.has(b.id) && total === hint.requests && Math.abs(Date.parse(b.created_at) - at) <= CREATED_WITHIN_MS) fits.push(b.id);
+      }
+      return fits.length === 1 ? fits[0] : undefined;
+    }),
   };
 }

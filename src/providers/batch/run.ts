@@ -186,16 +186,17 @@ async function openLedger(o: BatchRunOptions): Promise<BatchLedger> {
   return { version: 1, step: o.step, provider: o.vendor.name, model: o.vendor.model, baseURL: o.vendor.baseURL, settingsHash: o.settingsHash, runId: newRunId(), batches: [] };
 }
 
-/** A kill between "submitting" and the vendor's answer: find the batch by its label, or submit its lines again. */
+/** A kill between "submitting" and the vendor's answer: find the batch the vendor made, or submit its lines again. */
 async function recoverSubmitting(o: BatchRunOptions, ledger: BatchLedger, state: ReplayState): Promise<void> {
+  const known = new Set(ledger.batches.flatMap((x) => (x.id ? [x.id] : [])));
   for (const b of ledger.batches.filter((x) => x.state === "submitting" && !x.id)) {
-    const id = await o.vendor.findByLabel?.(b.label);
+    const id = await o.vendor.findByLabel?.(b.label, { submittedAt: b.submittedAt, requests: b.customIds.length, known });
     if (id) {
-      b.id = id; b.state = "submitted";
+      b.id = id; b.state = "submitted"; known.add(id);
       for (const c of b.customIds) bump(state.attempts, keyOfCustomId(c));
       log.info(`${o.step}: found batch ${id} (${b.label}), created just before the run stopped`);
     } else {
-      log.warn(`${o.step}: batch ${b.label} was being created when the run stopped and ${o.vendor.findByLabel ? "the vendor has no batch with that label" : `${o.vendor.name} cannot look batches up by label`}: its requests are submitted again${o.vendor.findByLabel ? "" : " (check the vendor's console for a duplicate)"}`);
+      log.warn(`${o.step}: batch ${b.label} was being created when the run stopped and ${o.vendor.findByLabel ? `${o.vendor.name} has no batch that is surely it` : `${o.vendor.name} cannot look batches up`}: its requests are submitted again (if the vendor's console shows a duplicate, cancel it)`);
       b.collected = true; b.state = "never created"; b.customIds = [];
     }
   }

@@ -42,6 +42,17 @@ export interface BatchVendor {
   /** Outcomes of an ended batch; `customIds` are the submitted lines, in order (for vendors that answer by position). */
   results(id: string, customIds: readonly string[]): Promise<BatchResults>;
   cancel(id: string): Promise<void>;
-  /** A batch created with this label, if the vendor can look it up (a kill between create and the ledger write). */
-  findByLabel?(label: string): Promise<string | undefined>;
+  /**
+   * The batch a killed run created but never recorded (a kill between create and the ledger write): by its label
+   * where the vendor keeps one, else by when it was created and how many requests it holds (`hint`).
+   */
+  findByLabel?(label: string, hint: LostBatchHint): Promise<string | undefined>;
+}
+
+/** What the ledger knows of a batch whose create may have happened: when, how big, and the ids it already holds. */
+export interface LostBatchHint {
+  submittedAt: string;
+  requests: number;
+  /** Batch ids already in the ledger (never the lost one). */
+  known: ReadonlySet<string>;
 }
