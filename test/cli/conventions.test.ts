@@ -26,8 +26,9 @@ const inTty = (args: string[], env: Record<string, string> = {}) =>
 const ESC = /\x1b\[/;
 
 test("escape codes only on a terminal; NO_COLOR (any non-empty value) and FORCE_COLOR are honoured", () => {
-  for (const args of [["nosuch"], ["chunk", "--help"], ["format", "--help"]]) {
-    const r = run(args);
+  // An unknown command's error (checked again below), and two commands' usage text.
+  const bad = run(["chunks"]);
+  for (const [args, r] of [[["chunks"], bad], [["chunk", "--help"], run(["chunk", "--help"])], [["format", "--help"], run(["format", "--help"])]] as const) {
     assert.doesNotMatch(r.stdout + r.stderr, ESC, `piped: ${args.join(" ")}`);
   }
   // citty's usage text is where colour comes from (bold headings, underlined names).
@@ -38,7 +39,6 @@ test("escape codes only on a terminal; NO_COLOR (any non-empty value) and FORCE_
   assert.match(run(["chunk", "--help"], { env: { FORCE_COLOR: "1" } }).stdout, ESC, "FORCE_COLOR colours a pipe");
   assert.match(run(["chunk", "--help"], { env: { FORCE_COLOR: "1", NO_COLOR: "1" } }).stdout, ESC, "FORCE_COLOR wins over NO_COLOR (Node's rule)");
   assert.doesNotMatch(inTty(["chunk", "--help"], { FORCE_COLOR: "0" }).stdout, ESC, "FORCE_COLOR=0 turns it off");
-  const bad = run(["chunks"]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^error \[E_USAGE\] unknown command chunks; did you mean chunk\?\n/);
 });
