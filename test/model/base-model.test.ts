@@ -98,10 +98,10 @@ test("org/repo: an Ollama user's model in the store resolves; the same shape not
   assert.equal((await resolveBaseModel("someone/mymodel", { env })).kind, "ollama");
   // Not in the store, not in the (empty) HF cache, and offline: how to fetch it, and the Ollama hint.
   const offline = { ...env, HF_HUB_CACHE: join(dir, "hf-empty"), HF_HUB_OFFLINE: "1" };
-  await assert.rejects(resolveBaseModel("openai-community/gpt2", { env: offline }), (e: Error) => {
-    assert.match(e.message, /"openai-community\/gpt2" is not in the Hugging Face cache \(.*hf-empty\) and HF_HUB_OFFLINE=1 forbids downloading it/);
-    assert.match(e.message, /hf download openai-community\/gpt2 --include "\*\.json" "\*\.safetensors"/);
-    assert.match(e.message, /If "openai-community\/gpt2" is an Ollama user's model, run `ollama pull openai-community\/gpt2` first/);
+  await assert.rejects(resolveBaseModel("HuggingFaceTB/SmolLM2-135M", { env: offline }), (e: Error) => {
+    assert.match(e.message, /"HuggingFaceTB\/SmolLM2-135M" is not in the Hugging Face cache \(.*hf-empty\) and HF_HUB_OFFLINE=1 forbids downloading it/);
+    assert.match(e.message, /hf download HuggingFaceTB\/SmolLM2-135M --include "\*\.json" "\*\.safetensors"/);
+    assert.match(e.message, /If "HuggingFaceTB\/SmolLM2-135M" is an Ollama user's model, run `ollama pull HuggingFaceTB\/SmolLM2-135M` first/);
     return true;
   });
   // With a tag it is an Ollama name: the Ollama advice.
