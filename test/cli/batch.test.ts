@@ -1,39 +1,23 @@
 // --batch as a user runs it: bin/pipeline in a child process killed with SIGKILL while its batch runs, then
 // --resume (the server counts batch creates: nothing is submitted twice); `pipeline batches list|status|cancel`.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { loadSettings } from "../../src/config.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { runGenerateQa } from "../../src/steps/generate-qa.ts";
+import { runCli, type CliRun } from "../fixtures/cli-run.ts";
 import { startOpenAiServer } from "../fixtures/servers/openai.ts";
 import { replyFor } from "../fixtures/batch-replies.ts";
 import { chunksOf, guideText } from "../transforms/qa-fixtures.ts";
 
 setLogLevel("quiet");
-const BIN = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
 const KEY = "sk-test-batchcli-SECRET-0123456789";
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function run(args: string[], env: Record<string, string>, killWhen?: (kill: () => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PIPELINE_CACHE: "false", OPENAI_API_KEY: KEY, ANTHROPIC_API_KEY: "", GEMINI_API_KEY: "", GOOGLE_API_KEY: "", OLLAMA_HOST: "http://127.0.0.1:9", ...env },
-    });
-    let stdout = "", stderr = "";
-    child.stdout!.on("data", (b) => (stdout += b));
-    child.stderr!.on("data", (b) => (stderr += b));
-    killWhen?.(() => child.kill("SIGKILL"));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: Record<string, string>, killWhen?: (kill: () => void) => void): Promise<CliRun> =>
+  runCli(args, { env: { PIPELINE_CACHE: "false", OPENAI_API_KEY: KEY, ...env }, ...(killWhen ? { killWhen } : {}) });
 
 /** SIGKILL once the batch ledger beside `output` holds a created batch (the run is then polling it). */
 function killOnceSubmitted(output: string): (kill: () => void) => void {

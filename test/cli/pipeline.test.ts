@@ -1,35 +1,19 @@
 // `pipeline pipeline`: steps 1-4 in one streaming run — against a loopback OpenAI server, equal to the
 // steps run one by one, and resumable after SIGKILL with identical files.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runCli, type CliRun } from "../fixtures/cli-run.ts";
 import type { RecordedRequest } from "../fixtures/servers/loopback.ts";
 import { startOpenAiServer } from "../fixtures/servers/openai.ts";
 import { guideText } from "../transforms/qa-fixtures.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/pipeline", import.meta.url));
 const KEY = "sk-test-pipeline-SECRET-0123456789";
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function run(args: string[], cwd: string, env: Record<string, string> = {}, killWhen?: (kill: () => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd, stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", GEMINI_API_KEY: "", GOOGLE_API_KEY: "", OLLAMA_HOST: "http://127.0.0.1:9", ...env },
-    });
-    let stdout = "", stderr = "";
-    child.stdout!.on("data", (b) => (stdout += b));
-    child.stderr!.on("data", (b) => (stderr += b));
-    killWhen?.(() => child.kill("SIGKILL"));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const run = (args: string[], cwd: string, env: Record<string, string> = {}, killWhen?: (kill: () => void) => void): Promise<CliRun> =>
+  runCli(args, { cwd, env, ...(killWhen ? { killWhen } : {}) });
 
 function project(sections: number): string {
   const dir = mkdtempSync(join(tmpdir(), "pipeline-cmd-"));
